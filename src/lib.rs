@@ -1,0 +1,16 @@
+//! smtpx: an SMTP client and diagnostic tool.
+//!
+//! Layers, from the outside in:
+//!
+//! ```text
+//! main.rs ── cli/ (clap derive, no behaviour)
+//!    └─ subcommands/<name>.rs   validated plan → run → outcome
+//!           ├─ session/   async driver: deadlines, events
+//!           │     ├─ smtp/   sans-IO core: replies, commands, capabilities, addresses, DATA
+//!           │     └─ net/    TCP, TLS (rustls), bounded reply reader
+//!           ├─ dns/      the only module that names hickory types
+//!           ├─ message/  RFC 5322 message composition
+//!           └─ render/   the only code that prints
+//! ```
+pub mod net;
+pub mod smtp;

@@ -1,0 +1,1 @@
+//! Sans-IO SMTP core: no sockets, clocks, printing or clap.

@@ -1,0 +1,2 @@
+//! One integration-test binary; each module is one area.
+mod support;

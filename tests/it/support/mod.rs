@@ -1,0 +1,2 @@
+//! Test fixtures: scripted server, certificates, real peers.
+#![allow(dead_code)]
