@@ -12,5 +12,12 @@
 //!           ├─ message/  RFC 5322 message composition
 //!           └─ render/   the only code that prints
 //! ```
+pub mod cli;
+pub mod docs;
+pub mod message;
 pub mod net;
+pub mod outcome;
+pub mod render;
+pub mod session;
 pub mod smtp;
+pub mod subcommands;

@@ -1,2 +1,7 @@
-//! Network layer: TCP connections, TLS, and the bounded reply reader.
+//! Network layer: TCP connections, TLS, and the bounded reply reader. Only this module
+//! names rustls types; the rest sees `TlsInfo`.
+pub mod connection;
+pub mod target;
 pub mod tls;
+
+pub use connection::{ConnectError, Connection, ReadError, WriteError};

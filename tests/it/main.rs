@@ -1,2 +1,3 @@
 //! One integration-test binary; each module is one area.
+mod scripted_selftest;
 mod support;

@@ -1,2 +1,4 @@
 //! Test fixtures: scripted server, certificates, real peers.
 #![allow(dead_code)]
+pub mod certs;
+pub mod scripted;

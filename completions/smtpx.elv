@@ -1,0 +1,79 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[smtpx] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'smtpx'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'smtpx'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand send 'Send a message and show the whole SMTP conversation'
+            cand generate 'Regenerate man pages and shell completions (for packagers)'
+        }
+        &'smtpx;send'= {
+            cand -s 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT'
+            cand --server 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT'
+            cand -p 'Port, when --server gives none'
+            cand --port 'Port, when --server gives none'
+            cand --helo 'Name to send in EHLO/HELO [default: this host''s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]'
+            cand --timeout 'One deadline for the whole run, e.g. 30s or 1m30s'
+            cand --connect-timeout 'TCP connect timeout'
+            cand --greeting-timeout 'Wait for the greeting (RFC 5321 §4.5.3.2.1)'
+            cand --command-timeout 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)'
+            cand --data-timeout 'Wait for the reply to DATA (§4.5.3.2.4)'
+            cand --data-block-timeout 'Wait for each block of message content to be written (§4.5.3.2.5)'
+            cand --final-timeout 'Wait for the reply to the final dot (§4.5.3.2.6)'
+            cand -f 'Envelope sender and From header; '''' or ''<>'' for the null sender [default: $USER@this host]'
+            cand --from 'Envelope sender and From header; '''' or ''<>'' for the null sender [default: $USER@this host]'
+            cand -t 'Recipient (repeatable)'
+            cand --to 'Recipient (repeatable)'
+            cand --cc 'Carbon-copy recipient: envelope and Cc header (repeatable)'
+            cand --bcc 'Blind-copy recipient: envelope only, never in a header (repeatable)'
+            cand --subject 'Subject header'
+            cand -H 'Extra header, ''Name: value'' (repeatable; replaces a generated header of that name)'
+            cand --header 'Extra header, ''Name: value'' (repeatable; replaces a generated header of that name)'
+            cand --body 'Message body text'
+            cand --body-file 'Read the body text from FILE (''-'' for stdin)'
+            cand --data 'Send FILE as the complete message, as it is (''-'' for stdin); no headers are added'
+            cand --quit-after 'Stop after this step and QUIT, without sending a message'
+            cand --color 'When to colour the output'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand --no-pipelining 'Send commands one at a time even when the server offers PIPELINING'
+            cand -q 'Print only the outcome line'
+            cand --quiet 'Print only the outcome line'
+            cand --json 'One JSON object per event and a final result object, one per line'
+            cand --no-timing 'Hide timings, for stable output'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smtpx;generate'= {
+            cand --man-dir 'Directory to write man pages into'
+            cand --completions-dir 'Directory to write shell completions into'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,69 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_smtpx_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_smtpx_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_smtpx_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_smtpx_using_subcommand
+    set -l cmd (__fish_smtpx_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c smtpx -n "__fish_smtpx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_needs_command" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "send" -d 'Send a message and show the whole SMTP conversation'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "generate" -d 'Regenerate man pages and shell completions (for packagers)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s f -l from -d 'Envelope sender and From header; \'\' or \'<>\' for the null sender [default: $USER@this host]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy recipient: envelope and Cc header (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l bcc -d 'Blind-copy recipient: envelope only, never in a header (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l subject -d 'Subject header' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s H -l header -d 'Extra header, \'Name: value\' (repeatable; replaces a generated header of that name)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body -d 'Message body text' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body-file -d 'Read the body text from FILE (\'-\' for stdin)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE as the complete message, as it is (\'-\' for stdin); no headers are added' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT, without sending a message' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
+greeting\t'After the server\'s greeting'
+ehlo\t'After EHLO (or HELO)'
+mail\t'After MAIL FROM'
+rcpt\t'After RCPT TO (checks recipients without sending a message)'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l man-dir -d 'Directory to write man pages into' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l completions-dir -d 'Directory to write shell completions into' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s V -l version -d 'Print version'

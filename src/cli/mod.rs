@@ -1,0 +1,233 @@
+//! The command-line surface (clap derive). Describes what was typed; no behaviour.
+//! Help, man pages and completions are all generated from these definitions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::render::palette::ColorChoice;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+   0  accepted by every recipient (or --quit-after reached with every reply positive)
+   1  anything else
+   2  usage error or bad input (nothing sent)
+   3  DNS failure
+   4  connection failure (refused, unreachable, connect timeout, no greeting)
+   5  TLS failure or TLS policy refusal
+   6  authentication failure
+   7  permanent rejection (5xx)
+   8  temporary rejection or failure (4xx, timeout or lost connection before the final dot)
+   9  protocol violation by the server
+  10  outcome unknown (connection lost after the final dot: the message may have been accepted)
+ 130  interrupted (Ctrl-C)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "smtpx",
+    version,
+    about = "SMTP client and diagnostic tool: every command and reply, shown as it happens",
+    long_about = "smtpx opens an SMTP session and walks through the conversation - greeting, EHLO, \
+                  STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, QUIT - printing every command it sends \
+                  and every reply it gets, with reply codes, timing and TLS details.",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+/// The subcommands. (`Command` is SMTP's word, so this is `Verb`.)
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// Send a message and show the whole SMTP conversation
+    #[command(after_help = EXIT_CODES)]
+    Send(Box<SendArgs>),
+    /// Regenerate man pages and shell completions (for packagers)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write man pages into
+    #[arg(long, default_value = "man")]
+    pub man_dir: PathBuf,
+    /// Directory to write shell completions into
+    #[arg(long, default_value = "completions")]
+    pub completions_dir: PathBuf,
+}
+
+/// Where to connect and how long to wait.
+#[derive(Debug, Args, Clone)]
+pub struct ServerArgs {
+    /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT
+    #[arg(short, long, value_name = "HOST[:PORT]")]
+    pub server: Option<String>,
+    /// Port, when --server gives none
+    #[arg(short, long, default_value_t = 25)]
+    pub port: u16,
+    /// Use IPv4 addresses only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 addresses only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Name to send in EHLO/HELO [default: this host's name if fully qualified, else the
+    /// address literal of our end of the connection, e.g. [127.0.0.1]]
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+    /// One deadline for the whole run, e.g. 30s or 1m30s
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// TCP connect timeout
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub connect_timeout: Duration,
+    /// Wait for the greeting (RFC 5321 §4.5.3.2.1)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub greeting_timeout: Duration,
+    /// Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub command_timeout: Duration,
+    /// Wait for the reply to DATA (§4.5.3.2.4)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m")]
+    pub data_timeout: Duration,
+    /// Wait for each block of message content to be written (§4.5.3.2.5)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3m")]
+    pub data_block_timeout: Duration,
+    /// Wait for the reply to the final dot (§4.5.3.2.6)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    pub final_timeout: Duration,
+}
+
+/// How results are shown.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print only the outcome line
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// One JSON object per event and a final result object, one per line
+    #[arg(long)]
+    pub json: bool,
+    /// Hide timings, for stable output
+    #[arg(long)]
+    pub no_timing: bool,
+    /// When to colour the output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// Where `--quit-after` stops the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QuitAfter {
+    /// After the TCP connection is made (closes without QUIT: there is no greeting yet)
+    Connect,
+    /// After the server's greeting
+    Greeting,
+    /// After EHLO (or HELO)
+    Ehlo,
+    /// After MAIL FROM
+    Mail,
+    /// After RCPT TO (checks recipients without sending a message)
+    Rcpt,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Envelope sender and From header; '' or '<>' for the null sender [default: $USER@this host]
+    #[arg(short, long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// Recipient (repeatable)
+    #[arg(short, long, value_name = "ADDRESS", required = true)]
+    pub to: Vec<String>,
+    /// Carbon-copy recipient: envelope and Cc header (repeatable)
+    #[arg(long, value_name = "ADDRESS")]
+    pub cc: Vec<String>,
+    /// Blind-copy recipient: envelope only, never in a header (repeatable)
+    #[arg(long, value_name = "ADDRESS")]
+    pub bcc: Vec<String>,
+    /// Subject header
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Extra header, 'Name: value' (repeatable; replaces a generated header of that name)
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Message body text
+    #[arg(long, group = "content")]
+    pub body: Option<String>,
+    /// Read the body text from FILE ('-' for stdin)
+    #[arg(long, value_name = "FILE", group = "content")]
+    pub body_file: Option<PathBuf>,
+    /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added
+    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"])]
+    pub data: Option<PathBuf>,
+    /// Stop after this step and QUIT, without sending a message
+    #[arg(long, value_enum, value_name = "STEP")]
+    pub quit_after: Option<QuitAfter>,
+    /// Send commands one at a time even when the server offers PIPELINING
+    #[arg(long)]
+    pub no_pipelining: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 1m30s)"))?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_send() {
+        let cli = Cli::try_parse_from([
+            "smtpx",
+            "send",
+            "-s",
+            "[::1]:2525",
+            "--from",
+            "a@b.c",
+            "--to",
+            "d@e.f",
+            "--to",
+            "g@h.i",
+            "--body",
+            "x",
+            "--timeout",
+            "1m30s",
+            "--quit-after",
+            "rcpt",
+        ])
+        .unwrap();
+        let Verb::Send(args) = cli.verb else { panic!() };
+        assert_eq!(args.server.server.as_deref(), Some("[::1]:2525"));
+        assert_eq!(args.to.len(), 2);
+        assert_eq!(args.server.timeout, Some(Duration::from_secs(90)));
+        assert_eq!(args.quit_after, Some(QuitAfter::Rcpt));
+    }
+
+    #[test]
+    fn body_sources_conflict() {
+        let r = Cli::try_parse_from([
+            "smtpx", "send", "--to", "a@b.c", "--body", "x", "--data", "-",
+        ]);
+        assert!(r.is_err());
+        let r = Cli::try_parse_from(["smtpx", "send", "--to", "a@b.c", "--timeout", "0s"]);
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! `--json`: one JSON object per line per event, then one `result` object.
+//! The schema is documented in README.md ("JSON output").
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::Summary;
+use crate::session::{Event, Timed};
+
+pub struct JsonLines<W: Write> {
+    out: W,
+    timing: bool,
+    broken: bool,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W, timing: bool) -> Self {
+        JsonLines {
+            out,
+            timing,
+            broken: false,
+        }
+    }
+
+    fn write(&mut self, value: &Value) {
+        if self.broken {
+            return;
+        }
+        let ok = serde_json::to_writer(&mut self.out, value).is_ok()
+            && self.out.write_all(b"\n").is_ok()
+            && self.out.flush().is_ok();
+        self.broken = !ok;
+    }
+
+    pub fn emit(&mut self, timed: Timed) {
+        let mut v = event_json(&timed.event, self.timing);
+        if self.timing {
+            v["t_ms"] = json!(ms(timed.at));
+        }
+        self.write(&v);
+    }
+
+    pub fn finish(&mut self, summary: &Summary) {
+        let mut v = serde_json::to_value(summary).unwrap_or(Value::Null);
+        v["type"] = json!("result");
+        self.write(&v);
+    }
+}
+
+/// The JSON form of one event (without its time).
+pub fn event_json(event: &Event, timing: bool) -> Value {
+    let took = |d| if timing { json!(ms(d)) } else { Value::Null };
+    let mut v = match event {
+        Event::Connecting { host, addr } => {
+            json!({"type": "connecting", "host": host, "addr": addr.to_string()})
+        }
+        Event::Connected {
+            peer,
+            local,
+            took: d,
+        } => json!({
+            "type": "connected", "peer": peer.to_string(), "local": local.to_string(), "ms": took(*d)
+        }),
+        Event::ConnectFailed { addr, reason } => {
+            json!({"type": "connect-failed", "addr": addr.to_string(), "reason": reason})
+        }
+        Event::CommandSent {
+            line,
+            secret,
+            channel,
+        } => json!({"type": "command", "line": line, "secret": secret, "channel": channel}),
+        Event::ReplyReceived {
+            reply,
+            took: d,
+            channel,
+        } => json!({
+            "type": "reply",
+            "code": reply.code.value(),
+            "enhanced": reply.enhanced_status().map(|s| s.to_string()),
+            "lines": reply.lines,
+            "channel": channel,
+            "ms": took(*d),
+        }),
+        Event::BodySent {
+            stats,
+            took: d,
+            channel,
+        } => json!({
+            "type": "body",
+            "bytes": stats.input_bytes,
+            "wire_bytes": stats.output_bytes,
+            "lines": stats.lines,
+            "dots_stuffed": stats.dots_stuffed,
+            "bare_line_ends": stats.bare_line_ends,
+            "channel": channel,
+            "ms": took(*d),
+        }),
+        Event::TlsEstablished { info } => json!({"type": "tls", "tls": info}),
+        Event::Warning { message } => json!({"type": "warning", "message": message}),
+        Event::Note { message } => json!({"type": "note", "message": message}),
+    };
+    if !timing && let Some(obj) = v.as_object_mut() {
+        obj.remove("ms");
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::ExitCode;
+    use crate::render::Status;
+    use crate::session::Channel;
+    use crate::smtp::Reply;
+    use std::time::Duration;
+
+    #[test]
+    fn one_object_per_line() {
+        let mut out = Vec::new();
+        let mut j = JsonLines::new(&mut out, false);
+        j.emit(Timed {
+            at: Duration::from_millis(3),
+            event: Event::ReplyReceived {
+                reply: Reply::new(550, &["5.1.1 no such user"]),
+                took: Duration::from_millis(1),
+                channel: Channel::Plain,
+            },
+        });
+        j.finish(
+            &Summary::new(Status::Rejected, ExitCode::Permanent, "at rcpt")
+                .with("queue_id", None::<String>),
+        );
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            json!({"type":"reply","code":550,"enhanced":"5.1.1","lines":["5.1.1 no such user"],"channel":"plain"})
+        );
+        assert_eq!(lines[1]["type"], "result");
+        assert_eq!(lines[1]["status"], "rejected");
+        assert_eq!(lines[1]["exit_code"], 7);
+        assert_eq!(lines[1]["queue_id"], Value::Null);
+    }
+}

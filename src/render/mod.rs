@@ -1,0 +1,156 @@
+//! Renderers: the only code that writes to stdout and stderr. Each is generic over
+//! `io::Write`, so tests render into a `Vec<u8>`.
+
+pub mod json;
+pub mod palette;
+pub mod text;
+pub mod tls;
+pub mod transcript;
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::outcome::ExitCode;
+use crate::session::{EventSink, Timed};
+
+pub use palette::Palette;
+
+/// How a run reads at the end: one line for people, one object for programs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub status: Status,
+    pub exit_code: u8,
+    /// The outcome line, without the status word.
+    pub message: String,
+    /// Extra fields for `--json` (recipients, queue id, ...).
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Accepted,
+    PartiallyAccepted,
+    Stopped,
+    Rejected,
+    Failed,
+    Unknown,
+    Ok,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::PartiallyAccepted => "partially accepted",
+            Status::Stopped => "stopped",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+            Status::Unknown => "unknown",
+            Status::Ok => "ok",
+        }
+    }
+
+    pub fn is_good(self) -> bool {
+        matches!(self, Status::Accepted | Status::Stopped | Status::Ok)
+    }
+}
+
+impl Summary {
+    pub fn new(status: Status, exit_code: ExitCode, message: impl Into<String>) -> Summary {
+        Summary {
+            status,
+            exit_code: exit_code.code(),
+            message: message.into(),
+            details: serde_json::Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Summary {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.details.insert(key.to_string(), value);
+        self
+    }
+}
+
+/// Output style chosen on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Transcript,
+    Quiet,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RenderOptions {
+    pub style: Style,
+    pub palette: Palette,
+    pub timing: bool,
+}
+
+/// The renderer for a run, writing events to `out` and warnings to `err`.
+pub enum Renderer<W: Write + Send, E: Write + Send> {
+    Transcript(transcript::Transcript<W, E>),
+    Json(json::JsonLines<W>),
+}
+
+impl<W: Write + Send, E: Write + Send> Renderer<W, E> {
+    pub fn new(opts: RenderOptions, out: W, err: E) -> Self {
+        match opts.style {
+            Style::Json => Renderer::Json(json::JsonLines::new(out, opts.timing)),
+            Style::Transcript | Style::Quiet => Renderer::Transcript(transcript::Transcript::new(
+                out,
+                err,
+                opts.palette,
+                opts.timing,
+                opts.style == Style::Quiet,
+            )),
+        }
+    }
+
+    pub fn finish(&mut self, summary: &Summary) {
+        match self {
+            Renderer::Transcript(t) => t.finish(summary),
+            Renderer::Json(j) => j.finish(summary),
+        }
+    }
+
+    /// A line of report output (tables of `mx`, `check`, ...), not an event.
+    pub fn report_line(&mut self, line: &str) {
+        if let Renderer::Transcript(t) = self {
+            t.report_line(line);
+        }
+    }
+}
+
+impl<W: Write + Send, E: Write + Send> EventSink for Renderer<W, E> {
+    fn emit(&mut self, event: Timed) {
+        match self {
+            Renderer::Transcript(t) => t.emit(event),
+            Renderer::Json(j) => j.emit(event),
+        }
+    }
+}
+
+/// Milliseconds with a precision that suits the size.
+pub fn format_ms(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// An error that ends the run before any session: one line on stderr.
+pub fn error_line(message: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "smtpx: error: {}",
+        text::escape_controls(message)
+    );
+}

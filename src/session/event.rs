@@ -1,0 +1,126 @@
+//! Events a session emits, in the past tense. They carry data, never formatted text;
+//! renderers decide how they look.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::net::tls::TlsInfo;
+use crate::smtp::{DataStats, Reply};
+
+/// Whether a line travelled in clear text or inside TLS, and whether that TLS was verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    Plain,
+    Tls,
+    TlsUnverified,
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A connection attempt began.
+    Connecting {
+        host: String,
+        addr: SocketAddr,
+    },
+    Connected {
+        peer: SocketAddr,
+        local: SocketAddr,
+        took: Duration,
+    },
+    /// An address was skipped; the next one is tried (or none is left).
+    ConnectFailed {
+        addr: SocketAddr,
+        reason: String,
+    },
+    /// A command went on the wire. `line` is already redacted when `secret` and the user
+    /// did not ask to see secrets.
+    CommandSent {
+        line: String,
+        secret: bool,
+        channel: Channel,
+    },
+    ReplyReceived {
+        reply: Reply,
+        /// Time from the command it answers (or from connecting, for the greeting).
+        took: Duration,
+        channel: Channel,
+    },
+    /// The message content went out, final dot included.
+    BodySent {
+        stats: DataStats,
+        took: Duration,
+        channel: Channel,
+    },
+    TlsEstablished {
+        info: Box<TlsInfo>,
+    },
+    /// Something the user should know that did not stop the session.
+    Warning {
+        message: String,
+    },
+    /// A decision the session took on its own (e.g. falling back to HELO).
+    Note {
+        message: String,
+    },
+}
+
+/// An event with its time since the run started.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    pub at: Duration,
+    pub event: Event,
+}
+
+/// Receives events as they happen. Renderers implement it; tests collect into a Vec.
+pub trait EventSink: Send {
+    fn emit(&mut self, event: Timed);
+}
+
+impl<T: EventSink + ?Sized> EventSink for &mut T {
+    fn emit(&mut self, event: Timed) {
+        (**self).emit(event);
+    }
+}
+
+impl EventSink for Vec<Timed> {
+    fn emit(&mut self, event: Timed) {
+        self.push(event);
+    }
+}
+
+/// Passes events on while noting whether the final dot is out with no reply yet, so an
+/// interrupted run can tell "nothing committed" from "outcome unknown".
+pub struct DotWatch<'a> {
+    inner: &'a mut dyn EventSink,
+    pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<'a> DotWatch<'a> {
+    pub fn new(
+        inner: &'a mut dyn EventSink,
+    ) -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        (
+            DotWatch {
+                inner,
+                pending: pending.clone(),
+            },
+            pending,
+        )
+    }
+}
+
+impl EventSink for DotWatch<'_> {
+    fn emit(&mut self, event: Timed) {
+        use std::sync::atomic::Ordering;
+        match event.event {
+            Event::BodySent { .. } => self.pending.store(true, Ordering::SeqCst),
+            Event::ReplyReceived { .. } => self.pending.store(false, Ordering::SeqCst),
+            _ => {}
+        }
+        self.inner.emit(event);
+    }
+}

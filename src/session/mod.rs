@@ -1,0 +1,364 @@
+//! The async session driver: runs the sans-IO core over a connection, owns every
+//! deadline, and reports what happens as events.
+
+pub mod event;
+pub mod open;
+pub mod timeouts;
+pub mod transaction;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::net::tls::{TlsClient, TlsFailure, TlsInfo};
+use crate::net::{ConnectError, Connection, ReadError, WriteError};
+use crate::outcome::{Failure, FailureKind, Phase};
+use crate::smtp::{Capabilities, Command, Domain, Reply};
+
+pub use event::{Channel, Event, EventSink, Timed};
+pub use timeouts::Timeouts;
+
+/// Everything a session needs besides the connection.
+pub struct SessionContext<'a> {
+    pub events: Box<dyn EventSink + 'a>,
+    pub timeouts: Timeouts,
+    /// One deadline for the whole run (`--timeout`).
+    pub overall: Option<Instant>,
+    /// When the run started; event times are relative to it.
+    pub started: Instant,
+    pub show_secrets: bool,
+}
+
+impl SessionContext<'_> {
+    pub fn emit(&mut self, event: Event) {
+        let at = self.started.elapsed();
+        self.events.emit(Timed { at, event });
+    }
+
+    /// The deadline for a step: its own timeout, or the overall deadline if sooner.
+    pub fn deadline(&self, timeout: Duration) -> Instant {
+        let own = Instant::now() + timeout;
+        match self.overall {
+            Some(overall) if overall < own => overall,
+            _ => own,
+        }
+    }
+
+    fn timeout_message(&self, deadline: Instant, timeout: Duration, what: &str) -> String {
+        if self.overall == Some(deadline) {
+            format!("the overall --timeout expired while waiting for {what}")
+        } else {
+            format!(
+                "no {what} within {}",
+                humantime::format_duration(round_duration(timeout))
+            )
+        }
+    }
+}
+
+fn round_duration(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+/// An open SMTP connection plus what the session learned on it.
+pub struct Session<'a> {
+    pub ctx: SessionContext<'a>,
+    conn: Connection,
+    /// Capabilities from the latest EHLO; cleared by STARTTLS (RFC 3207 §4.2).
+    pub capabilities: Option<Capabilities>,
+    pub tls: Option<TlsInfo>,
+    channel: Channel,
+    last_sent: Instant,
+}
+
+impl<'a> Session<'a> {
+    /// Opens a TCP connection to one address.
+    pub async fn connect(
+        mut ctx: SessionContext<'a>,
+        host: &str,
+        addr: SocketAddr,
+    ) -> Result<Session<'a>, (SessionContext<'a>, Failure)> {
+        ctx.emit(Event::Connecting {
+            host: host.to_string(),
+            addr,
+        });
+        let started = Instant::now();
+        let deadline = ctx.deadline(ctx.timeouts.connect);
+        match Connection::connect(addr, deadline).await {
+            Ok(conn) => {
+                ctx.emit(Event::Connected {
+                    peer: conn.peer(),
+                    local: conn.local(),
+                    took: started.elapsed(),
+                });
+                Ok(Session {
+                    ctx,
+                    conn,
+                    capabilities: None,
+                    tls: None,
+                    channel: Channel::Plain,
+                    last_sent: started,
+                })
+            }
+            Err(e) => {
+                let reason = match e {
+                    ConnectError::Timeout => {
+                        ctx.timeout_message(deadline, ctx.timeouts.connect, "connection")
+                    }
+                    ConnectError::Io(ref e) => describe_io(e),
+                };
+                ctx.emit(Event::ConnectFailed {
+                    addr,
+                    reason: reason.clone(),
+                });
+                let kind = match e {
+                    ConnectError::Timeout => FailureKind::Timeout,
+                    ConnectError::Io(_) => FailureKind::Connect,
+                };
+                Err((
+                    ctx,
+                    Failure::new(Phase::Connect, kind, format!("{addr}: {reason}")),
+                ))
+            }
+        }
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.conn.local()
+    }
+
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.conn.peer()
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+
+    /// Gives back the context, closing the connection.
+    pub fn into_context(self) -> SessionContext<'a> {
+        self.ctx
+    }
+
+    /// Waits for the server's greeting.
+    pub async fn greeting(&mut self) -> Result<Reply, Failure> {
+        let timeout = self.ctx.timeouts.greeting;
+        self.read_reply(Phase::Greeting, timeout).await
+    }
+
+    /// Writes one command, then reads its reply.
+    pub async fn command(&mut self, cmd: &Command, phase: Phase) -> Result<Reply, Failure> {
+        self.send(&[cmd], phase).await?;
+        let timeout = self.ctx.timeouts.for_phase(phase);
+        self.read_reply(phase, timeout).await
+    }
+
+    /// Writes several commands in one write (RFC 2920 pipelining); each is shown.
+    pub async fn send(&mut self, cmds: &[&Command], phase: Phase) -> Result<(), Failure> {
+        let mut bytes = Vec::new();
+        for cmd in cmds {
+            let encoded = cmd.encode().map_err(|e| Failure::input(e.to_string()))?;
+            bytes.extend_from_slice(&encoded);
+        }
+        for cmd in cmds {
+            let secret = cmd.is_secret();
+            let line = if secret && !self.ctx.show_secrets {
+                cmd.redacted_line()
+            } else {
+                cmd.clear_line()
+            };
+            let channel = self.channel;
+            self.ctx.emit(Event::CommandSent {
+                line,
+                secret,
+                channel,
+            });
+        }
+        self.write_raw(&bytes, phase, self.ctx.timeouts.for_phase(phase))
+            .await
+    }
+
+    /// Writes bytes that are not commands (message content).
+    pub async fn write_raw(
+        &mut self,
+        bytes: &[u8],
+        phase: Phase,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
+        let deadline = self.ctx.deadline(timeout);
+        self.last_sent = Instant::now();
+        match self.conn.write_all(bytes, deadline).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Timeout) => Err(Failure::new(
+                phase,
+                FailureKind::Timeout,
+                self.ctx
+                    .timeout_message(deadline, timeout, "progress writing to the server"),
+            )),
+            Err(WriteError::Io(e)) => {
+                Err(Failure::new(phase, FailureKind::Closed, describe_io(&e)))
+            }
+        }
+    }
+
+    /// Reads one reply and reports it.
+    pub async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Failure> {
+        let deadline = self.ctx.deadline(timeout);
+        match self.conn.read_reply(deadline).await {
+            Ok(reply) => {
+                let took = self.last_sent.elapsed();
+                let channel = self.channel;
+                self.ctx.emit(Event::ReplyReceived {
+                    reply: reply.clone(),
+                    took,
+                    channel,
+                });
+                Ok(reply)
+            }
+            Err(e) => Err(self.read_failure(e, phase, deadline, timeout)),
+        }
+    }
+
+    fn read_failure(
+        &self,
+        e: ReadError,
+        phase: Phase,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Failure {
+        let what = match phase {
+            Phase::Greeting => "greeting",
+            Phase::FinalDot => "reply to the final dot",
+            _ => "reply",
+        };
+        match e {
+            ReadError::Timeout => {
+                let mut msg = self.ctx.timeout_message(deadline, timeout, what);
+                if phase == Phase::FinalDot {
+                    msg.push_str("; the message may or may not have been accepted");
+                }
+                Failure::new(phase, FailureKind::Timeout, msg)
+            }
+            ReadError::Closed { partial } => {
+                let mut msg = if partial {
+                    format!("the server closed the connection in the middle of a {what}")
+                } else {
+                    format!("the server closed the connection before sending a {what}")
+                };
+                if phase == Phase::FinalDot {
+                    msg.push_str("; the message may or may not have been accepted");
+                }
+                Failure::new(phase, FailureKind::Closed, msg)
+            }
+            ReadError::Io(e) => {
+                let mut msg = describe_io(&e);
+                if phase == Phase::FinalDot {
+                    msg.push_str("; the message may or may not have been accepted");
+                }
+                Failure::new(phase, FailureKind::Closed, msg)
+            }
+            ReadError::Protocol(e) => Failure::new(
+                phase,
+                FailureKind::Protocol,
+                format!("protocol violation: {e}"),
+            ),
+        }
+    }
+
+    /// EHLO, falling back to HELO on 500/502 when `allow_helo` (RFC 5321 §4.1.4; never
+    /// when TLS is required, since HELO cannot offer STARTTLS). Returns the final reply.
+    pub async fn hello(&mut self, name: &Domain, allow_helo: bool) -> Result<Reply, Failure> {
+        self.capabilities = None;
+        let reply = self
+            .command(&Command::Ehlo(name.clone()), Phase::Ehlo)
+            .await?;
+        if reply.is_positive() {
+            self.capabilities = Some(Capabilities::from_ehlo(&reply));
+            return Ok(reply);
+        }
+        if allow_helo && matches!(reply.code.value(), 500 | 502) {
+            self.ctx.emit(Event::Note {
+                message: "EHLO not supported; falling back to HELO (no extensions)".into(),
+            });
+            let helo = self
+                .command(&Command::Helo(name.clone()), Phase::Ehlo)
+                .await?;
+            if helo.is_positive() {
+                self.capabilities = Some(Capabilities::default());
+            }
+            return Ok(helo);
+        }
+        Ok(reply)
+    }
+
+    /// Upgrades the connection to TLS. The caller checks `unread` before (RFC 3207 §5).
+    pub async fn start_tls(&mut self, client: &TlsClient, host: &str) -> Result<TlsInfo, Failure> {
+        let timeout = self.ctx.timeouts.tls;
+        let deadline = self.ctx.deadline(timeout);
+        match self.conn.upgrade_tls(client, host, deadline).await {
+            Ok(info) => {
+                self.capabilities = None;
+                self.channel = Channel::Tls;
+                self.tls = Some(info.clone());
+                self.ctx.emit(Event::TlsEstablished {
+                    info: Box::new(info.clone()),
+                });
+                Ok(info)
+            }
+            Err(TlsFailure::Timeout) => Err(Failure::new(
+                Phase::TlsHandshake,
+                FailureKind::Tls,
+                self.ctx.timeout_message(deadline, timeout, "TLS handshake"),
+            )),
+            Err(TlsFailure::Handshake(msg)) | Err(TlsFailure::Io(msg)) => {
+                Err(Failure::new(Phase::TlsHandshake, FailureKind::Tls, msg))
+            }
+        }
+    }
+
+    /// Marks every later line as sent over TLS whose certificate was not verified.
+    pub fn mark_unverified(&mut self) {
+        if self.channel == Channel::Tls {
+            self.channel = Channel::TlsUnverified;
+        }
+    }
+
+    /// Bytes received after the last reply and not yet consumed.
+    pub fn unread(&self) -> &[u8] {
+        self.conn.unread()
+    }
+
+    /// QUIT politely: errors here change nothing about the outcome.
+    pub async fn quit(mut self) -> SessionContext<'a> {
+        let timeout = self.ctx.timeouts.quit;
+        if self.send(&[&Command::Quit], Phase::Quit).await.is_ok() {
+            let _ = self.read_reply(Phase::Quit, timeout).await;
+        }
+        self.conn.shutdown().await;
+        self.ctx
+    }
+
+    /// Closes without QUIT (after a protocol violation or mid-body failure).
+    pub async fn abort(mut self) -> SessionContext<'a> {
+        self.conn.shutdown().await;
+        self.ctx
+    }
+}
+
+/// Plain words for socket errors; the OS text alone ("os error 111") helps nobody.
+pub fn describe_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "connection refused".into(),
+        ConnectionReset => "connection reset by the server".into(),
+        ConnectionAborted => "connection aborted".into(),
+        BrokenPipe => "the server closed the connection".into(),
+        TimedOut => "timed out".into(),
+        HostUnreachable => "host unreachable".into(),
+        NetworkUnreachable => "network unreachable".into(),
+        AddrNotAvailable => "address not available".into(),
+        UnexpectedEof => "the server closed the connection".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,56 @@
+//! Per-phase deadlines. Defaults follow RFC 5321 §4.5.3.2.
+
+use std::time::Duration;
+
+use crate::outcome::Phase;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Not in the RFC: how long a TCP connect may take.
+    pub connect: Duration,
+    /// §4.5.3.2.1: initial 220 message, 5 minutes.
+    pub greeting: Duration,
+    /// §4.5.3.2.2/3: MAIL and RCPT, 5 minutes; also used for EHLO and other commands.
+    pub command: Duration,
+    /// §4.5.3.2.4: DATA initiation, 2 minutes.
+    pub data_init: Duration,
+    /// §4.5.3.2.5: each data block, 3 minutes.
+    pub data_block: Duration,
+    /// §4.5.3.2.6: reply to the final dot, 10 minutes.
+    pub final_dot: Duration,
+    /// Not in the RFC: the TLS handshake.
+    pub tls: Duration,
+    /// QUIT's reply changes nothing, so it is not worth waiting long for.
+    pub quit: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        const MIN: u64 = 60;
+        Timeouts {
+            connect: Duration::from_secs(30),
+            greeting: Duration::from_secs(5 * MIN),
+            command: Duration::from_secs(5 * MIN),
+            data_init: Duration::from_secs(2 * MIN),
+            data_block: Duration::from_secs(3 * MIN),
+            final_dot: Duration::from_secs(10 * MIN),
+            tls: Duration::from_secs(60),
+            quit: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Timeouts {
+    pub fn for_phase(&self, phase: Phase) -> Duration {
+        match phase {
+            Phase::Connect => self.connect,
+            Phase::Greeting => self.greeting,
+            Phase::Data => self.data_init,
+            Phase::Body => self.data_block,
+            Phase::FinalDot => self.final_dot,
+            Phase::TlsHandshake => self.tls,
+            Phase::Quit => self.quit,
+            _ => self.command,
+        }
+    }
+}

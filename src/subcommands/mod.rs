@@ -1,0 +1,15 @@
+//! One runner per subcommand: validated plan in, outcome and exit code out.
+
+pub mod generate;
+pub mod plan;
+pub mod send;
+
+use crate::cli::{Cli, Verb};
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.verb {
+        Verb::Send(args) => send::run(*args),
+        Verb::Generate(args) => generate::run(&args),
+    }
+}

@@ -1,0 +1,176 @@
+//! From typed arguments to a validated plan, and the run scaffolding every
+//! session-running subcommand shares: renderer, deadlines, Ctrl-C, exit code.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::time::Instant;
+
+use crate::cli::{OutputArgs, ServerArgs};
+use crate::net::target::{self, Family, Target};
+use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
+use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
+use crate::session::event::DotWatch;
+use crate::session::open::OpenPlan;
+use crate::session::{SessionContext, Timeouts};
+use crate::smtp::{Domain, address};
+
+pub type StdRenderer = Renderer<std::io::Stdout, std::io::Stderr>;
+
+/// One run of a subcommand: where output goes and when it started.
+pub struct Run {
+    pub renderer: StdRenderer,
+    pub opts: RenderOptions,
+    started: Instant,
+}
+
+impl Run {
+    pub fn new(output: &OutputArgs) -> Run {
+        let opts = render_options(output);
+        Run {
+            renderer: Renderer::new(opts, std::io::stdout(), std::io::stderr()),
+            opts,
+            started: Instant::now(),
+        }
+    }
+
+    /// A session context whose events go to this run's renderer.
+    pub fn context(&mut self, server: &ServerArgs) -> (SessionContext<'_>, Arc<AtomicBool>) {
+        let (watch, pending) = DotWatch::new(&mut self.renderer);
+        let ctx = SessionContext {
+            events: Box::new(watch),
+            timeouts: timeouts(server),
+            overall: server.timeout.map(|d| self.started + d),
+            started: self.started,
+            show_secrets: false,
+        };
+        (ctx, pending)
+    }
+
+    /// Runs `work` until it ends or the user presses Ctrl-C. Dropping the work closes the
+    /// connection, so an interrupted body never gets its final dot.
+    pub async fn interruptible(
+        work: impl Future<Output = Summary>,
+        dot_pending: Arc<AtomicBool>,
+    ) -> Summary {
+        tokio::select! {
+            summary = work => summary,
+            _ = tokio::signal::ctrl_c() => {
+                if dot_pending.load(Ordering::SeqCst) {
+                    let f = Failure::new(
+                        Phase::FinalDot,
+                        FailureKind::Closed,
+                        "interrupted after the final dot, before its reply; the message may or may not have been accepted",
+                    );
+                    Summary::new(Status::Unknown, f.exit_code(), format!("at {}: {}", f.phase, f.message))
+                } else {
+                    Summary::new(
+                        Status::Failed,
+                        ExitCode::Interrupted,
+                        "interrupted; no message was committed",
+                    )
+                }
+            }
+        }
+    }
+
+    /// Bad input found before connecting: one line on stderr, exit 2, nothing sent.
+    pub fn usage_error(&mut self, message: &str) -> u8 {
+        let summary = Summary::new(Status::Failed, ExitCode::Usage, message.to_string())
+            .with("phase", Phase::Input);
+        crate::render::error_line(message);
+        if self.opts.style == Style::Json {
+            self.renderer.finish(&summary);
+        }
+        ExitCode::Usage.code()
+    }
+
+    pub fn finish(&mut self, summary: &Summary) -> u8 {
+        self.renderer.finish(summary);
+        summary.exit_code
+    }
+}
+
+pub fn render_options(output: &OutputArgs) -> RenderOptions {
+    let env = |k: &str| std::env::var(k).ok();
+    let style = if output.json {
+        Style::Json
+    } else if output.quiet {
+        Style::Quiet
+    } else {
+        Style::Transcript
+    };
+    let palette = Palette::decide(output.color, std::io::stdout().is_terminal(), &env);
+    colored::control::set_override(palette.enabled);
+    RenderOptions {
+        style,
+        palette,
+        timing: !output.no_timing,
+    }
+}
+
+pub fn timeouts(server: &ServerArgs) -> Timeouts {
+    Timeouts {
+        connect: server.connect_timeout,
+        greeting: server.greeting_timeout,
+        command: server.command_timeout,
+        data_init: server.data_timeout,
+        data_block: server.data_block_timeout,
+        final_dot: server.final_timeout,
+        ..Timeouts::default()
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// `--helo`, validated.
+pub fn helo(server: &ServerArgs) -> Result<Option<Domain>, String> {
+    server
+        .helo
+        .as_deref()
+        .map(|h| {
+            address::ehlo_name(h).map_err(|e| format!("invalid --helo '{}': {e}", h.escape_debug()))
+        })
+        .transpose()
+}
+
+/// `--server` parsed; validated before anything else happens.
+pub fn target(server: &ServerArgs) -> Result<Target, String> {
+    let raw = server
+        .server
+        .as_deref()
+        .ok_or("no --server given (delivery by MX lookup is not available yet)")?;
+    Target::parse(raw, server.port)
+        .map_err(|e| format!("invalid --server '{}': {e}", raw.escape_debug()))
+}
+
+pub fn family(server: &ServerArgs) -> Family {
+    Family {
+        v4_only: server.ipv4,
+        v6_only: server.ipv6,
+    }
+}
+
+/// Resolves `--server` into an open plan.
+pub async fn resolve_open(
+    server: &ServerArgs,
+    helo: Option<Domain>,
+    stop_after: Option<Phase>,
+) -> Result<OpenPlan, Failure> {
+    let target = target(server).map_err(Failure::input)?;
+    let addrs = target::resolve(&target, family(server))
+        .await
+        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
+    Ok(OpenPlan {
+        host: target.host,
+        addrs,
+        helo,
+        stop_after,
+    })
+}
