@@ -51,11 +51,11 @@ impl Target {
                 "cannot read '{s}' as HOST[:PORT] (write IPv6 addresses as [::1]:25)"
             ));
         }
-        let valid_name = host.split('.').all(|l| {
+        let valid_name = host.strip_suffix('.').unwrap_or(host).split('.').all(|l| {
             !l.is_empty()
                 && l.chars()
                     .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
-        }) || host == ".";
+        });
         if !valid_name && host.parse::<IpAddr>().is_err() {
             return Err(format!("'{host}' is not a host name or IP address"));
         }
