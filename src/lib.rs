@@ -13,6 +13,7 @@
 //!           └─ render/   the only code that prints
 //! ```
 pub mod cli;
+pub mod dns;
 pub mod docs;
 pub mod message;
 pub mod net;

@@ -1,4 +1,5 @@
 //! Test fixtures: scripted server, certificates, real peers.
 #![allow(dead_code)]
 pub mod certs;
+pub mod dns;
 pub mod scripted;
