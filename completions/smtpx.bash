@@ -65,7 +65,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --from --to --cc --bcc --subject --header --body --body-file --data --quit-after --no-pipelining --quiet --json --no-timing --color --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --from --to --cc --bcc --subject --header --body --body-file --data --quit-after --no-pipelining --quiet --json --no-timing --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +119,30 @@ _smtpx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "starttls implicit opportunistic none" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-min)
+                    COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
                 --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -168,7 +192,7 @@ _smtpx() {
                     return 0
                     ;;
                 --quit-after)
-                    COMPREPLY=($(compgen -W "connect greeting ehlo mail rcpt" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "connect greeting ehlo tls mail rcpt" -- "${cur}"))
                     return 0
                     ;;
                 --color)

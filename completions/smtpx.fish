@@ -38,6 +38,16 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l command-timeout -d 
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s f -l from -d 'Envelope sender and From header; \'\' or \'<>\' for the null sender [default: $USER@this host]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient (repeatable)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy recipient: envelope and Cc header (repeatable)' -r
@@ -50,6 +60,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE 
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT, without sending a message' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
 greeting\t'After the server\'s greeting'
 ehlo\t'After EHLO (or HELO)'
+tls\t'After the TLS handshake and the EHLO that follows it'
 mail\t'After MAIL FROM'
 rcpt\t'After RCPT TO (checks recipients without sending a message)'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
@@ -57,6 +68,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'

@@ -102,6 +102,45 @@ pub struct ServerArgs {
     pub final_timeout: Duration,
 }
 
+/// `--tls` modes (RFC 3207 STARTTLS, RFC 8314 implicit TLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsMode {
+    /// STARTTLS is required: no plaintext fallback
+    Starttls,
+    /// TLS from the first byte (port 465)
+    Implicit,
+    /// STARTTLS when offered, otherwise plaintext (clearly labelled)
+    Opportunistic,
+    /// Never use TLS
+    None,
+}
+
+/// TLS settings shared by every subcommand that opens a session.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TlsArgs {
+    /// TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+    /// PEM bundle of CA certificates to trust besides the built-in roots (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Vec<PathBuf>,
+    /// Name to send as SNI and to verify the certificate against [default: the server's host name]
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Do not verify the server's certificate (every later line is labelled unverified)
+    #[arg(long)]
+    pub tls_no_verify: bool,
+    /// Client certificate chain (PEM), with --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Client private key (PEM), with --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    pub tls_min: Option<String>,
+}
+
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
@@ -128,6 +167,8 @@ pub enum QuitAfter {
     Greeting,
     /// After EHLO (or HELO)
     Ehlo,
+    /// After the TLS handshake and the EHLO that follows it
+    Tls,
     /// After MAIL FROM
     Mail,
     /// After RCPT TO (checks recipients without sending a message)
@@ -138,6 +179,8 @@ pub enum QuitAfter {
 pub struct SendArgs {
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Envelope sender and From header; '' or '<>' for the null sender [default: $USER@this host]
     #[arg(short, long, value_name = "ADDRESS")]
     pub from: Option<String>,

@@ -1,13 +1,39 @@
-//! Opening a session: connect (trying each address), greeting, EHLO — the steps every
-//! session-running subcommand shares.
+//! Opening a session: connect (trying each address), greeting, EHLO, STARTTLS or
+//! implicit TLS — the steps every session-running subcommand shares.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use super::{Session, SessionContext};
+use super::{Event, Session, SessionContext};
+use crate::net::tls::{TlsClient, TlsInfo, Verification};
 use crate::outcome::{Failure, FailureKind, Phase};
-use crate::smtp::{Domain, Reply, ReplyClass};
+use crate::smtp::{Command, Domain, Reply, ReplyClass};
 
-/// What to open, and where to stop early (`--quit-after connect|greeting|ehlo`).
+/// How TLS is used (RFC 3207, RFC 8314).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// STARTTLS must succeed with a verified certificate; never plaintext.
+    Required,
+    /// TLS from the first byte.
+    Implicit,
+    /// STARTTLS when offered; an unverified certificate still encrypts.
+    Opportunistic,
+    Off,
+}
+
+impl TlsMode {
+    /// The mode a port implies when the user names none: 465 is implicit TLS
+    /// (RFC 8314 §3.3), 587 is submission with STARTTLS, anything else opportunistic.
+    pub fn for_port(port: u16) -> TlsMode {
+        match port {
+            465 => TlsMode::Implicit,
+            587 => TlsMode::Required,
+            _ => TlsMode::Opportunistic,
+        }
+    }
+}
+
+/// What to open, and where to stop early (`--quit-after`).
 #[derive(Clone, Debug)]
 pub struct OpenPlan {
     /// The name the user gave (for display, SNI and verification).
@@ -16,16 +42,21 @@ pub struct OpenPlan {
     pub addrs: Vec<SocketAddr>,
     /// EHLO name; None picks the default once our end's address is known.
     pub helo: Option<Domain>,
+    pub tls_mode: TlsMode,
+    /// Present unless the mode is Off.
+    pub tls: Option<Arc<TlsClient>>,
     pub stop_after: Option<Phase>,
 }
 
 pub enum Opened<'a> {
-    /// Greeting and EHLO done; ready for a transaction.
+    /// Greeting and EHLO (and TLS as asked) done; ready for a transaction.
     Ready(Session<'a>),
     /// `--quit-after` reached with every reply positive.
     Stopped(Session<'a>, Phase),
     /// The server said no (greeting or EHLO); the session is still open for QUIT.
     Refused(Session<'a>, Phase, Reply),
+    /// Policy stops here, but the connection is sound: QUIT, then report the failure.
+    Declined(Session<'a>, Failure),
     /// Nothing more can be said on this connection (or none was made).
     Failed(SessionContext<'a>, Failure),
 }
@@ -45,12 +76,24 @@ pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
         Ok(s) => s,
         Err((ctx, failure)) => return Opened::Failed(ctx, failure),
     };
+    if plan.tls_mode == TlsMode::Implicit
+        && let Err(f) = handshake(&mut session, plan).await
+    {
+        return Opened::Failed(session.abort().await, f);
+    }
     if plan.stop_after == Some(Phase::Connect) {
         return Opened::Stopped(session, Phase::Connect);
     }
     let greeting = match session.greeting().await {
         Ok(r) => r,
-        Err(f) => return Opened::Failed(session.abort().await, f),
+        Err(mut f) => {
+            if f.kind == FailureKind::Timeout && plan.tls_mode != TlsMode::Implicit {
+                f.message.push_str(
+                    " (if this port expects TLS from the first byte, as 465 does, try --tls implicit)",
+                );
+            }
+            return Opened::Failed(session.abort().await, f);
+        }
     };
     match greeting.class() {
         ReplyClass::Positive if greeting.code.value() == 220 => {}
@@ -58,13 +101,9 @@ pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
             return Opened::Refused(session, Phase::Greeting, greeting);
         }
         _ => {
-            let f = Failure::new(
+            let f = violation(
                 Phase::Greeting,
-                FailureKind::Protocol,
-                format!(
-                    "protocol violation: the greeting was {}, not 220",
-                    greeting.code
-                ),
+                format!("the greeting was {}, not 220", greeting.code),
             );
             return Opened::Failed(session.abort().await, f);
         }
@@ -76,17 +115,157 @@ pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
         .helo
         .clone()
         .unwrap_or_else(|| default_helo(session.local_addr()));
-    let hello = match session.hello(&name, true).await {
-        Ok(r) => r,
+    // HELO cannot offer STARTTLS, so with TLS required there is no fallback (§4.1.4).
+    let allow_helo = plan.tls_mode != TlsMode::Required;
+    match session.hello(&name, allow_helo).await {
+        Ok(reply) if reply.is_positive() => {}
+        Ok(reply) if !allow_helo && matches!(reply.code.value(), 500 | 502) => {
+            let f = Failure::new(
+                Phase::Ehlo,
+                FailureKind::Tls,
+                format!(
+                    "EHLO was refused ({}) and HELO cannot offer STARTTLS, which --tls starttls requires",
+                    reply.code
+                ),
+            );
+            return Opened::Declined(session, f);
+        }
+        Ok(reply) => return Opened::Refused(session, Phase::Ehlo, reply),
         Err(f) => return Opened::Failed(session.abort().await, f),
-    };
-    if !hello.is_positive() {
-        return Opened::Refused(session, Phase::Ehlo, hello);
     }
     if plan.stop_after == Some(Phase::Ehlo) {
         return Opened::Stopped(session, Phase::Ehlo);
     }
+    if matches!(plan.tls_mode, TlsMode::Required | TlsMode::Opportunistic) {
+        match starttls(session, plan, &name).await {
+            Ok(s) => session = s,
+            Err(opened) => return *opened,
+        }
+    }
+    if plan.stop_after == Some(Phase::TlsHandshake) {
+        return Opened::Stopped(session, Phase::TlsHandshake);
+    }
     Opened::Ready(session)
+}
+
+/// STARTTLS, the handshake and the second EHLO (RFC 3207 §4.2: all that was learned
+/// before the handshake is forgotten).
+async fn starttls<'a>(
+    mut session: Session<'a>,
+    plan: &OpenPlan,
+    name: &Domain,
+) -> Result<Session<'a>, Box<Opened<'a>>> {
+    let required = plan.tls_mode == TlsMode::Required;
+    let offered = session.capabilities.as_ref().is_some_and(|c| c.starttls());
+    if !offered {
+        if required {
+            let f = Failure::new(
+                Phase::Starttls,
+                FailureKind::Tls,
+                "the server does not offer STARTTLS, and --tls starttls requires it; nothing was sent in plaintext",
+            );
+            return Err(Box::new(Opened::Declined(session, f)));
+        }
+        session.ctx.emit(Event::Warning {
+            message:
+                "the server does not offer STARTTLS: continuing in plaintext (opportunistic TLS)"
+                    .into(),
+        });
+        return Ok(session);
+    }
+    let reply = match session.command(&Command::StartTls, Phase::Starttls).await {
+        Ok(r) => r,
+        Err(f) => return Err(Box::new(Opened::Failed(session.abort().await, f))),
+    };
+    if reply.code.value() != 220 {
+        let words = format!("{} {}", reply.code, reply.lines.join(" "));
+        if required || reply.class() == ReplyClass::Intermediate {
+            let f = Failure::new(
+                Phase::Starttls,
+                FailureKind::Tls,
+                format!(
+                    "STARTTLS was answered {words}, not 220; no plaintext fallback with --tls starttls"
+                ),
+            );
+            return Err(Box::new(Opened::Declined(session, f)));
+        }
+        session.ctx.emit(Event::Warning {
+            message: format!(
+                "STARTTLS refused ({words}): continuing in plaintext (opportunistic TLS)"
+            ),
+        });
+        return Ok(session);
+    }
+    // RFC 3207 §5: bytes after the 220 and before the handshake were injected by someone
+    // in the path. Fail before any TLS byte goes out; never parse them later.
+    let injected = session.unread().len();
+    if injected > 0 {
+        let preview = String::from_utf8_lossy(&session.unread()[..injected.min(40)]).into_owned();
+        let f = violation(
+            Phase::Starttls,
+            format!(
+                "response injection: the server sent {injected} bytes after its 220 to STARTTLS, before the TLS handshake ({:?}); refusing to continue",
+                preview
+            ),
+        );
+        return Err(Box::new(Opened::Failed(session.abort().await, f)));
+    }
+    if let Err(f) = handshake(&mut session, plan).await {
+        return Err(Box::new(Opened::Failed(session.abort().await, f)));
+    }
+    match session.hello(name, false).await {
+        Ok(reply) if reply.is_positive() => Ok(session),
+        Ok(reply) => Err(Box::new(Opened::Refused(session, Phase::Ehlo, reply))),
+        Err(f) => Err(Box::new(Opened::Failed(session.abort().await, f))),
+    }
+}
+
+/// The TLS handshake and the verdict on the certificate: required and implicit TLS stop
+/// on a bad certificate; opportunistic TLS goes on, labelled unverified.
+async fn handshake(session: &mut Session<'_>, plan: &OpenPlan) -> Result<TlsInfo, Failure> {
+    let client = plan.tls.as_ref().ok_or_else(|| {
+        Failure::new(
+            Phase::TlsHandshake,
+            FailureKind::Tls,
+            "TLS is not configured",
+        )
+    })?;
+    let info = session.start_tls(client, &plan.host).await?;
+    match &info.verification {
+        Verification::Verified => {}
+        Verification::Failed { reason } if plan.tls_mode != TlsMode::Opportunistic => {
+            return Err(Failure::new(
+                Phase::TlsHandshake,
+                FailureKind::Tls,
+                format!(
+                    "{reason}; stopping before EHLO (use --tls-ca for a private CA, or --tls-no-verify for a lab server)"
+                ),
+            ));
+        }
+        Verification::Failed { reason } => {
+            session.mark_unverified();
+            session.ctx.emit(Event::Warning {
+                message: format!(
+                    "TLS certificate not verified ({reason}): the session is encrypted but the server is not authenticated"
+                ),
+            });
+        }
+        Verification::Skipped { .. } => {
+            session.mark_unverified();
+            session.ctx.emit(Event::Warning {
+                message: "--tls-no-verify: the server's certificate is not checked; anyone in the path could read and change this session".into(),
+            });
+        }
+    }
+    Ok(info)
+}
+
+fn violation(phase: Phase, message: String) -> Failure {
+    Failure::new(
+        phase,
+        FailureKind::Protocol,
+        format!("protocol violation: {message}"),
+    )
 }
 
 /// Tries each address in turn; the last failure is the one reported.

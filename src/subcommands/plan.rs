@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
-use crate::cli::{OutputArgs, ServerArgs};
+use crate::cli::{OutputArgs, ServerArgs, TlsArgs, TlsMode};
 use crate::net::target::{self, Family, Target};
+use crate::net::tls::{TlsClient, TlsMin, TlsOptions};
 use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
 use crate::session::event::DotWatch;
-use crate::session::open::OpenPlan;
+use crate::session::open::{OpenPlan, TlsMode as OpenTls};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::{Domain, address};
 
@@ -157,12 +158,8 @@ pub fn family(server: &ServerArgs) -> Family {
     }
 }
 
-/// Resolves `--server` into an open plan.
-pub async fn resolve_open(
-    server: &ServerArgs,
-    helo: Option<Domain>,
-    stop_after: Option<Phase>,
-) -> Result<OpenPlan, Failure> {
+/// Fills in the addresses of `--server`.
+pub async fn resolve_open(server: &ServerArgs, plan: OpenPlan) -> Result<OpenPlan, Failure> {
     let target = target(server).map_err(Failure::input)?;
     let addrs = target::resolve(&target, family(server))
         .await
@@ -170,7 +167,48 @@ pub async fn resolve_open(
     Ok(OpenPlan {
         host: target.host,
         addrs,
-        helo,
+        ..plan
+    })
+}
+
+/// The open plan every session-running subcommand starts from, validated before any
+/// connection: EHLO name, TLS mode and client (CA and key files are read now).
+pub fn open_plan(
+    server: &ServerArgs,
+    tls: &TlsArgs,
+    stop_after: Option<Phase>,
+) -> Result<OpenPlan, String> {
+    let port = target(server).map(|t| t.port).unwrap_or(server.port);
+    let mode = match tls.tls {
+        Some(TlsMode::Starttls) => OpenTls::Required,
+        Some(TlsMode::Implicit) => OpenTls::Implicit,
+        Some(TlsMode::Opportunistic) => OpenTls::Opportunistic,
+        Some(TlsMode::None) => OpenTls::Off,
+        None => OpenTls::for_port(port),
+    };
+    let client = if mode == OpenTls::Off {
+        None
+    } else {
+        let options = TlsOptions {
+            ca_files: tls.tls_ca.clone(),
+            server_name: tls.tls_server_name.clone(),
+            no_verify: tls.tls_no_verify,
+            client_cert: tls.tls_cert.clone().zip(tls.tls_key.clone()),
+            min_version: match tls.tls_min.as_deref() {
+                Some("1.3") => Some(TlsMin::V1_3),
+                _ => None,
+            },
+        };
+        Some(Arc::new(
+            TlsClient::new(&options).map_err(|e| e.to_string())?,
+        ))
+    };
+    Ok(OpenPlan {
+        host: String::new(),
+        addrs: Vec::new(),
+        helo: helo(server)?,
+        tls_mode: mode,
+        tls: client,
         stop_after,
     })
 }

@@ -49,8 +49,7 @@ pub fn run(args: SendArgs) -> u8 {
     };
     let server = args.server.clone();
     let summary = runtime.block_on(async {
-        let open = match plan::resolve_open(&server, plan.open.helo.clone(), plan.stop_after).await
-        {
+        let open = match plan::resolve_open(&server, plan.open.clone()).await {
             Ok(o) => o,
             Err(f) => return failure_summary(&f, &[]),
         };
@@ -89,7 +88,6 @@ fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     {
         return Err("invalid --subject: contains a control character (CR, LF, NUL, ...)".into());
     }
-    let helo = plan::helo(&args.server)?;
     let content = content(args, &from, &to, &cc, headers)?;
     let recipients = to
         .iter()
@@ -103,14 +101,11 @@ fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         QuitAfter::Ehlo => Phase::Ehlo,
         QuitAfter::Mail => Phase::Mail,
         QuitAfter::Rcpt => Phase::Rcpt,
+        QuitAfter::Tls => Phase::TlsHandshake,
     });
+    let open = plan::open_plan(&args.server, &args.tls, stop_after)?;
     Ok(SendPlan {
-        open: OpenPlan {
-            host: String::new(),
-            addrs: Vec::new(),
-            helo,
-            stop_after,
-        },
+        open,
         envelope: Envelope {
             from,
             mail_params: Vec::new(),
@@ -221,6 +216,10 @@ async fn send(ctx: SessionContext<'_>, plan: &SendPlan) -> Summary {
         Opened::Refused(s, phase, reply) => {
             s.quit().await;
             return rejected_summary(phase, &reply, &[]);
+        }
+        Opened::Declined(s, f) => {
+            s.quit().await;
+            return failure_summary(&f, &[]);
         }
         Opened::Failed(_, f) => return failure_summary(&f, &[]),
     };

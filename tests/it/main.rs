@@ -1,4 +1,6 @@
 //! One integration-test binary; each module is one area.
 mod dns_route;
+mod generated;
 mod scripted_selftest;
 mod support;
+mod tls_cli;
