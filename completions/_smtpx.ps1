@@ -26,14 +26,18 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message and show the whole SMTP conversation')
+            [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show a domain''s mail routing: MX hosts, addresses, null MX, implicit MX')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Regenerate man pages and shell completions (for packagers)')
             break
         }
         'smtpx;send' {
-            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient''s domain]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient''s domain]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port, when --server gives none')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port, when --server gives none')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system''s resolvers')
+            [CompletionResult]::new('--dns-timeout', '--dns-timeout', [CompletionResultType]::ParameterName, 'Deadline for each DNS lookup')
+            [CompletionResult]::new('--max-hops', '--max-hops', [CompletionResultType]::ParameterName, 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)')
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'Name to send in EHLO/HELO [default: this host''s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'One deadline for the whole run, e.g. 30s or 1m30s')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'TCP connect timeout')
@@ -74,6 +78,24 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
             [CompletionResult]::new('--no-timing', '--no-timing', [CompletionResultType]::ParameterName, 'Hide timings, for stable output')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smtpx;mx' {
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system''s resolvers')
+            [CompletionResult]::new('--dns-timeout', '--dns-timeout', [CompletionResultType]::ParameterName, 'Deadline for each DNS lookup')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Show IPv4 addresses only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Show IPv4 addresses only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Show IPv6 addresses only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Show IPv6 addresses only')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the outcome line')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the outcome line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per event and a final result object, one per line')
+            [CompletionResult]::new('--no-timing', '--no-timing', [CompletionResultType]::ParameterName, 'Hide timings, for stable output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

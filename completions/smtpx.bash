@@ -19,6 +19,9 @@ _smtpx() {
             smtpx,generate)
                 cmd="smtpx__subcmd__generate"
                 ;;
+            smtpx,mx)
+                cmd="smtpx__subcmd__mx"
+                ;;
             smtpx,send)
                 cmd="smtpx__subcmd__send"
                 ;;
@@ -29,7 +32,7 @@ _smtpx() {
 
     case "${cmd}" in
         smtpx)
-            opts="-h -V --help --version send generate"
+            opts="-h -V --help --version send mx generate"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -64,8 +67,34 @@ _smtpx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        smtpx__subcmd__mx)
+            opts="-4 -6 -q -h -V --dns-server --dns-timeout --ipv4 --ipv6 --quiet --json --no-timing --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --from --to --cc --bcc --subject --header --body --body-file --data --quit-after --no-pipelining --quiet --json --no-timing --color --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --from --to --cc --bcc --subject --header --body --body-file --data --quit-after --no-pipelining --quiet --json --no-timing --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -84,6 +113,18 @@ _smtpx() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-hops)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,9 +27,13 @@ end
 complete -c smtpx -n "__fish_smtpx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_needs_command" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "send" -d 'Send a message and show the whole SMTP conversation'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "mx" -d 'Show a domain\'s mail routing: MX hosts, addresses, null MX, implicit MX'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "generate" -d 'Regenerate man pages and shell completions (for packagers)'
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l connect-timeout -d 'TCP connect timeout' -r
@@ -75,6 +79,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON o
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 4 -l ipv4 -d 'Show IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 6 -l ipv6 -d 'Show IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l man-dir -d 'Directory to write man pages into' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l completions-dir -d 'Directory to write shell completions into' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s h -l help -d 'Print help'

@@ -45,6 +45,11 @@ pub enum Verb {
     /// Send a message and show the whole SMTP conversation
     #[command(after_help = EXIT_CODES)]
     Send(Box<SendArgs>),
+    /// Show a domain's mail routing: MX hosts, addresses, null MX, implicit MX
+    #[command(
+        after_help = "Exit codes: 0 every domain has somewhere to deliver; 3 a domain has a null MX, does not exist, has only dangling MX targets, or its lookup failed; 2 usage error."
+    )]
+    Mx(MxArgs),
     /// Regenerate man pages and shell completions (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -63,12 +68,17 @@ pub struct GenerateArgs {
 /// Where to connect and how long to wait.
 #[derive(Debug, Args, Clone)]
 pub struct ServerArgs {
-    /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT
+    /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient's domain]
     #[arg(short, long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
     /// Port, when --server gives none
     #[arg(short, long, default_value_t = 25)]
     pub port: u16,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    /// Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=100))]
+    pub max_hops: u16,
     /// Use IPv4 addresses only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -139,6 +149,34 @@ pub struct TlsArgs {
     /// Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)
     #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
     pub tls_min: Option<String>,
+}
+
+/// Where DNS questions go.
+#[derive(Debug, Args, Clone)]
+pub struct DnsArgs {
+    /// Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system's resolvers
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub dns_server: Option<String>,
+    /// Deadline for each DNS lookup
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub dns_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct MxArgs {
+    /// Domains to look up
+    #[arg(required = true, value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    /// Show IPv4 addresses only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Show IPv6 addresses only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// How results are shown.

@@ -45,6 +45,11 @@ impl<W: Write> JsonLines<W> {
         self.write(&v);
     }
 
+    /// A report object (not an event), written as it is.
+    pub fn object(&mut self, value: &Value) {
+        self.write(value);
+    }
+
     pub fn finish(&mut self, summary: &Summary) {
         let mut v = serde_json::to_value(summary).unwrap_or(Value::Null);
         v["type"] = json!("result");

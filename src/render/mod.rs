@@ -2,7 +2,9 @@
 //! `io::Write`, so tests render into a `Vec<u8>`.
 
 pub mod json;
+pub mod outcome;
 pub mod palette;
+pub mod route;
 pub mod text;
 pub mod tls;
 pub mod transcript;
@@ -117,10 +119,16 @@ impl<W: Write + Send, E: Write + Send> Renderer<W, E> {
         }
     }
 
-    /// A line of report output (tables of `mx`, `check`, ...), not an event.
-    pub fn report_line(&mut self, line: &str) {
-        if let Renderer::Transcript(t) = self {
-            t.report_line(line);
+    /// A block of report output (`mx`, `check`, ...): lines for people, one object for
+    /// `--json`. Quiet mode shows neither: only the outcome line.
+    pub fn report(&mut self, lines: &[String], json: serde_json::Value) {
+        match self {
+            Renderer::Transcript(t) => {
+                for line in lines {
+                    t.report_line(line);
+                }
+            }
+            Renderer::Json(j) => j.object(&json),
         }
     }
 }

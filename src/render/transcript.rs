@@ -65,7 +65,9 @@ impl<W: Write, E: Write> Transcript<W, E> {
     }
 
     pub fn report_line(&mut self, s: &str) {
-        self.line(s);
+        if !self.quiet {
+            self.line(s);
+        }
     }
 
     pub fn emit(&mut self, timed: Timed) {

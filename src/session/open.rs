@@ -33,13 +33,19 @@ impl TlsMode {
     }
 }
 
+/// One place to try: a host name (for display, SNI and verification) and an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    pub host: String,
+    pub addr: SocketAddr,
+}
+
 /// What to open, and where to stop early (`--quit-after`).
 #[derive(Clone, Debug)]
 pub struct OpenPlan {
-    /// The name the user gave (for display, SNI and verification).
-    pub host: String,
-    /// Addresses to try, in order.
-    pub addrs: Vec<SocketAddr>,
+    /// Places to try, in order: a failed connection, a silent or closing server, or a
+    /// 4xx greeting moves on to the next (RFC 5321 §5.1); the last one's outcome stands.
+    pub hops: Vec<Hop>,
     /// EHLO name; None picks the default once our end's address is known.
     pub helo: Option<Domain>,
     pub tls_mode: TlsMode,
@@ -71,18 +77,68 @@ pub fn default_helo(local: SocketAddr) -> Domain {
     }
 }
 
-pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
-    let mut session = match connect_any(ctx, plan).await {
-        Ok(s) => s,
-        Err((ctx, failure)) => return Opened::Failed(ctx, failure),
-    };
+pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
+    let mut last = Failure::new(
+        Phase::Connect,
+        FailureKind::Connect,
+        "no address to connect to",
+    );
+    for (i, hop) in plan.hops.iter().enumerate() {
+        let more = i + 1 < plan.hops.len();
+        let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+            Ok(s) => s,
+            Err((c, f)) => {
+                ctx = c;
+                last = f;
+                continue;
+            }
+        };
+        match first_contact(session, plan, hop).await {
+            Contact::Greeted(session) => return after_greeting(session, plan, hop).await,
+            Contact::Over(opened) if !more => return opened,
+            Contact::Over(opened) => {
+                let (c, why) = match opened {
+                    Opened::Refused(s, _, reply) => (
+                        s.quit().await,
+                        format!("greeting {} {}", reply.code, reply.lines.join(" ")),
+                    ),
+                    Opened::Failed(c, f) => (c, f.message),
+                    Opened::Stopped(s, _) | Opened::Declined(s, _) | Opened::Ready(s) => {
+                        (s.abort().await, "stopped".into())
+                    }
+                };
+                ctx = c;
+                ctx.emit(Event::Note {
+                    message: format!(
+                        "Skipping {} ({}): {why}; trying the next address",
+                        hop.host, hop.addr
+                    ),
+                });
+            }
+            Contact::Final(opened) => return opened,
+        }
+    }
+    Opened::Failed(ctx, last)
+}
+
+/// How the first exchange on a connection went.
+enum Contact<'a> {
+    Greeted(Session<'a>),
+    /// Worth trying the next address: a 4xx greeting, or no greeting at all.
+    Over(Opened<'a>),
+    /// Final whatever follows (a 5xx greeting, a protocol violation, a TLS failure).
+    Final(Opened<'a>),
+}
+
+/// Implicit TLS (if asked) and the greeting.
+async fn first_contact<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop) -> Contact<'a> {
     if plan.tls_mode == TlsMode::Implicit
-        && let Err(f) = handshake(&mut session, plan).await
+        && let Err(f) = handshake(&mut session, plan, hop).await
     {
-        return Opened::Failed(session.abort().await, f);
+        return Contact::Final(Opened::Failed(session.abort().await, f));
     }
     if plan.stop_after == Some(Phase::Connect) {
-        return Opened::Stopped(session, Phase::Connect);
+        return Contact::Final(Opened::Stopped(session, Phase::Connect));
     }
     let greeting = match session.greeting().await {
         Ok(r) => r,
@@ -92,22 +148,35 @@ pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
                     " (if this port expects TLS from the first byte, as 465 does, try --tls implicit)",
                 );
             }
-            return Opened::Failed(session.abort().await, f);
+            let retry = matches!(f.kind, FailureKind::Timeout | FailureKind::Closed);
+            let opened = Opened::Failed(session.abort().await, f);
+            return if retry {
+                Contact::Over(opened)
+            } else {
+                Contact::Final(opened)
+            };
         }
     };
     match greeting.class() {
-        ReplyClass::Positive if greeting.code.value() == 220 => {}
-        ReplyClass::TransientNegative | ReplyClass::PermanentNegative => {
-            return Opened::Refused(session, Phase::Greeting, greeting);
+        ReplyClass::Positive if greeting.code.value() == 220 => Contact::Greeted(session),
+        ReplyClass::TransientNegative => {
+            Contact::Over(Opened::Refused(session, Phase::Greeting, greeting))
+        }
+        ReplyClass::PermanentNegative => {
+            Contact::Final(Opened::Refused(session, Phase::Greeting, greeting))
         }
         _ => {
             let f = violation(
                 Phase::Greeting,
                 format!("the greeting was {}, not 220", greeting.code),
             );
-            return Opened::Failed(session.abort().await, f);
+            Contact::Final(Opened::Failed(session.abort().await, f))
         }
     }
+}
+
+/// EHLO, STARTTLS and the second EHLO, after a 220 greeting.
+async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop) -> Opened<'a> {
     if plan.stop_after == Some(Phase::Greeting) {
         return Opened::Stopped(session, Phase::Greeting);
     }
@@ -137,7 +206,7 @@ pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
         return Opened::Stopped(session, Phase::Ehlo);
     }
     if matches!(plan.tls_mode, TlsMode::Required | TlsMode::Opportunistic) {
-        match starttls(session, plan, &name).await {
+        match starttls(session, plan, hop, &name).await {
             Ok(s) => session = s,
             Err(opened) => return *opened,
         }
@@ -153,6 +222,7 @@ pub async fn open<'a>(ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a> {
 async fn starttls<'a>(
     mut session: Session<'a>,
     plan: &OpenPlan,
+    hop: &Hop,
     name: &Domain,
 ) -> Result<Session<'a>, Box<Opened<'a>>> {
     let required = plan.tls_mode == TlsMode::Required;
@@ -210,7 +280,7 @@ async fn starttls<'a>(
         );
         return Err(Box::new(Opened::Failed(session.abort().await, f)));
     }
-    if let Err(f) = handshake(&mut session, plan).await {
+    if let Err(f) = handshake(&mut session, plan, hop).await {
         return Err(Box::new(Opened::Failed(session.abort().await, f)));
     }
     match session.hello(name, false).await {
@@ -222,7 +292,11 @@ async fn starttls<'a>(
 
 /// The TLS handshake and the verdict on the certificate: required and implicit TLS stop
 /// on a bad certificate; opportunistic TLS goes on, labelled unverified.
-async fn handshake(session: &mut Session<'_>, plan: &OpenPlan) -> Result<TlsInfo, Failure> {
+async fn handshake(
+    session: &mut Session<'_>,
+    plan: &OpenPlan,
+    hop: &Hop,
+) -> Result<TlsInfo, Failure> {
     let client = plan.tls.as_ref().ok_or_else(|| {
         Failure::new(
             Phase::TlsHandshake,
@@ -230,7 +304,7 @@ async fn handshake(session: &mut Session<'_>, plan: &OpenPlan) -> Result<TlsInfo
             "TLS is not configured",
         )
     })?;
-    let info = session.start_tls(client, &plan.host).await?;
+    let info = session.start_tls(client, &hop.host).await?;
     match &info.verification {
         Verification::Verified => {}
         Verification::Failed { reason } if plan.tls_mode != TlsMode::Opportunistic => {
@@ -266,26 +340,4 @@ fn violation(phase: Phase, message: String) -> Failure {
         FailureKind::Protocol,
         format!("protocol violation: {message}"),
     )
-}
-
-/// Tries each address in turn; the last failure is the one reported.
-async fn connect_any<'a>(
-    mut ctx: SessionContext<'a>,
-    plan: &OpenPlan,
-) -> Result<Session<'a>, (SessionContext<'a>, Failure)> {
-    let mut last = Failure::new(
-        Phase::Connect,
-        FailureKind::Connect,
-        "no address to connect to",
-    );
-    for &addr in &plan.addrs {
-        match Session::connect(ctx, &plan.host, addr).await {
-            Ok(s) => return Ok(s),
-            Err((c, f)) => {
-                ctx = c;
-                last = f;
-            }
-        }
-    }
-    Err((ctx, last))
 }

@@ -1,6 +1,7 @@
 //! One runner per subcommand: validated plan in, outcome and exit code out.
 
 pub mod generate;
+pub mod mx;
 pub mod plan;
 pub mod send;
 
@@ -10,6 +11,7 @@ use crate::cli::{Cli, Verb};
 pub fn run(cli: Cli) -> u8 {
     match cli.verb {
         Verb::Send(args) => send::run(*args),
+        Verb::Mx(args) => mx::run(args),
         Verb::Generate(args) => generate::run(&args),
     }
 }

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
-use crate::cli::{OutputArgs, ServerArgs, TlsArgs, TlsMode};
+use crate::cli::{DnsArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
+use crate::dns::{Dns, DnsConfig, MailRoute};
 use crate::net::target::{self, Family, Target};
 use crate::net::tls::{TlsClient, TlsMin, TlsOptions};
 use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
 use crate::session::event::DotWatch;
-use crate::session::open::{OpenPlan, TlsMode as OpenTls};
+use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::{Domain, address};
 
@@ -142,13 +143,15 @@ pub fn helo(server: &ServerArgs) -> Result<Option<Domain>, String> {
 }
 
 /// `--server` parsed; validated before anything else happens.
-pub fn target(server: &ServerArgs) -> Result<Target, String> {
-    let raw = server
+pub fn target(server: &ServerArgs) -> Result<Option<Target>, String> {
+    server
         .server
         .as_deref()
-        .ok_or("no --server given (delivery by MX lookup is not available yet)")?;
-    Target::parse(raw, server.port)
-        .map_err(|e| format!("invalid --server '{}': {e}", raw.escape_debug()))
+        .map(|raw| {
+            Target::parse(raw, server.port)
+                .map_err(|e| format!("invalid --server '{}': {e}", raw.escape_debug()))
+        })
+        .transpose()
 }
 
 pub fn family(server: &ServerArgs) -> Family {
@@ -159,15 +162,106 @@ pub fn family(server: &ServerArgs) -> Family {
 }
 
 /// Fills in the addresses of `--server`.
-pub async fn resolve_open(server: &ServerArgs, plan: OpenPlan) -> Result<OpenPlan, Failure> {
-    let target = target(server).map_err(Failure::input)?;
-    let addrs = target::resolve(&target, family(server))
+pub async fn resolve_open(
+    server: &ServerArgs,
+    target: &Target,
+    plan: OpenPlan,
+) -> Result<OpenPlan, Failure> {
+    let addrs = target::resolve(target, family(server))
         .await
         .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
-    Ok(OpenPlan {
-        host: target.host,
-        addrs,
-        ..plan
+    let hops = addrs
+        .into_iter()
+        .map(|addr| Hop {
+            host: target.host.clone(),
+            addr,
+        })
+        .collect();
+    Ok(OpenPlan { hops, ..plan })
+}
+
+/// The hops to a recipient domain's mail servers (RFC 5321 §5.1), or why there are none.
+pub async fn route_open(
+    dns: &Dns,
+    domain: &str,
+    port: u16,
+    server: &ServerArgs,
+    plan: OpenPlan,
+) -> Result<OpenPlan, Failure> {
+    let route = dns.mail_route(domain).await;
+    let dns_failure = |temporary, message: String| {
+        Failure::new(Phase::Dns, FailureKind::Dns { temporary }, message)
+    };
+    match &route {
+        MailRoute::NullMx { .. } => {
+            return Err(dns_failure(
+                false,
+                format!("{domain} has a null MX (RFC 7505): it accepts no mail"),
+            ));
+        }
+        MailRoute::NxDomain => {
+            return Err(dns_failure(
+                false,
+                format!("{domain} does not exist (NXDOMAIN)"),
+            ));
+        }
+        MailRoute::NoMail => {
+            return Err(dns_failure(
+                false,
+                format!("{domain} has no MX records and no addresses: no mail route"),
+            ));
+        }
+        MailRoute::InvalidDomain { reason } => {
+            return Err(dns_failure(false, format!("{domain}: {reason}")));
+        }
+        MailRoute::Temporary { reason } => {
+            return Err(dns_failure(
+                true,
+                format!("looking up MX for {domain} failed temporarily: {reason}"),
+            ));
+        }
+        MailRoute::Mx { .. } | MailRoute::Implicit { .. } => {}
+    }
+    let cfg = dns_config(server).map_err(Failure::input)?;
+    let hops: Vec<Hop> = crate::dns::delivery_candidates(
+        &route,
+        port,
+        &cfg,
+        usize::from(server.max_hops),
+        crate::dns::time_seed(),
+    )
+    .into_iter()
+    .map(|c| Hop {
+        host: c.host,
+        addr: c.addr,
+    })
+    .collect();
+    if hops.is_empty() {
+        return Err(dns_failure(
+            false,
+            format!("no MX host of {domain} has a usable address"),
+        ));
+    }
+    Ok(OpenPlan { hops, ..plan })
+}
+
+/// DNS settings from `--dns-server`, `--dns-timeout`, `-4`/`-6`.
+pub fn dns_config(server: &ServerArgs) -> Result<DnsConfig, String> {
+    dns_settings(&server.dns, server.ipv4, server.ipv6)
+}
+
+pub fn dns_settings(dns: &DnsArgs, v4_only: bool, v6_only: bool) -> Result<DnsConfig, String> {
+    Ok(DnsConfig {
+        server: dns
+            .dns_server
+            .as_deref()
+            .map(|s| {
+                crate::dns::parse_dns_server(s).map_err(|e| format!("invalid --dns-server: {e}"))
+            })
+            .transpose()?,
+        timeout: dns.dns_timeout,
+        ipv4: !v6_only,
+        ipv6: !v4_only,
     })
 }
 
@@ -178,7 +272,7 @@ pub fn open_plan(
     tls: &TlsArgs,
     stop_after: Option<Phase>,
 ) -> Result<OpenPlan, String> {
-    let port = target(server).map(|t| t.port).unwrap_or(server.port);
+    let port = target(server)?.map_or(server.port, |t| t.port);
     let mode = match tls.tls {
         Some(TlsMode::Starttls) => OpenTls::Required,
         Some(TlsMode::Implicit) => OpenTls::Implicit,
@@ -203,9 +297,9 @@ pub fn open_plan(
             TlsClient::new(&options).map_err(|e| e.to_string())?,
         ))
     };
+    dns_config(server)?;
     Ok(OpenPlan {
-        host: String::new(),
-        addrs: Vec::new(),
+        hops: Vec::new(),
         helo: helo(server)?,
         tls_mode: mode,
         tls: client,

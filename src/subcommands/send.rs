@@ -3,17 +3,19 @@
 use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncRead;
+use tokio::time::Instant;
 
 use super::plan::{self, Run};
-use crate::cli::{QuitAfter, SendArgs};
+use crate::cli::{QuitAfter, SendArgs, ServerArgs};
+use crate::dns::Dns;
 use crate::message::{self, Composition, Header};
-use crate::outcome::{
-    ExitCode, Failure, FailureKind, Phase, RecipientResult, recipients_exit_code,
-};
-use crate::render::{Status, Summary, format_ms};
+use crate::net::target::Target;
+use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
+use crate::render::Summary;
+use crate::render::outcome as summary;
 use crate::session::SessionContext;
 use crate::session::open::{OpenPlan, Opened, open};
-use crate::session::transaction::{Envelope, TransactionEnd, TransactionReport};
+use crate::session::transaction::{Envelope, TransactionEnd};
 use crate::smtp::{Address, Param, ReversePath, SizeLimit};
 
 const DEFAULT_BODY: &str = "This is a test message sent by smtpx.\n";
@@ -30,6 +32,9 @@ enum Content {
 
 /// Validated arguments: nothing here can put a bad byte on the wire.
 struct SendPlan {
+    /// `--server`, or None to route by MX.
+    target: Option<Target>,
+    /// The template every session opens from (EHLO name, TLS, --quit-after).
     open: OpenPlan,
     envelope: Envelope,
     content: Content,
@@ -49,15 +54,77 @@ pub fn run(args: SendArgs) -> u8 {
     };
     let server = args.server.clone();
     let summary = runtime.block_on(async {
-        let open = match plan::resolve_open(&server, plan.open.clone()).await {
-            Ok(o) => o,
-            Err(f) => return failure_summary(&f, &[]),
-        };
-        let plan = SendPlan { open, ..plan };
         let (ctx, watch) = run.context(&server);
-        Run::interruptible(send(ctx, &plan), watch).await
+        Run::interruptible(deliver_all(ctx, &plan, &server), watch).await
     });
     run.finish(&summary)
+}
+
+/// To `--server`, or to each recipient domain's MX hosts, one session per domain.
+async fn deliver_all(ctx: SessionContext<'_>, plan: &SendPlan, server: &ServerArgs) -> Summary {
+    if let Some(target) = &plan.target {
+        return match plan::resolve_open(server, target, plan.open.clone()).await {
+            Ok(open) => deliver(ctx, plan, &open, &plan.envelope).await.1,
+            Err(f) => summary::failure(&f, &unanswered(&plan.envelope)),
+        };
+    }
+    let dns =
+        match plan::dns_config(server).and_then(|cfg| Dns::new(&cfg).map_err(|e| e.to_string())) {
+            Ok(d) => d,
+            Err(e) => return summary::failure(&Failure::input(e), &[]),
+        };
+    let port = server.port;
+    let groups = by_domain(&plan.envelope);
+    let mut ctx = ctx;
+    let mut parts = Vec::with_capacity(groups.len());
+    for (domain, envelope) in &groups {
+        let part = match plan::route_open(&dns, domain, port, server, plan.open.clone()).await {
+            Ok(open) => {
+                let (c, s) = deliver(ctx, plan, &open, envelope).await;
+                ctx = c;
+                s
+            }
+            Err(f) => summary::failure(&f, &unanswered(envelope)),
+        };
+        parts.push((domain.clone(), part));
+    }
+    if parts.len() == 1 {
+        return parts
+            .pop()
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| summary::stopped(Phase::Input));
+    }
+    summary::combine(parts, ctx.started.elapsed())
+}
+
+/// Recipients grouped by domain, in the order first seen.
+fn by_domain(envelope: &Envelope) -> Vec<(String, Envelope)> {
+    let mut groups: Vec<(String, Envelope)> = Vec::new();
+    for (addr, params) in &envelope.recipients {
+        let domain = addr.domain().as_str().to_ascii_lowercase();
+        match groups.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, e)) => e.recipients.push((addr.clone(), params.clone())),
+            None => groups.push((
+                domain,
+                Envelope {
+                    recipients: vec![(addr.clone(), params.clone())],
+                    ..envelope.clone()
+                },
+            )),
+        }
+    }
+    groups
+}
+
+fn unanswered(envelope: &Envelope) -> Vec<RecipientResult> {
+    envelope
+        .recipients
+        .iter()
+        .map(|(a, _)| RecipientResult {
+            address: a.to_string(),
+            reply: None,
+        })
+        .collect()
 }
 
 fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -104,7 +171,18 @@ fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         QuitAfter::Tls => Phase::TlsHandshake,
     });
     let open = plan::open_plan(&args.server, &args.tls, stop_after)?;
+    let target = plan::target(&args.server)?;
+    let domains: std::collections::HashSet<String> = to
+        .iter()
+        .chain(&cc)
+        .chain(&bcc)
+        .map(|a| a.domain().as_str().to_ascii_lowercase())
+        .collect();
+    if target.is_none() && domains.len() > 1 && matches!(content, Content::Stdin) {
+        return Err("--data - cannot be sent to several recipient domains (stdin can be read once): use --server, or --data FILE".into());
+    }
     Ok(SendPlan {
+        target,
         open,
         envelope: Envelope {
             from,
@@ -201,33 +279,35 @@ fn io_words(e: &std::io::Error) -> String {
     }
 }
 
-async fn send(ctx: SessionContext<'_>, plan: &SendPlan) -> Summary {
-    let started = ctx.started;
-    let mut session = match open(ctx, &plan.open).await {
+/// One session: open, one transaction, QUIT. Gives the context back for the next one.
+async fn deliver<'a>(
+    ctx: SessionContext<'a>,
+    plan: &SendPlan,
+    open_plan: &OpenPlan,
+    envelope: &Envelope,
+) -> (SessionContext<'a>, Summary) {
+    let started = Instant::now();
+    let waiting = unanswered(envelope);
+    let mut session = match open(ctx, open_plan).await {
         Opened::Ready(s) => s,
         Opened::Stopped(s, phase) => {
-            if phase == Phase::Connect {
-                s.abort().await;
+            let ctx = if phase == Phase::Connect {
+                s.abort().await
             } else {
-                s.quit().await;
-            }
-            return stopped_summary(phase);
+                s.quit().await
+            };
+            return (ctx, summary::stopped(phase));
         }
         Opened::Refused(s, phase, reply) => {
-            s.quit().await;
-            return rejected_summary(phase, &reply, &[]);
+            return (s.quit().await, summary::rejected(phase, &reply, &waiting));
         }
-        Opened::Declined(s, f) => {
-            s.quit().await;
-            return failure_summary(&f, &[]);
-        }
-        Opened::Failed(_, f) => return failure_summary(&f, &[]),
+        Opened::Declined(s, f) => return (s.quit().await, summary::failure(&f, &waiting)),
+        Opened::Failed(ctx, f) => return (ctx, summary::failure(&f, &waiting)),
     };
     let caps = session.capabilities.clone().unwrap_or_default();
-    let mut envelope = plan.envelope.clone();
+    let mut envelope = envelope.clone();
     if let Err(f) = extension_params(&mut envelope, &plan.content, &caps) {
-        session.quit().await;
-        return failure_summary(&f, &[]);
+        return (session.quit().await, summary::failure(&f, &waiting));
     }
     let pipelining = plan.pipelining && caps.pipelining();
     let report = match &plan.content {
@@ -244,9 +324,8 @@ async fn send(ctx: SessionContext<'_>, plan: &SendPlan) -> Summary {
                     .await
             }
             Err(e) => {
-                session.quit().await;
                 let f = Failure::input(format!("--data {}: {}", path.display(), io_words(&e)));
-                return failure_summary(&f, &[]);
+                return (session.quit().await, summary::failure(&f, &waiting));
             }
         },
         Content::Stdin => {
@@ -261,12 +340,12 @@ async fn send(ctx: SessionContext<'_>, plan: &SendPlan) -> Summary {
         &report.end,
         TransactionEnd::Failed(f) if !matches!(f.kind, FailureKind::Input) || f.phase == Phase::Body
     );
-    if protocol_broken {
-        session.abort().await;
+    let ctx = if protocol_broken {
+        session.abort().await
     } else {
-        session.quit().await;
-    }
-    transaction_summary(report, started.elapsed())
+        session.quit().await
+    };
+    (ctx, summary::transaction(report, started.elapsed()))
 }
 
 /// ESMTP parameters the message needs: SIZE when known and offered (RFC 1870), SMTPUTF8
@@ -312,110 +391,4 @@ fn extension_params(
         envelope.mail_params.push(Param::new("SMTPUTF8", None));
     }
     Ok(())
-}
-
-fn transaction_summary(report: TransactionReport, elapsed: std::time::Duration) -> Summary {
-    let TransactionReport { recipients, end } = report;
-    match end {
-        TransactionEnd::Delivered { reply, .. } => {
-            let accepted = recipients.iter().filter(|r| r.accepted()).count();
-            let total = recipients.len();
-            let queue_id = reply.queue_id();
-            let mut msg = format!("for {accepted} of {total} recipient{}", plural(total));
-            if let Some(id) = &queue_id {
-                msg.push_str(&format!(", queued as {id}"));
-            }
-            let refused: Vec<String> = recipients
-                .iter()
-                .filter(|r| !r.accepted())
-                .map(|r| match &r.reply {
-                    Some(reply) => {
-                        format!("{} ({} {})", r.address, reply.code, reply.lines.join(" "))
-                    }
-                    None => r.address.clone(),
-                })
-                .collect();
-            if !refused.is_empty() {
-                msg.push_str(&format!("; refused: {}", refused.join(", ")));
-            }
-            msg.push_str(&format!(" in {}", format_ms(elapsed)));
-            let exit = recipients_exit_code(&recipients);
-            let status = if exit == ExitCode::Success {
-                Status::Accepted
-            } else {
-                Status::PartiallyAccepted
-            };
-            Summary::new(status, exit, msg)
-                .with("queue_id", queue_id)
-                .with("reply", reply_json(&reply))
-                .with("recipients", recipients_json(&recipients))
-        }
-        TransactionEnd::Stopped { after } => {
-            stopped_summary(after).with("recipients", recipients_json(&recipients))
-        }
-        TransactionEnd::Rejected { phase, reply } => rejected_summary(phase, &reply, &recipients),
-        TransactionEnd::Failed(f) => failure_summary(&f, &recipients),
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-fn stopped_summary(phase: Phase) -> Summary {
-    Summary::new(
-        Status::Stopped,
-        ExitCode::Success,
-        format!("after {phase} as asked (--quit-after); no message was sent"),
-    )
-    .with("phase", phase)
-}
-
-fn rejected_summary(
-    phase: Phase,
-    reply: &crate::smtp::Reply,
-    recipients: &[RecipientResult],
-) -> Summary {
-    let mut msg = format!("at {phase}: {} {}", reply.code, reply.lines.join(" "));
-    if phase == Phase::Rcpt && recipients.len() > 1 {
-        msg.push_str(&format!(" (all {} recipients refused)", recipients.len()));
-    }
-    Summary::new(Status::Rejected, ExitCode::for_reply(reply), msg)
-        .with("phase", phase)
-        .with("reply", reply_json(reply))
-        .with("recipients", recipients_json(recipients))
-}
-
-pub fn failure_summary(f: &Failure, recipients: &[RecipientResult]) -> Summary {
-    let status = if f.is_unknown() {
-        Status::Unknown
-    } else {
-        Status::Failed
-    };
-    let msg = format!("at {}: {}", f.phase, f.message);
-    Summary::new(status, f.exit_code(), msg)
-        .with("phase", f.phase)
-        .with("failure", f.kind)
-        .with("recipients", recipients_json(recipients))
-}
-
-fn reply_json(reply: &crate::smtp::Reply) -> serde_json::Value {
-    serde_json::json!({
-        "code": reply.code.value(),
-        "enhanced": reply.enhanced_status().map(|s| s.to_string()),
-        "text": reply.lines.join("\n"),
-    })
-}
-
-fn recipients_json(recipients: &[RecipientResult]) -> serde_json::Value {
-    recipients
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::json!({ "address": r.address, "accepted": r.accepted() });
-            if let Some(reply) = &r.reply {
-                v["reply"] = reply_json(reply);
-            }
-            v
-        })
-        .collect()
 }

@@ -1,0 +1,74 @@
+//! `smtpx mx`: a domain's mail routing as RFC 5321 §5.1 and RFC 7505 define it.
+
+use serde_json::json;
+
+use super::plan::{self, Run};
+use crate::cli::MxArgs;
+use crate::dns::{Dns, MailRoute};
+use crate::outcome::{ExitCode, Phase};
+use crate::render::route::{deliverable, describe};
+use crate::render::{Status, Summary, format_ms};
+
+pub fn run(args: MxArgs) -> u8 {
+    let mut run = Run::new(&args.output);
+    let dns = match plan::dns_settings(&args.dns, args.ipv4, args.ipv6)
+        .and_then(|cfg| Dns::new(&cfg).map_err(|e| e.to_string()))
+    {
+        Ok(d) => d,
+        Err(msg) => return run.usage_error(&msg),
+    };
+    let runtime = match plan::runtime() {
+        Ok(rt) => rt,
+        Err(msg) => return run.usage_error(&msg),
+    };
+    let started = std::time::Instant::now();
+    // Every domain at once: the time is that of the slowest lookup, not the sum.
+    let routes: Vec<MailRoute> = runtime.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, domain) in args.domains.iter().enumerate() {
+            let (dns, domain) = (dns.clone(), domain.clone());
+            set.spawn(async move { (i, dns.mail_route(&domain).await) });
+        }
+        let mut routes: Vec<Option<MailRoute>> = vec![None; args.domains.len()];
+        while let Some(Ok((i, route))) = set.join_next().await {
+            routes[i] = Some(route);
+        }
+        routes
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or(MailRoute::Temporary {
+                    reason: "lookup task failed".into(),
+                })
+            })
+            .collect()
+    });
+    let keep = |a: &crate::dns::Addr| !(args.ipv4 && a.ip.is_ipv6() || args.ipv6 && a.ip.is_ipv4());
+    let mut failed = Vec::new();
+    for (domain, route) in args.domains.iter().zip(&routes) {
+        let lines = describe(domain, route, &keep);
+        run.renderer.report(
+            &lines,
+            json!({"type": "route", "domain": domain, "deliverable": deliverable(route), "temporary": route.is_temporary(), "route": route}),
+        );
+        if !deliverable(route) {
+            failed.push(domain.clone());
+        }
+    }
+    let took = format_ms(started.elapsed());
+    let summary = if failed.is_empty() {
+        Summary::new(
+            Status::Ok,
+            ExitCode::Success,
+            format!("every domain has somewhere to deliver ({took})"),
+        )
+    } else {
+        Summary::new(
+            Status::Failed,
+            ExitCode::Dns,
+            format!("no mail route for {} ({took})", failed.join(", ")),
+        )
+        .with("phase", Phase::Dns)
+        .with("undeliverable", &failed)
+    };
+    run.finish(&summary)
+}
