@@ -53,6 +53,9 @@ impl<W: Write> JsonLines<W> {
     pub fn finish(&mut self, summary: &Summary) {
         let mut v = serde_json::to_value(summary).unwrap_or(Value::Null);
         v["type"] = json!("result");
+        if let (true, Some(d)) = (self.timing, summary.elapsed) {
+            v["elapsed_ms"] = json!(ms(d));
+        }
         self.write(&v);
     }
 }

@@ -25,6 +25,9 @@ pub struct Summary {
     pub exit_code: u8,
     /// The outcome line, without the status word.
     pub message: String,
+    /// How long the run took; shown unless `--no-timing`.
+    #[serde(skip)]
+    pub elapsed: Option<std::time::Duration>,
     /// Extra fields for `--json` (recipients, queue id, ...).
     #[serde(flatten)]
     pub details: serde_json::Map<String, serde_json::Value>,
@@ -66,6 +69,7 @@ impl Summary {
             status,
             exit_code: exit_code.code(),
             message: message.into(),
+            elapsed: None,
             details: serde_json::Map::new(),
         }
     }

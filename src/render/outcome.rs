@@ -1,16 +1,14 @@
 //! How each way a session can end reads as a `Summary`: the outcome line and the
 //! `result` object of `--json`.
 
-use std::time::Duration;
-
-use super::{Status, Summary, format_ms};
+use super::{Status, Summary};
 use crate::outcome::{
     ExitCode, Failure, FailureKind, Phase, RecipientResult, recipients_exit_code,
 };
 use crate::session::transaction::{TransactionEnd, TransactionReport};
 use crate::smtp::Reply;
 
-pub fn transaction(report: TransactionReport, elapsed: Duration) -> Summary {
+pub fn transaction(report: TransactionReport) -> Summary {
     let TransactionReport { recipients, end } = report;
     match end {
         TransactionEnd::Delivered { reply, .. } => {
@@ -34,7 +32,6 @@ pub fn transaction(report: TransactionReport, elapsed: Duration) -> Summary {
             if !refused.is_empty() {
                 msg.push_str(&format!("; refused: {}", refused.join(", ")));
             }
-            msg.push_str(&format!(" in {}", format_ms(elapsed)));
             let exit = recipients_exit_code(&recipients);
             let status = if exit == ExitCode::Success {
                 Status::Accepted
@@ -118,7 +115,7 @@ pub fn recipients_json(recipients: &[RecipientResult]) -> serde_json::Value {
 
 /// One summary for a message sent to several domains: accepted only if every part was;
 /// the exit code of the worst part, permanent before temporary.
-pub fn combine(parts: Vec<(String, Summary)>, elapsed: Duration) -> Summary {
+pub fn combine(parts: Vec<(String, Summary)>) -> Summary {
     let mut recipients = Vec::new();
     let mut accepted = 0;
     let mut lines = Vec::new();
@@ -151,9 +148,8 @@ pub fn combine(parts: Vec<(String, Summary)>, elapsed: Duration) -> Summary {
         Status::Failed
     };
     let message = format!(
-        "for {accepted} of {total} recipient{} in {} ({})",
+        "for {accepted} of {total} recipient{} ({})",
         plural(total),
-        format_ms(elapsed),
         lines.join("; ")
     );
     let mut summary =

@@ -180,7 +180,11 @@ impl<W: Write, E: Write> Transcript<W, E> {
         } else {
             self.palette.bad(word)
         };
-        let line = format!("{word}: {}", escape_controls(&summary.message));
+        let took = match summary.elapsed {
+            Some(d) if self.timing => format!(" in {}", format_ms(d)),
+            _ => String::new(),
+        };
+        let line = format!("{word}: {}{took}", escape_controls(&summary.message));
         self.line(&line);
     }
 }

@@ -236,9 +236,10 @@ async fn starttls<'a>(
             );
             return Err(Box::new(Opened::Declined(session, f)));
         }
-        session.ctx.emit(Event::Warning {
+        // Plaintext is labelled on every line (`->`/`<-`); this note says why.
+        session.ctx.emit(Event::Note {
             message:
-                "the server does not offer STARTTLS: continuing in plaintext (opportunistic TLS)"
+                "The server does not offer STARTTLS: continuing in plaintext (opportunistic TLS)"
                     .into(),
         });
         return Ok(session);

@@ -92,10 +92,16 @@ impl Session<'_> {
             })
             .collect();
         let send_data = stop_after.is_none();
-        let replies = if pipelining {
-            self.pipelined_envelope(&mail, &rcpts, send_data).await
+        // `--quit-after mail` must not name a recipient at all.
+        let rcpts = if stop_after == Some(Phase::Mail) {
+            &[][..]
         } else {
-            self.sequential_envelope(&mail, &rcpts).await
+            &rcpts[..]
+        };
+        let replies = if pipelining {
+            self.pipelined_envelope(&mail, rcpts, send_data).await
+        } else {
+            self.sequential_envelope(&mail, rcpts).await
         };
         let replies = match replies {
             Ok(r) => r,
@@ -261,10 +267,14 @@ impl Session<'_> {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => {
-                    return Err(Failure::input(format!(
-                        "reading the message failed after {} bytes: {e}; the final dot was not sent, so nothing was delivered",
-                        encoder.stats().input_bytes
-                    )));
+                    return Err(Failure::new(
+                        Phase::Body,
+                        FailureKind::Input,
+                        format!(
+                            "reading the message failed after {} bytes: {e}; the final dot was not sent, so nothing was delivered",
+                            encoder.stats().input_bytes
+                        ),
+                    ));
                 }
             };
             output.clear();

@@ -265,6 +265,7 @@ fn reject_controls(s: &str) -> Result<(), InvalidAddress> {
 
 /// Validates a name for EHLO/HELO: a domain or an address literal, nothing else.
 pub fn ehlo_name(s: &str) -> Result<Domain, InvalidAddress> {
+    reject_controls(s)?;
     if s.contains(' ') {
         return invalid("contains a space");
     }

@@ -89,7 +89,9 @@ impl Run {
     }
 
     pub fn finish(&mut self, summary: &Summary) -> u8 {
-        self.renderer.finish(summary);
+        let mut summary = summary.clone();
+        summary.elapsed.get_or_insert(self.started.elapsed());
+        self.renderer.finish(&summary);
         summary.exit_code
     }
 }

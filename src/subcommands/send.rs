@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncRead;
-use tokio::time::Instant;
 
 use super::plan::{self, Run};
 use crate::cli::{QuitAfter, SendArgs, ServerArgs};
@@ -94,7 +93,7 @@ async fn deliver_all(ctx: SessionContext<'_>, plan: &SendPlan, server: &ServerAr
             .map(|(_, s)| s)
             .unwrap_or_else(|| summary::stopped(Phase::Input));
     }
-    summary::combine(parts, ctx.started.elapsed())
+    summary::combine(parts)
 }
 
 /// Recipients grouped by domain, in the order first seen.
@@ -286,7 +285,6 @@ async fn deliver<'a>(
     open_plan: &OpenPlan,
     envelope: &Envelope,
 ) -> (SessionContext<'a>, Summary) {
-    let started = Instant::now();
     let waiting = unanswered(envelope);
     let mut session = match open(ctx, open_plan).await {
         Opened::Ready(s) => s,
@@ -336,16 +334,15 @@ async fn deliver<'a>(
                 .await
         }
     };
-    let protocol_broken = matches!(
-        &report.end,
-        TransactionEnd::Failed(f) if !matches!(f.kind, FailureKind::Input) || f.phase == Phase::Body
-    );
+    // After any failure inside the transaction the connection is out of step (a
+    // half-sent body, an unanswered command): close it rather than QUIT into it.
+    let protocol_broken = matches!(&report.end, TransactionEnd::Failed(_));
     let ctx = if protocol_broken {
         session.abort().await
     } else {
         session.quit().await
     };
-    (ctx, summary::transaction(report, started.elapsed()))
+    (ctx, summary::transaction(report))
 }
 
 /// ESMTP parameters the message needs: SIZE when known and offered (RFC 1870), SMTPUTF8

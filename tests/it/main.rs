@@ -3,5 +3,6 @@ mod dns_route;
 mod generated;
 mod mx_cli;
 mod scripted_selftest;
+mod send_cli;
 mod support;
 mod tls_cli;

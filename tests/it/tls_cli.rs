@@ -230,9 +230,9 @@ fn opportunistic_without_starttls_is_labelled_plaintext() {
     record.assert_clean();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains("continuing in plaintext"),
+        out.stdout.contains("continuing in plaintext"),
         "{}",
-        out.stderr
+        out.stdout
     );
 }
 
