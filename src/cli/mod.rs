@@ -67,6 +67,7 @@ pub struct GenerateArgs {
 
 /// Where to connect and how long to wait.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Connection")]
 pub struct ServerArgs {
     /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient's domain]
     #[arg(short, long, value_name = "HOST[:PORT]")]
@@ -90,25 +91,25 @@ pub struct ServerArgs {
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
     /// One deadline for the whole run, e.g. 30s or 1m30s
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Timeouts")]
     pub timeout: Option<Duration>,
     /// TCP connect timeout
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s", help_heading = "Timeouts")]
     pub connect_timeout: Duration,
     /// Wait for the greeting (RFC 5321 §4.5.3.2.1)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m", help_heading = "Timeouts")]
     pub greeting_timeout: Duration,
     /// Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m", help_heading = "Timeouts")]
     pub command_timeout: Duration,
     /// Wait for the reply to DATA (§4.5.3.2.4)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m", help_heading = "Timeouts")]
     pub data_timeout: Duration,
     /// Wait for each block of message content to be written (§4.5.3.2.5)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3m", help_heading = "Timeouts")]
     pub data_block_timeout: Duration,
     /// Wait for the reply to the final dot (§4.5.3.2.6)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m", help_heading = "Timeouts")]
     pub final_timeout: Duration,
 }
 
@@ -127,6 +128,7 @@ pub enum TlsMode {
 
 /// TLS settings shared by every subcommand that opens a session.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "TLS")]
 pub struct TlsArgs {
     /// TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]
     #[arg(long, value_enum, value_name = "MODE")]
@@ -153,6 +155,7 @@ pub struct TlsArgs {
 
 /// Where DNS questions go.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "DNS")]
 pub struct DnsArgs {
     /// Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system's resolvers
     #[arg(long, value_name = "IP[:PORT]")]
@@ -181,6 +184,7 @@ pub struct MxArgs {
 
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Print only the outcome line
     #[arg(short, long, conflicts_with = "json")]
@@ -220,28 +224,39 @@ pub struct SendArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Envelope sender and From header; '' or '<>' for the null sender [default: $USER@this host]
-    #[arg(short, long, value_name = "ADDRESS")]
+    #[arg(short, long, value_name = "ADDRESS", help_heading = "Message")]
     pub from: Option<String>,
     /// Recipient (repeatable)
-    #[arg(short, long, value_name = "ADDRESS", required = true)]
+    #[arg(
+        short,
+        long,
+        value_name = "ADDRESS",
+        required = true,
+        help_heading = "Message"
+    )]
     pub to: Vec<String>,
     /// Carbon-copy recipient: envelope and Cc header (repeatable)
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", help_heading = "Message")]
     pub cc: Vec<String>,
     /// Blind-copy recipient: envelope only, never in a header (repeatable)
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", help_heading = "Message")]
     pub bcc: Vec<String>,
     /// Subject header
-    #[arg(long)]
+    #[arg(long, help_heading = "Message")]
     pub subject: Option<String>,
     /// Extra header, 'Name: value' (repeatable; replaces a generated header of that name)
-    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "NAME: VALUE",
+        help_heading = "Message"
+    )]
     pub headers: Vec<String>,
     /// Message body text
-    #[arg(long, group = "content")]
+    #[arg(long, group = "content", help_heading = "Message")]
     pub body: Option<String>,
     /// Read the body text from FILE ('-' for stdin)
-    #[arg(long, value_name = "FILE", group = "content")]
+    #[arg(long, value_name = "FILE", group = "content", help_heading = "Message")]
     pub body_file: Option<PathBuf>,
     /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added
     #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"])]
