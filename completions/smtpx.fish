@@ -52,6 +52,17 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-cert -d 'Client
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
+plain\t''
+login\t''
+cram-md5\t''
+scram-sha-256\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l user -d 'User name to authenticate as (implies --auth auto)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s f -l from -d 'Envelope sender and From header; \'\' or \'<>\' for the null sender [default: $USER@this host]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient (repeatable)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy recipient: envelope and Cc header (repeatable)' -r
@@ -65,6 +76,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop
 greeting\t'After the server\'s greeting'
 ehlo\t'After EHLO (or HELO)'
 tls\t'After the TLS handshake and the EHLO that follows it'
+auth\t'After a successful AUTH'
 mail\t'After MAIL FROM'
 rcpt\t'After RCPT TO (checks recipients without sending a message)'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
@@ -73,6 +85,8 @@ never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'

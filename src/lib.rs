@@ -19,6 +19,7 @@ pub mod message;
 pub mod net;
 pub mod outcome;
 pub mod render;
+pub mod secret;
 pub mod session;
 pub mod smtp;
 pub mod subcommands;

@@ -116,6 +116,8 @@ pub enum FailureKind {
     Auth,
     /// The server broke the protocol.
     Protocol,
+    /// A temporary refusal that ends the session (e.g. 454 to AUTH).
+    Temporary,
     Interrupted,
     Other,
 }
@@ -148,6 +150,7 @@ impl Failure {
             FailureKind::Tls => ExitCode::Tls,
             FailureKind::Auth => ExitCode::Auth,
             FailureKind::Protocol => ExitCode::Protocol,
+            FailureKind::Temporary => ExitCode::Temporary,
             FailureKind::Interrupted => ExitCode::Interrupted,
             FailureKind::Other => ExitCode::Other,
             FailureKind::Timeout | FailureKind::Closed => match self.phase {

@@ -182,6 +182,49 @@ pub struct MxArgs {
     pub output: OutputArgs,
 }
 
+/// SASL mechanisms for `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMech {
+    /// The strongest mechanism the server offers after TLS
+    Auto,
+    Plain,
+    Login,
+    #[value(name = "cram-md5")]
+    CramMd5,
+    #[value(name = "scram-sha-256")]
+    ScramSha256,
+    Xoauth2,
+    Oauthbearer,
+}
+
+/// Authentication (RFC 4954). No flag takes the secret itself: it comes from a file, an
+/// environment variable, a command, or a prompt.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Authentication")]
+pub struct AuthArgs {
+    /// Authenticate with this mechanism (needs --user)
+    #[arg(long, value_enum, value_name = "MECH", requires = "user")]
+    pub auth: Option<AuthMech>,
+    /// User name to authenticate as (implies --auth auto)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Read the password (or OAuth token) from FILE; refused if group- or world-readable
+    #[arg(long, value_name = "FILE", group = "secret_source")]
+    pub password_file: Option<PathBuf>,
+    /// Read the password (or OAuth token) from the environment variable VAR
+    #[arg(long, value_name = "VAR", group = "secret_source")]
+    pub password_env: Option<String>,
+    /// Run CMD with sh -c and use its output as the password or token (like msmtp's passwordeval)
+    #[arg(long, value_name = "CMD", group = "secret_source")]
+    pub password_command: Option<String>,
+    /// Show AUTH exchanges unredacted (prints a warning)
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)
+    #[arg(long)]
+    pub allow_insecure_auth: bool,
+}
+
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Output")]
@@ -211,6 +254,8 @@ pub enum QuitAfter {
     Ehlo,
     /// After the TLS handshake and the EHLO that follows it
     Tls,
+    /// After a successful AUTH
+    Auth,
     /// After MAIL FROM
     Mail,
     /// After RCPT TO (checks recipients without sending a message)
@@ -223,6 +268,8 @@ pub struct SendArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// Envelope sender and From header; '' or '<>' for the null sender [default: $USER@this host]
     #[arg(short, long, value_name = "ADDRESS", help_heading = "Message")]
     pub from: Option<String>,

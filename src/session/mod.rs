@@ -1,6 +1,7 @@
 //! The async session driver: runs the sans-IO core over a connection, owns every
 //! deadline, and reports what happens as events.
 
+pub mod auth;
 pub mod event;
 pub mod open;
 pub mod timeouts;
@@ -70,6 +71,8 @@ pub struct Session<'a> {
     pub tls: Option<TlsInfo>,
     channel: Channel,
     last_sent: Instant,
+    /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
+    redactions: Vec<String>,
 }
 
 impl<'a> Session<'a> {
@@ -99,6 +102,7 @@ impl<'a> Session<'a> {
                     tls: None,
                     channel: Channel::Plain,
                     last_sent: started,
+                    redactions: Vec::new(),
                 })
             }
             Err(e) => {
@@ -206,7 +210,8 @@ impl<'a> Session<'a> {
     pub async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Failure> {
         let deadline = self.ctx.deadline(timeout);
         match self.conn.read_reply(deadline).await {
-            Ok(reply) => {
+            Ok(mut reply) => {
+                self.scrub(&mut reply);
                 let took = self.last_sent.elapsed();
                 let channel = self.channel;
                 self.ctx.emit(Event::ReplyReceived {
@@ -263,6 +268,28 @@ impl<'a> Session<'a> {
                 FailureKind::Protocol,
                 format!("protocol violation: {e}"),
             ),
+        }
+    }
+
+    /// Registers strings that must never be shown: from now on every reply is scrubbed
+    /// of them before anyone sees it (a server may echo a credential back).
+    pub fn redact(&mut self, forms: Vec<String>) {
+        if self.ctx.show_secrets {
+            return;
+        }
+        self.redactions
+            .extend(forms.into_iter().filter(|f| !f.is_empty()));
+        self.redactions.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        self.redactions.dedup();
+    }
+
+    fn scrub(&self, reply: &mut Reply) {
+        for line in &mut reply.lines {
+            for form in &self.redactions {
+                if line.contains(form.as_str()) {
+                    *line = line.replace(form.as_str(), "[redacted]");
+                }
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
 use crate::net::tls::{TlsClient, TlsInfo, Verification};
 use crate::outcome::{Failure, FailureKind, Phase};
@@ -51,6 +52,8 @@ pub struct OpenPlan {
     pub tls_mode: TlsMode,
     /// Present unless the mode is Off.
     pub tls: Option<Arc<TlsClient>>,
+    /// Credentials to authenticate with after TLS.
+    pub auth: Option<AuthPlan>,
     pub stop_after: Option<Phase>,
 }
 
@@ -213,6 +216,23 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
     }
     if plan.stop_after == Some(Phase::TlsHandshake) {
         return Opened::Stopped(session, Phase::TlsHandshake);
+    }
+    if let Some(auth) = &plan.auth {
+        if session.ctx.show_secrets {
+            session.ctx.emit(Event::Warning {
+                message: "--show-secrets: the AUTH exchange is shown unredacted".into(),
+            });
+        }
+        match session.authenticate(auth).await {
+            Ok(_) => {}
+            Err(f) if f.kind == FailureKind::Protocol => {
+                return Opened::Failed(session.abort().await, f);
+            }
+            Err(f) => return Opened::Declined(session, f),
+        }
+        if plan.stop_after == Some(Phase::Auth) {
+            return Opened::Stopped(session, Phase::Auth);
+        }
     }
     Opened::Ready(session)
 }

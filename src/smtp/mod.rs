@@ -5,6 +5,7 @@ pub mod capabilities;
 pub mod command;
 pub mod data;
 pub mod reply;
+pub mod sasl;
 
 pub use address::{Address, Domain, InvalidAddress, ReversePath};
 pub use capabilities::{Capabilities, SizeLimit};

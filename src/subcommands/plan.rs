@@ -7,15 +7,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
-use crate::cli::{DnsArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
+use crate::cli::{AuthArgs, AuthMech, DnsArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
 use crate::dns::{Dns, DnsConfig, MailRoute};
 use crate::net::target::{self, Family, Target};
 use crate::net::tls::{TlsClient, TlsMin, TlsOptions};
 use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
+use crate::secret::{self, SecretSource};
+use crate::session::auth::AuthPlan;
 use crate::session::event::DotWatch;
 use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
 use crate::session::{SessionContext, Timeouts};
+use crate::smtp::sasl::{Credentials, Mechanism};
 use crate::smtp::{Domain, address};
 
 pub type StdRenderer = Renderer<std::io::Stdout, std::io::Stderr>;
@@ -38,14 +41,18 @@ impl Run {
     }
 
     /// A session context whose events go to this run's renderer.
-    pub fn context(&mut self, server: &ServerArgs) -> (SessionContext<'_>, Arc<AtomicBool>) {
+    pub fn context(
+        &mut self,
+        server: &ServerArgs,
+        show_secrets: bool,
+    ) -> (SessionContext<'_>, Arc<AtomicBool>) {
         let (watch, pending) = DotWatch::new(&mut self.renderer);
         let ctx = SessionContext {
             events: Box::new(watch),
             timeouts: timeouts(server),
             overall: server.timeout.map(|d| self.started + d),
             started: self.started,
-            show_secrets: false,
+            show_secrets,
         };
         (ctx, pending)
     }
@@ -272,6 +279,7 @@ pub fn dns_settings(dns: &DnsArgs, v4_only: bool, v6_only: bool) -> Result<DnsCo
 pub fn open_plan(
     server: &ServerArgs,
     tls: &TlsArgs,
+    auth: &AuthArgs,
     stop_after: Option<Phase>,
 ) -> Result<OpenPlan, String> {
     let port = target(server)?.map_or(server.port, |t| t.port);
@@ -305,6 +313,47 @@ pub fn open_plan(
         helo: helo(server)?,
         tls_mode: mode,
         tls: client,
+        auth: auth_plan(auth, server)?,
         stop_after,
     })
+}
+
+/// `--user` and a secret source into an AUTH plan; the secret is read now, before any
+/// connection, so a missing or unsafe password file is bad input (exit 2).
+pub fn auth_plan(auth: &AuthArgs, server: &ServerArgs) -> Result<Option<AuthPlan>, String> {
+    let Some(user) = &auth.user else {
+        return Ok(None);
+    };
+    if user.is_empty() || user.chars().any(char::is_control) {
+        return Err("invalid --user: empty or contains a control character".into());
+    }
+    let mechanism = match auth.auth.unwrap_or(AuthMech::Auto) {
+        AuthMech::Auto => None,
+        AuthMech::Plain => Some(Mechanism::Plain),
+        AuthMech::Login => Some(Mechanism::Login),
+        AuthMech::CramMd5 => Some(Mechanism::CramMd5),
+        AuthMech::ScramSha256 => Some(Mechanism::ScramSha256),
+        AuthMech::Xoauth2 => Some(Mechanism::XOAuth2),
+        AuthMech::Oauthbearer => Some(Mechanism::OAuthBearer),
+    };
+    let source = if let Some(path) = &auth.password_file {
+        SecretSource::File(path.clone())
+    } else if let Some(var) = &auth.password_env {
+        SecretSource::Env(var.clone())
+    } else if let Some(cmd) = &auth.password_command {
+        SecretSource::Command(cmd.clone())
+    } else {
+        SecretSource::Prompt
+    };
+    let credentials = Credentials::new(user.clone(), secret::read(&source, user)?);
+    credentials
+        .validate()
+        .map_err(|e| format!("{}: {e}", secret::describe(&source)))?;
+    let host_port = target(server)?.map(|t| (t.host, t.port));
+    Ok(Some(AuthPlan {
+        mechanism,
+        credentials,
+        allow_insecure: auth.allow_insecure_auth,
+        host_port,
+    }))
 }

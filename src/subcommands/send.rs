@@ -53,7 +53,7 @@ pub fn run(args: SendArgs) -> u8 {
     };
     let server = args.server.clone();
     let summary = runtime.block_on(async {
-        let (ctx, watch) = run.context(&server);
+        let (ctx, watch) = run.context(&server, args.auth.show_secrets);
         Run::interruptible(deliver_all(ctx, &plan, &server), watch).await
     });
     run.finish(&summary)
@@ -168,8 +168,9 @@ fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         QuitAfter::Mail => Phase::Mail,
         QuitAfter::Rcpt => Phase::Rcpt,
         QuitAfter::Tls => Phase::TlsHandshake,
+        QuitAfter::Auth => Phase::Auth,
     });
-    let open = plan::open_plan(&args.server, &args.tls, stop_after)?;
+    let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
     let target = plan::target(&args.server)?;
     let domains: std::collections::HashSet<String> = to
         .iter()

@@ -1,7 +1,9 @@
 //! One integration-test binary; each module is one area.
+mod auth_cli;
 mod dns_route;
 mod generated;
 mod mx_cli;
+mod peers_selftest;
 mod scripted_selftest;
 mod send_cli;
 mod support;

@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 pub mod certs;
 pub mod dns;
+pub mod peers;
 pub mod scripted;

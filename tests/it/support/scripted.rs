@@ -29,6 +29,7 @@ const DRAIN_MAX: Duration = Duration::from_secs(2);
 pub const MISMATCH_REPLY: &[u8] = b"500 5.5.2 script mismatch\r\n";
 
 /// One action of the server on a connection; steps run in order.
+#[derive(Clone)]
 pub enum Step {
     /// Write these bytes in one `write()` call, so several replies can share
     /// one TCP segment (e.g. a greeting followed by an injected reply).
