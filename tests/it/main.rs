@@ -2,6 +2,7 @@
 mod auth_cli;
 mod dns_route;
 mod generated;
+mod interop;
 mod mx_cli;
 mod peers_selftest;
 mod scripted_selftest;
