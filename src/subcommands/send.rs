@@ -56,6 +56,9 @@ pub fn run(args: SendArgs) -> u8 {
         let (ctx, watch) = run.context(&server, args.auth.show_secrets);
         Run::interruptible(deliver_all(ctx, &plan, &server), watch).await
     });
+    // A read of stdin may still be blocked in the runtime's thread pool (after Ctrl-C,
+    // say); waiting for it would hang the exit.
+    runtime.shutdown_background();
     run.finish(&summary)
 }
 

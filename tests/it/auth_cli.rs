@@ -588,3 +588,109 @@ fn canary_secret_never_leaks() {
         }
     }
 }
+
+#[test]
+fn xoauth2_and_oauthbearer_send_the_token_and_redact_it() {
+    let token = "ya29.token-value";
+    let cases = [
+        (
+            "xoauth2",
+            "XOAUTH2",
+            format!("user=tim\x01auth=Bearer {token}\x01\x01"),
+        ),
+        (
+            "oauthbearer",
+            "OAUTHBEARER",
+            format!("n,a=tim,\x01host=127.0.0.1\x01port=PORT\x01auth=Bearer {token}\x01\x01"),
+        ),
+    ];
+    for (flag, name, blob) in cases {
+        let pki = TestPki::new();
+        // The OAUTHBEARER blob names the port, known only once the server is up.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        drop(probe);
+        let mut script = tls_then(&pki, &["AUTH XOAUTH2 OAUTHBEARER PLAIN"]);
+        script.extend([
+            expect(&format!("AUTH {name} ")),
+            send("235 2.7.0 Accepted\r\n"),
+        ]);
+        script.extend(quit());
+        let server = ScriptedServer::start(script);
+        let port = server.addr().port().to_string();
+        let blob = blob.replace("PORT", &port);
+        let out = smtpx(
+            &server,
+            &pki,
+            token,
+            &["--auth", flag, "--quit-after", "auth"],
+        );
+        let record = server.finish();
+        record.assert_clean();
+        assert_eq!(out.code, 0, "{flag}: {}", out.all());
+        let auth_line = record
+            .commands
+            .iter()
+            .find(|c| c.starts_with("AUTH"))
+            .unwrap();
+        assert_eq!(auth_line, &format!("AUTH {name} {}", b64(&blob)), "{flag}");
+        assert!(!out.all().contains(token), "{flag} leaked the token");
+        assert!(
+            out.stdout.contains(&format!("~> AUTH {name} [redacted:")),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn canary_from_a_password_file_never_leaks() {
+    use std::os::unix::fs::PermissionsExt;
+    let canary = format!("file-canary-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pw");
+    std::fs::write(&path, format!("{canary}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pki = TestPki::new();
+    let mut script = tls_then(&pki, &["AUTH PLAIN"]);
+    script.extend([
+        expect("AUTH PLAIN"),
+        send(&format!("535 5.7.8 {canary} is wrong\r\n")),
+    ]);
+    script.extend(quit());
+    let server = ScriptedServer::start(script);
+    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
+    cmd.args([
+        "send",
+        "--server",
+        &server.server_arg(),
+        "--to",
+        "you@example.org",
+        "--json",
+    ]);
+    cmd.args([
+        "--tls-server-name",
+        "localhost",
+        "--tls-ca",
+        &pki.ca_pem_path.display().to_string(),
+    ]);
+    cmd.args(["--user", "tim", "--password-file"]).arg(&path);
+    let out = cmd
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    server.finish().assert_clean();
+    assert_eq!(out.status.code(), Some(6));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for form in [
+        canary.clone(),
+        b64(&canary),
+        b64(&format!("\0tim\0{canary}")),
+    ] {
+        assert!(!all.contains(&form), "leaked {form:?}: {all}");
+    }
+    assert!(all.contains("[redacted] is wrong"), "{all}");
+}

@@ -209,3 +209,37 @@ fn send_to_an_implicit_mx_uses_the_domain_address() {
         out.stdout
     );
 }
+
+#[test]
+fn send_moves_on_after_a_4xx_greeting() {
+    // Both MX hosts answer on the same loopback port: the first connection gets a 421
+    // greeting, the second the whole conversation.
+    use crate::support::scripted::{Step, expect, send};
+    let busy = vec![
+        send("421 4.3.2 busy, try later\r\n"),
+        expect("QUIT"),
+        send("221 bye\r\n"),
+        Step::Close,
+    ];
+    let smtp = ScriptedServer::start_many(vec![busy, happy_send(1)]);
+    let port = smtp.addr().port();
+    let Some(dns) = DnsServer::start(&[
+        ("busy.test", RecordSpec::Mx(10, "mx1.busy.test")),
+        ("busy.test", RecordSpec::Mx(20, "mx2.busy.test")),
+        ("mx1.busy.test", RecordSpec::Addr("127.0.0.1")),
+        ("mx2.busy.test", RecordSpec::Addr("127.0.0.1")),
+    ]) else {
+        return;
+    };
+    let out = send_mx(&dns, port, "you@busy.test", &[]);
+    let record = smtp.finish();
+    record.assert_clean();
+    assert_eq!(record.connections, 2);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Skipping mx1.busy.test"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("421 4.3.2 busy"), "{}", out.stdout);
+}

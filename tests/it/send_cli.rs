@@ -1463,3 +1463,64 @@ fn slow_drip_reply_is_reassembled() {
     assert_has_line(&out, "<- 250-mx.test");
     assert_has_line(&out, "<- 250 8BITMIME");
 }
+
+#[test]
+fn interrupt_before_the_final_dot_commits_nothing() {
+    use crate::support::scripted::{Step, expect, send};
+    let mut script = crate::support::scripted::greeting_ehlo(&["PIPELINING"]);
+    script.extend([
+        expect("MAIL FROM:"),
+        expect("RCPT TO:"),
+        expect("DATA"),
+        send("250 ok\r\n250 ok\r\n354 go\r\n"),
+        Step::ReadUntilClose,
+    ]);
+    let server = ScriptedServer::start(script);
+    // stdin stays open, so the body never ends; Ctrl-C is the only way out.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smtpx"))
+        .args([
+            "send",
+            "--server",
+            &server.server_arg(),
+            "--to",
+            "you@example.org",
+            "--data",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"Subject: partial\r\n\r\nsome of the body\r\n").unwrap();
+    // Wait until the body has begun to arrive, then interrupt.
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let sent = std::fs::read_to_string(format!("/proc/{}/status", child.id())).is_ok();
+        if sent && started.elapsed() > std::time::Duration::from_millis(500) {
+            break;
+        }
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let record = server.finish();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let received = record.received_text();
+    assert!(received.contains("some of the body"), "{received}");
+    assert!(
+        !received.contains("\r\n.\r\n"),
+        "the final dot was sent: {received:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted"));
+}

@@ -404,3 +404,35 @@ fn a_bad_ca_file_is_bad_input_before_connecting() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("/nonexistent/ca.pem"), "{}", out.stderr);
 }
+
+#[test]
+fn client_certificate_is_presented() {
+    let pki = TestPki::new();
+    let (cert, key) = pki.client_cert_pem();
+    let mut script = greeting_ehlo(&["PIPELINING", "STARTTLS"]);
+    script.extend([
+        expect("STARTTLS"),
+        send("220 go ahead\r\n"),
+        Step::StartTls(pki.server_config_mtls(CertKind::Valid)),
+    ]);
+    script.extend(after_tls(&["PIPELINING"]));
+    let server = ScriptedServer::start(script);
+    let out = smtpx(
+        &server,
+        &ca(&pki),
+        &[
+            "--tls",
+            "starttls",
+            "--tls-server-name",
+            "localhost",
+            "--tls-cert",
+            &cert.display().to_string(),
+            "--tls-key",
+            &key.display().to_string(),
+        ],
+    );
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(record.tls[0].client_certs >= 1);
+}
