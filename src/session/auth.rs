@@ -26,6 +26,12 @@ impl Session<'_> {
     /// Runs one AUTH exchange. Ok only on a 235 that answers the last step (and, for
     /// SCRAM, a verified server signature).
     pub async fn authenticate(&mut self, plan: &AuthPlan) -> Result<Reply, Failure> {
+        // Nothing may be sent in plaintext whatever is offered, so say that first: a
+        // server that offers AUTH only after STARTTLS (Postfix's smtpd_tls_auth_only)
+        // lists none here, and "no AUTH offered" would hide that `--tls none` is why.
+        if matches!(self.channel(), Channel::Plain) && !plan.allow_insecure {
+            return Err(insecure_refusal("over a plaintext connection"));
+        }
         let mech = self.choose_mechanism(plan)?;
         self.check_channel(mech, plan.allow_insecure)?;
         // A fixed nonce lets tests replay a recorded SCRAM exchange (RFC 7677 §3).
@@ -157,13 +163,7 @@ impl Session<'_> {
                 });
                 Ok(())
             }
-            (Some(where_), false) => Err(Failure::new(
-                Phase::Auth,
-                FailureKind::Tls,
-                format!(
-                    "refusing to send credentials {where_}: use --tls starttls or --tls implicit with a verified certificate (--tls-ca for a private CA), or --allow-insecure-auth for a lab server"
-                ),
-            )),
+            (Some(where_), false) => Err(insecure_refusal(where_)),
         }
     }
 
@@ -178,6 +178,16 @@ impl Session<'_> {
             let _ = self.read_reply(Phase::Auth, timeout).await;
         }
     }
+}
+
+fn insecure_refusal(where_: &str) -> Failure {
+    Failure::new(
+        Phase::Auth,
+        FailureKind::Tls,
+        format!(
+            "refusing to send credentials {where_}: use --tls starttls or --tls implicit with a verified certificate (--tls-ca for a private CA), or --allow-insecure-auth for a lab server"
+        ),
+    )
 }
 
 fn violation(message: String) -> Failure {

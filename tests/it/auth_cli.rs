@@ -289,6 +289,27 @@ fn credentials_never_go_over_plaintext() {
 }
 
 #[test]
+fn tls_none_with_credentials_is_a_policy_refusal_even_without_auth_offered() {
+    // Like Postfix with smtpd_tls_auth_only: AUTH only after STARTTLS. The
+    // reason nothing can be sent is --tls none, not a missing AUTH (exit 6).
+    let pki = TestPki::new();
+    let mut script = greeting_ehlo(&["STARTTLS", "PIPELINING"]);
+    script.extend(quit());
+    let server = ScriptedServer::start(script);
+    let out = smtpx(&server, &pki, "tanstaaf", &["--tls", "none"]);
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 5, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("refusing to send credentials over a plaintext connection"),
+        "{}",
+        out.stdout
+    );
+    assert!(!record.commands.iter().any(|c| c.starts_with("MAIL")));
+}
+
+#[test]
 fn allow_insecure_auth_permits_plaintext_with_a_warning() {
     let pki = TestPki::new();
     let mut script = greeting_ehlo(&["AUTH PLAIN", "PIPELINING"]);

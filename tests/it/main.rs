@@ -3,6 +3,7 @@ mod auth_cli;
 mod dns_route;
 mod generated;
 mod interop;
+mod interop_sasl;
 mod mx_cli;
 mod peers_selftest;
 mod scripted_selftest;

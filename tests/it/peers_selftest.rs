@@ -731,3 +731,107 @@ fn postfix_instances_coexist() {
         assert_no_postfix_warnings(pf);
     }
 }
+
+/// `AUTH PLAIN` with an initial response (RFC 4616: authzid, authcid, password).
+fn auth_plain(c: &mut Client, user: &str, password: &str) -> Reply {
+    c.cmd(&format!(
+        "AUTH PLAIN {}",
+        b64(format!("\0{user}\0{password}").as_bytes())
+    ))
+}
+
+#[test]
+fn postfix_sasl_offers_auth_after_starttls_only() {
+    let pki = test_pki();
+    let opts = PostfixOptions::new()
+        .tls(&pki.cert_pem, &pki.key_pem)
+        .users(&["bob"])
+        .sasl(&[("alice", "s3cret"), ("carol", "other")]);
+    let Some(pf) = PostfixInstance::start(opts) else {
+        return;
+    };
+    postfix_check(&pf);
+
+    let mut c = Client::connect(pf.addr());
+    let ehlo = c.expect("EHLO client.example.test", 250);
+    assert!(
+        !ehlo.lines.iter().any(|l| l.contains("AUTH")),
+        "AUTH before STARTTLS: {}",
+        ehlo.text()
+    );
+    // smtpd_tls_auth_only: refused outright, not merely unadvertised.
+    c.expect(&format!("AUTH PLAIN {}", b64(b"\0alice\0s3cret")), 503);
+    c.starttls(&pki.ca_der, "localhost");
+    let ehlo = c.expect("EHLO client.example.test", 250);
+    let auth = ehlo
+        .lines
+        .iter()
+        .find(|l| l.get(4..).is_some_and(|t| t.starts_with("AUTH ")))
+        .unwrap_or_else(|| panic!("no AUTH after STARTTLS: {}", ehlo.text()));
+    let mut offered: Vec<&str> = auth[9..].split_whitespace().collect();
+    offered.sort_unstable();
+    assert_eq!(offered, ["CRAM-MD5", "LOGIN", "PLAIN", "SCRAM-SHA-256"]);
+    let r = auth_plain(&mut c, "alice", "wrong");
+    assert_eq!(r.code, 535, "{r:?}");
+    let r = auth_plain(&mut c, "alice", "s3cret");
+    assert_eq!(r.code, 235, "{r:?}");
+    c.send_message(
+        "alice@example.org",
+        &["bob@example.test"],
+        b"Subject: sasl\r\n\r\nhi\r\n",
+    );
+    c.quit();
+
+    let mail = pf.delivered(DELIVERY_TIMEOUT);
+    assert_eq!(mail.len(), 1, "maillog:\n{}", pf.maillog());
+    let text = String::from_utf8_lossy(&mail[0]);
+    assert!(text.contains("with ESMTPSA"), "{text}");
+    assert!(
+        text.contains("(Authenticated sender: alice@postfix.example.test)"),
+        "{text}"
+    );
+    // The one warning is the refused password; nothing about the setup.
+    let log = pf.maillog();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("warning:") || l.contains("fatal:") || l.contains("panic:"))
+        .filter(|l| {
+            !l.contains("SASL PLAIN authentication failed: authentication failure")
+                && !l.contains("SASL authentication failure: Password verification failed")
+        })
+        .collect();
+    assert!(warnings.is_empty(), "Postfix complained:\n{log}");
+}
+
+#[test]
+fn postfix_sasl_instances_coexist() {
+    let pki = test_pki();
+    let start = |user: &'static str, password: &'static str| {
+        let opts = PostfixOptions::new()
+            .tls(&pki.cert_pem, &pki.key_pem)
+            .sasl(&[(user, password)]);
+        PostfixInstance::start(opts)
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| start("anna", "pw-a"));
+        let b = s.spawn(|| start("bert", "pw-b"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (Some(a), Some(b)) = (a, b) else { return };
+    // Each instance knows only its own user: the sasldbs are separate.
+    for (pf, own, foreign) in [
+        (&a, ("anna", "pw-a"), ("bert", "pw-b")),
+        (&b, ("bert", "pw-b"), ("anna", "pw-a")),
+    ] {
+        let mut c = Client::connect(pf.addr());
+        c.expect("EHLO client.example.test", 250);
+        c.starttls(&pki.ca_der, "localhost");
+        c.expect("EHLO client.example.test", 250);
+        let r = auth_plain(&mut c, foreign.0, foreign.1);
+        assert_eq!(r.code, 535, "{r:?}\nmaillog:\n{}", pf.maillog());
+        let r = auth_plain(&mut c, own.0, own.1);
+        assert_eq!(r.code, 235, "{r:?}\nmaillog:\n{}", pf.maillog());
+        c.quit();
+        postfix_check(pf);
+    }
+}

@@ -37,6 +37,17 @@ const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
 const POSTFIX: &str = "/usr/sbin/postfix";
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
+const POSTCONF: &str = "/usr/sbin/postconf";
+/// Cyrus SASL's password tool (Debian `sasl2-bin`).
+const SASLPASSWD2: &str = "/usr/sbin/saslpasswd2";
+/// The private Postfix's `myhostname`; also the Cyrus SASL realm its
+/// users are created in (see [`PostfixOptions::sasl`]).
+pub const POSTFIX_HOSTNAME: &str = "postfix.example.test";
+/// What [`PostfixOptions::sasl`] offers unless
+/// [`PostfixOptions::sasl_mechanisms`] says otherwise, advertised in this
+/// order: weakest first, so a client that just takes the first offered
+/// mechanism is caught.
+pub const POSTFIX_SASL_MECHANISMS: [&str; 4] = ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"];
 const AIOSMTPD_SERVER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/aiosmtpd_server.py"
@@ -57,7 +68,9 @@ const POLL: Duration = Duration::from_millis(20);
 /// prints "skipped: <peer> not installed" and returns false.
 ///
 /// Known peers: `aiosmtpd`, `smtp-sink`, `smtp-source`, `postfix` (also
-/// needs root), `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`.
+/// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
+/// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
+/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`.
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -119,6 +132,33 @@ fn probe(peer: &str) -> Result<(), String> {
                 Ok(())
             }
         }
+        "postfix-sasl" => {
+            // probe, not availability: the cache lock is held here.
+            probe("postfix")?;
+            let mut missing: Vec<String> = Vec::new();
+            if !Path::new(SASLPASSWD2).is_file() {
+                missing.push("saslpasswd2 (sasl2-bin)".into());
+            }
+            for (_, file, package) in SASL_PLUGINS {
+                if sasl_plugin_dir(file).is_none() {
+                    missing.push(format!("Cyrus SASL plugin {file} ({package})"));
+                }
+            }
+            if !missing.is_empty() {
+                return Err(format!("not installed: {}", missing.join(", ")));
+            }
+            let types = Command::new(POSTCONF)
+                .arg("-a")
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            if !types.lines().any(|l| l.trim() == "cyrus") {
+                return Err("not usable: this Postfix was built without Cyrus SASL".into());
+            }
+            Ok(())
+        }
         "swaks" => {
             if runs("swaks", &["--version"]) {
                 Ok(())
@@ -144,6 +184,29 @@ fn probe(peer: &str) -> Result<(), String> {
         }
         other => panic!("unknown peer `{other}`"),
     }
+}
+
+/// Cyrus SASL plugin files by what they provide (a mechanism name, the
+/// `SCRAM-` family sharing one plugin, or the `sasldb` auxprop plugin) and
+/// the Debian package that ships them.
+const SASL_PLUGINS: [(&str, &str, &str); 6] = [
+    ("PLAIN", "libplain.so", "libsasl2-modules"),
+    ("LOGIN", "liblogin.so", "libsasl2-modules"),
+    ("CRAM-MD5", "libcrammd5.so", "libsasl2-modules"),
+    ("DIGEST-MD5", "libdigestmd5.so", "libsasl2-modules"),
+    ("SCRAM-", "libscram.so", "libsasl2-modules"),
+    ("sasldb", "libsasldb.so", "libsasl2-modules-db"),
+];
+
+/// The multiarch plugin directory (`/usr/lib/<triplet>/sasl2`) that holds
+/// `file`, without assuming the architecture.
+fn sasl_plugin_dir(file: &str) -> Option<PathBuf> {
+    fs::read_dir("/usr/lib")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("sasl2"))
+        .chain([PathBuf::from("/usr/lib/sasl2")])
+        .find(|dir| dir.join(file).is_file())
 }
 
 /// `/proc/self` is owned by the effective uid; this avoids `unsafe` libc calls.
@@ -843,6 +906,8 @@ pub struct PostfixOptions {
     cert_key: Option<(PathBuf, PathBuf)>,
     users: Option<Vec<String>>,
     message_size_limit: Option<u64>,
+    sasl_users: Option<Vec<(String, String)>>,
+    sasl_mechanisms: Option<Vec<String>>,
     extra_main_cf: Vec<String>,
 }
 
@@ -868,6 +933,47 @@ impl PostfixOptions {
         self.message_size_limit = Some(bytes);
         self
     }
+    /// Offer SMTP AUTH (Cyrus SASL, private sasldb) to these `(user,
+    /// password)` pairs, after STARTTLS only (`smtpd_tls_auth_only = yes`),
+    /// so it needs [`PostfixOptions::tls`]; for AUTH over plaintext add
+    /// `.main_cf("smtpd_tls_auth_only = no")`. The mechanisms are
+    /// [`POSTFIX_SASL_MECHANISMS`] unless [`PostfixOptions::sasl_mechanisms`]
+    /// is given. Authenticated clients may relay (`permit_sasl_authenticated`,
+    /// though outbound transports are disabled) and the Received header
+    /// names them: `(Authenticated sender: USER)`. The start skips (via
+    /// [`require`]`("postfix-sasl")`) when the SASL packages are missing.
+    /// See [`PostfixInstance`] for how it is set up.
+    pub fn sasl(mut self, users: &[(&str, &str)]) -> Self {
+        for (user, password) in users {
+            assert!(
+                !user.is_empty()
+                    && !user.contains(['@', ':'])
+                    && !format!("{user}{password}").contains(|c: char| c.is_control()),
+                "SASL test user {user:?} / password: no controls, no '@' or ':' in the name"
+            );
+        }
+        self.sasl_users = Some(
+            users
+                .iter()
+                .map(|(u, p)| ((*u).to_owned(), (*p).to_owned()))
+                .collect(),
+        );
+        self
+    }
+    /// The Cyrus `mech_list` for [`PostfixOptions::sasl`], e.g.
+    /// `&["CRAM-MD5", "DIGEST-MD5"]`. Any of PLAIN, LOGIN, CRAM-MD5,
+    /// DIGEST-MD5, SCRAM-SHA-1, SCRAM-SHA-256 (the plugins Debian's
+    /// libsasl2-modules ships); smtpd advertises them in this order.
+    pub fn sasl_mechanisms(mut self, mechanisms: &[&str]) -> Self {
+        for m in mechanisms {
+            assert!(
+                SASL_PLUGINS.iter().any(|(name, _, _)| m.starts_with(name)),
+                "no Cyrus SASL plugin for mechanism {m}"
+            );
+        }
+        self.sasl_mechanisms = Some(mechanisms.iter().map(|m| (*m).to_owned()).collect());
+        self
+    }
     /// An extra `main.cf` line, appended last so it overrides the fixture's
     /// settings, e.g. `"smtpd_tls_security_level = encrypt"`.
     pub fn main_cf(mut self, line: &str) -> Self {
@@ -881,9 +987,57 @@ impl PostfixOptions {
 /// its own temporary directory. Needs root. Stopped on `Drop` (SIGTERM to
 /// its master, `postfix -c DIR stop` as the fallback).
 ///
-/// Layout under the temp dir: `etc/` (main.cf, master.cf, vmailbox),
-/// `spool/` (queue_directory), `data/` (data_directory), `mail/` (virtual
+/// Layout under the temp dir: `etc/` (main.cf, master.cf, vmailbox, and
+/// with SASL `etc/sasl/` holding smtpd.conf and sasldb2), `spool/`
+/// (queue_directory), `data/` (data_directory), `mail/` (virtual
 /// mailboxes), `maillog`, `start.log`.
+///
+/// SMTP AUTH ([`PostfixOptions::sasl`]) is Cyrus SASL inside smtpd
+/// (`smtpd_sasl_type = cyrus`) with `pwcheck_method: auxprop`,
+/// `auxprop_plugin: sasldb` and a private sasldb filled by `saslpasswd2`.
+/// Cyrus rather than Dovecot: Cyrus runs inside smtpd, so there is no
+/// second daemon per instance to start, guard against orphaning and stop,
+/// and Postfix already depends on most of it (libsasl2-2,
+/// libsasl2-modules-db); it needs only sasl2-bin and libsasl2-modules, and
+/// with those PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-256 all work.
+/// SASL pitfalls:
+/// - Debian's Postfix ignores `cyrus_sasl_config_path` (its policy is
+///   "SASL configuration goes in /etc/postfix/sasl"): smtpd looks for
+///   `smtpd.conf` in `$config_directory/sasl`, then `/usr/lib/sasl`, so the
+///   file lives in `etc/sasl/` (and `cyrus_sasl_config_path` names the same
+///   directory for other builds). If Cyrus finds no config it advertises
+///   every installed mechanism (SCRAM-SHA-512 ... NTLM) and opens
+///   /etc/sasldb2, which `postfix` cannot read: "454 4.7.0 Temporary
+///   authentication failure" (smtpx exit 8, not 6).
+/// - smtpd opens the sasldb as `postfix` at every AUTH; saslpasswd2 makes
+///   it 0640 root:root. It is chowned root:postfix 0640, in a 0750
+///   root:postfix directory. (smtpd is not chrooted here; a chrooted smtpd
+///   would need the sasldb inside the queue directory.)
+/// - Cyrus appends a realm to a bare user name. Users are created with
+///   `saslpasswd2 -u <myhostname>` and `smtpd_sasl_local_domain =
+///   $myhostname`, so a client authenticates as plain `tim`, but Postfix
+///   logs `sasl_username=tim@postfix.example.test` and the Received header
+///   says `(Authenticated sender: tim@postfix.example.test)`.
+/// - That header line needs `smtpd_sasl_authenticated_header = yes`
+///   (default no); the protocol is then `ESMTPSA` (RFC 3848).
+/// - SCRAM-SHA-256 comes with libsasl2-modules (libscram.so, which also
+///   does SCRAM-SHA-1/224/384/512), not a -gssapi package. saslpasswd2
+///   stores only `userPassword`; the SCRAM plugin derives its keys from it.
+///   libsasl2-modules is only recommended by libsasl2-2, so a
+///   `--no-install-recommends` Postfix has no mechanism plugins at all.
+/// - With `mech_list` smtpd advertises exactly those mechanisms in that
+///   order; without it, every installed plugin, strongest first.
+/// - `smtpd_tls_auth_only = yes`: no AUTH in the EHLO before STARTTLS, and
+///   an AUTH command there gets 503.
+/// - `smtpd_relay_restrictions` gains `permit_sasl_authenticated`; set it
+///   once: a second main.cf entry makes every daemon log "overriding
+///   earlier entry" warnings.
+/// - A refused password logs two warnings ("SASL authentication failure:
+///   Password verification failed", "SASL PLAIN authentication failed:
+///   authentication failure"); there is no delay after a failure.
+/// - Whether a session tried AUTH shows in smtpd's `disconnect from ...`
+///   line (`auth=1`, `auth=0/1`); smtpd writes it just after the client
+///   has gone, so poll for it.
 ///
 /// Pitfalls this configuration deals with:
 /// - Postfix logs to syslog, and test machines and containers have no
@@ -965,6 +1119,12 @@ impl PostfixInstance {
                 format!("texthash:{}", etc.join("vmailbox").display())
             }
         };
+        if let Some(users) = &opts.sasl_users {
+            if !require("postfix-sasl") {
+                return None;
+            }
+            write_sasl_config(root, users, opts.sasl_mechanisms.as_deref());
+        }
         let main_cf = main_cf(root, &mailbox_maps, uid, gid, &opts);
         write_config(&etc.join("main.cf"), &main_cf);
 
@@ -1050,6 +1210,12 @@ impl PostfixInstance {
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// What has been delivered so far, without waiting: for checking that
+    /// nothing was, once the session is known to have ended without a MAIL.
+    pub fn delivered_now(&self) -> Vec<Vec<u8>> {
+        self.wait_delivered(usize::MAX, Duration::ZERO)
     }
 
     /// Maildir files in `mail/*/new` and `mail/*/cur`. virtual(8) writes into
@@ -1153,8 +1319,79 @@ fn write_config(path: &Path, contents: &str) {
         .unwrap_or_else(|e| panic!("backdate {}: {e}", path.display()));
 }
 
+/// `etc/sasl/smtpd.conf` (Cyrus reads `<smtpd_sasl_path>.conf`; Debian's
+/// Postfix looks in `$config_directory/sasl`, whatever
+/// `cyrus_sasl_config_path` says) and `etc/sasl/sasldb2` with `users` in
+/// realm [`POSTFIX_HOSTNAME`]. Both are root:postfix 0640 in a 0750
+/// directory: smtpd reads the sasldb as `postfix` at each AUTH.
+fn write_sasl_config(root: &Path, users: &[(String, String)], mechanisms: Option<&[String]>) {
+    let (_, postfix_gid) = account_ids("postfix").expect("account `postfix` in /etc/passwd");
+    let sasl = root.join("etc/sasl");
+    fs::create_dir(&sasl).expect("create etc/sasl/");
+    let sasldb = sasl.join("sasldb2");
+    let mech_list = match mechanisms {
+        Some(list) => list.join(" "),
+        None => POSTFIX_SASL_MECHANISMS.join(" "),
+    };
+    fs::write(
+        sasl.join("smtpd.conf"),
+        format!(
+            "pwcheck_method: auxprop\n\
+             auxprop_plugin: sasldb\n\
+             sasldb_path: {}\n\
+             mech_list: {mech_list}\n",
+            sasldb.display()
+        ),
+    )
+    .expect("write etc/sasl/smtpd.conf");
+    for (user, password) in users {
+        let mut child = Command::new(SASLPASSWD2)
+            // -p: password from stdin, no prompt; -c: create the user;
+            // -f: this sasldb, not /etc/sasldb2; -u: the realm smtpd asks
+            // for (smtpd_sasl_local_domain).
+            .args(["-p", "-c", "-f"])
+            .arg(&sasldb)
+            .args(["-u", POSTFIX_HOSTNAME, user])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn saslpasswd2");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("saslpasswd2 stdin");
+            stdin
+                .write_all(password.as_bytes())
+                .expect("write the password to saslpasswd2");
+        }
+        let out = child.wait_with_output().expect("wait for saslpasswd2");
+        assert!(
+            out.status.success(),
+            "saslpasswd2 {user}: {}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (path, mode) in [
+        (&sasl, 0o750),
+        (&sasl.join("smtpd.conf"), 0o640),
+        (&sasldb, 0o640),
+    ] {
+        std::os::unix::fs::chown(path, Some(0), Some(postfix_gid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+    }
+}
+
 fn main_cf(root: &Path, mailbox_maps: &str, uid: u32, gid: u32, opts: &PostfixOptions) -> String {
     let r = root.display();
+    let relay_restrictions = if opts.sasl_users.is_some() {
+        "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+    } else {
+        "permit_mynetworks, reject_unauth_destination"
+    };
     let mut cf = format!(
         "\
 # Private test instance; see PostfixInstance in tests/it/support/peers.rs.
@@ -1163,14 +1400,14 @@ queue_directory = {r}/spool
 data_directory = {r}/data
 maillog_file = {r}/maillog
 maillog_file_prefixes = {r}
-myhostname = postfix.example.test
+myhostname = {POSTFIX_HOSTNAME}
 mydomain = example.test
 myorigin = $myhostname
 mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 192.0.2.1/32
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions = {relay_restrictions}
 smtpd_banner = $myhostname ESMTP Postfix
 smtpd_peername_lookup = no
 smtp_dns_support_level = disabled
@@ -1206,6 +1443,18 @@ smtputf8_enable = yes
     }
     if let Some(n) = opts.message_size_limit {
         cf.push_str(&format!("message_size_limit = {n}\n"));
+    }
+    if opts.sasl_users.is_some() {
+        cf.push_str(&format!(
+            "smtpd_sasl_auth_enable = yes\n\
+             smtpd_sasl_type = cyrus\n\
+             smtpd_sasl_path = smtpd\n\
+             cyrus_sasl_config_path = {r}/etc/sasl\n\
+             smtpd_sasl_local_domain = $myhostname\n\
+             smtpd_sasl_security_options = noanonymous\n\
+             smtpd_sasl_authenticated_header = yes\n\
+             smtpd_tls_auth_only = yes\n"
+        ));
     }
     for line in &opts.extra_main_cf {
         cf.push_str(line);
