@@ -28,6 +28,10 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -s h -l help -d 'Print help (s
 complete -c smtpx -n "__fish_smtpx_needs_command" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "send" -d 'Send a message and show the whole SMTP conversation'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "mx" -d 'Show a domain\'s mail routing: MX hosts, addresses, null MX, implicit MX'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "check" -d 'Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY, EXPN, TURN, timing, and a pass/warn/fail verdict list'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "vrfy" -d 'Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "expn" -d 'Ask a server to expand mailing lists (EXPN), listing the members it returns'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "size" -d 'Show a server\'s advertised message size limit and probe what MAIL FROM ... SIZE=n accepts, without sending a message'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "generate" -d 'Regenerate man pages and shell completions (for packagers)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none' -r
@@ -105,6 +109,173 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l json -d 'One JSON obj
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s h -l help -d 'Print help'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-from -d 'Outside sender for --relay-test' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-to -d 'Outside recipient for --relay-test' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-test -d 'Also test whether the server relays mail from an outside sender to an outside recipient; decided at RCPT, DATA is never sent'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
+plain\t''
+login\t''
+cram-md5\t''
+scram-sha-256\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l user -d 'User name to authenticate as (implies --auth auto)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
+plain\t''
+login\t''
+cram-md5\t''
+scram-sha-256\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l user -d 'User name to authenticate as (implies --auth auto)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s f -l from -d 'Envelope sender of the MAIL probes [default: $USER@this host]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l probe -d 'When the server advertises SIZE with no limit, search for the largest declaration it accepts (at most 20 MAIL commands)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l man-dir -d 'Directory to write man pages into' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l completions-dir -d 'Directory to write shell completions into' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s h -l help -d 'Print help'

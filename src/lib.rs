@@ -9,10 +9,12 @@
 //!           │     ├─ smtp/   sans-IO core: replies, commands, capabilities, addresses, DATA
 //!           │     └─ net/    TCP, TLS (rustls), bounded reply reader
 //!           ├─ dns/      the only module that names hickory types
+//!           ├─ diagnosis/ facts about a server and the pure verdict rules of `check`
 //!           ├─ message/  RFC 5322 message composition
 //!           └─ render/   the only code that prints
 //! ```
 pub mod cli;
+pub mod diagnosis;
 pub mod dns;
 pub mod docs;
 pub mod message;

@@ -23,6 +23,43 @@ Exit codes:
   10  outcome unknown (connection lost after the final dot: the message may have been accepted)
  130  interrupted (Ctrl-C)";
 
+const CHECK_EXIT_CODES: &str = "\
+Exit codes:
+   0  every check passed or only warned
+   2  usage error
+   3  DNS failure (no MX route, NXDOMAIN, null MX)
+   4  connection failure (refused, unreachable, no greeting)
+   5  TLS failure before the greeting (implicit TLS)
+   7  a check failed (or the greeting or EHLO was refused with 5xx)
+   8  the greeting or EHLO was refused with 4xx
+   9  protocol violation by the server before EHLO was answered
+ 130  interrupted (Ctrl-C)
+With several MX hosts, the worst host's code is the result.";
+
+const QUERY_EXIT_CODES: &str = "\
+Exit codes:
+   0  every argument was verified (250/251)
+   2  usage error (nothing sent)
+   3  DNS failure
+   4  connection failure
+   5  TLS failure or TLS policy refusal
+   7  an argument was refused: unknown (550/551/553), disabled (500/502) or another 5xx
+   8  undecided: 252 \"cannot verify\", 4xx, or the session ended before every answer
+   9  protocol violation by the server
+ 130  interrupted (Ctrl-C)";
+
+const SIZE_EXIT_CODES: &str = "\
+Exit codes:
+   0  the probes ran, whatever the limit turned out to be
+   2  usage error (nothing sent)
+   3  DNS failure
+   4  connection failure
+   5  TLS failure or TLS policy refusal
+   7  the greeting or EHLO was refused (5xx)
+   8  the greeting or EHLO was refused (4xx), or the session ended early
+   9  protocol violation by the server
+ 130  interrupted (Ctrl-C)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smtpx",
@@ -50,6 +87,20 @@ pub enum Verb {
         after_help = "Exit codes: 0 every domain has somewhere to deliver; 3 a domain has a null MX, does not exist, has only dangling MX targets, or its lookup failed; 2 usage error."
     )]
     Mx(MxArgs),
+    /// Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY,
+    /// EXPN, TURN, timing, and a pass/warn/fail verdict list
+    #[command(after_help = CHECK_EXIT_CODES)]
+    Check(Box<CheckArgs>),
+    /// Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply
+    #[command(after_help = QUERY_EXIT_CODES)]
+    Vrfy(Box<VrfyArgs>),
+    /// Ask a server to expand mailing lists (EXPN), listing the members it returns
+    #[command(after_help = QUERY_EXIT_CODES)]
+    Expn(Box<ExpnArgs>),
+    /// Show a server's advertised message size limit and probe what MAIL FROM ... SIZE=n
+    /// accepts, without sending a message
+    #[command(after_help = SIZE_EXIT_CODES)]
+    Size(Box<SizeArgs>),
     /// Regenerate man pages and shell completions (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -225,6 +276,105 @@ pub struct AuthArgs {
     pub allow_insecure_auth: bool,
 }
 
+/// `smtpx check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A domain (each of its MX hosts is checked; with no MX, the domain itself as an
+    /// implicit MX), or one server as HOST:PORT, IP or [IPv6]:PORT
+    #[arg(
+        value_name = "DOMAIN|HOST[:PORT]",
+        required_unless_present = "server",
+        conflicts_with = "server"
+    )]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Also test whether the server relays mail from an outside sender to an outside
+    /// recipient; decided at RCPT, DATA is never sent
+    #[arg(long)]
+    pub relay_test: bool,
+    /// Outside sender for --relay-test
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "smtpx-relay-test@example.com",
+        requires = "relay_test"
+    )]
+    pub relay_from: String,
+    /// Outside recipient for --relay-test
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "smtpx-relay-test@example.net",
+        requires = "relay_test"
+    )]
+    pub relay_to: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `smtpx vrfy`.
+#[derive(Debug, Args)]
+pub struct VrfyArgs {
+    /// Addresses or user names to verify, one VRFY each [without --server, each must
+    /// be an address: its domain's MX hosts are asked]
+    #[arg(required = true, value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `smtpx expn`.
+#[derive(Debug, Args)]
+pub struct ExpnArgs {
+    /// Mailing lists to expand, one EXPN each [without --server, each must be an
+    /// address: its domain's MX hosts are asked]
+    #[arg(required = true, value_name = "LIST")]
+    pub lists: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `smtpx size`.
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// A domain (its first reachable MX host is probed) or one server as HOST:PORT, IP
+    /// or [IPv6]:PORT
+    #[arg(
+        value_name = "DOMAIN|HOST[:PORT]",
+        required_unless_present = "server",
+        conflicts_with = "server"
+    )]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Envelope sender of the MAIL probes [default: $USER@this host]
+    #[arg(short, long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// When the server advertises SIZE with no limit, search for the largest declaration
+    /// it accepts (at most 20 MAIL commands)
+    #[arg(long)]
+    pub probe: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Output")]
@@ -362,6 +512,33 @@ mod tests {
         assert_eq!(args.to.len(), 2);
         assert_eq!(args.server.timeout, Some(Duration::from_secs(90)));
         assert_eq!(args.quit_after, Some(QuitAfter::Rcpt));
+    }
+
+    #[test]
+    fn parses_the_diagnosis_subcommands() {
+        let cli = Cli::try_parse_from(["smtpx", "check", "example.org", "--relay-test"]).unwrap();
+        let Verb::Check(args) = cli.verb else {
+            panic!()
+        };
+        assert_eq!(args.target.as_deref(), Some("example.org"));
+        assert!(args.relay_test);
+        assert_eq!(args.relay_to, "smtpx-relay-test@example.net");
+        let cli = Cli::try_parse_from(["smtpx", "check", "-s", "127.0.0.1:2525"]).unwrap();
+        let Verb::Check(args) = cli.verb else {
+            panic!()
+        };
+        assert_eq!(args.server.server.as_deref(), Some("127.0.0.1:2525"));
+        assert!(Cli::try_parse_from(["smtpx", "check"]).is_err());
+        assert!(Cli::try_parse_from(["smtpx", "check", "a.org", "-s", "b.org"]).is_err());
+        assert!(Cli::try_parse_from(["smtpx", "check", "a.org", "--relay-to", "x@y.z"]).is_err());
+
+        let cli = Cli::try_parse_from(["smtpx", "vrfy", "bob", "alice@x.org", "-s", "h"]).unwrap();
+        let Verb::Vrfy(args) = cli.verb else { panic!() };
+        assert_eq!(args.addresses, ["bob", "alice@x.org"]);
+        assert!(Cli::try_parse_from(["smtpx", "expn"]).is_err());
+        let cli = Cli::try_parse_from(["smtpx", "size", "[::1]:25", "--probe"]).unwrap();
+        let Verb::Size(args) = cli.verb else { panic!() };
+        assert!(args.probe && args.target.as_deref() == Some("[::1]:25"));
     }
 
     #[test]

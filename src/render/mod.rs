@@ -1,13 +1,16 @@
 //! Renderers: the only code that writes to stdout and stderr. Each is generic over
 //! `io::Write`, so tests render into a `Vec<u8>`.
 
+pub mod check;
 pub mod json;
 pub mod outcome;
 pub mod palette;
 pub mod route;
+pub mod size;
 pub mod text;
 pub mod tls;
 pub mod transcript;
+pub mod vrfy;
 
 use std::io::Write;
 

@@ -92,6 +92,15 @@ pub fn failure(f: &Failure, recipients: &[RecipientResult]) -> Summary {
     summary
 }
 
+/// The exit code of several parts: 0 when every part is 0, otherwise the most severe.
+pub fn worst_exit(codes: impl IntoIterator<Item = u8>) -> u8 {
+    codes
+        .into_iter()
+        .filter(|&c| c != 0)
+        .min_by_key(|&c| severity(c))
+        .unwrap_or(0)
+}
+
 pub fn reply_json(reply: &Reply) -> serde_json::Value {
     serde_json::json!({
         "code": reply.code.value(),
@@ -126,12 +135,7 @@ pub fn combine(parts: Vec<(String, Summary)>) -> Summary {
         }
         lines.push(format!("{domain}: {} {}", part.status.word(), part.message));
     }
-    let exit = parts
-        .iter()
-        .map(|(_, p)| p.exit_code)
-        .filter(|&c| c != 0)
-        .min_by_key(|&c| severity(c))
-        .unwrap_or(0);
+    let exit = worst_exit(parts.iter().map(|(_, p)| p.exit_code));
     let total = recipients.len();
     let all_stopped = parts.iter().all(|(_, p)| p.status == Status::Stopped);
     let status = if all_stopped {
@@ -165,7 +169,7 @@ pub fn combine(parts: Vec<(String, Summary)>) -> Summary {
 }
 
 /// Which exit code a combined run reports: permanent outcomes first, then temporary ones.
-fn severity(code: u8) -> u8 {
+pub fn severity(code: u8) -> u8 {
     match code {
         7 => 0,
         3 => 1,

@@ -17,6 +17,21 @@ pub struct Capability {
     pub params: Vec<String>,
 }
 
+impl Capability {
+    /// This keyword's parameter read as RFC 1870 §3 `SIZE [1*DIGIT]`.
+    pub fn size_limit(&self) -> SizeLimit {
+        match self.params.first() {
+            None => SizeLimit::Unlimited,
+            Some(v) if !v.bytes().all(|b| b.is_ascii_digit()) => SizeLimit::Unparseable,
+            Some(v) => match v.parse::<u64>() {
+                Ok(0) => SizeLimit::Unlimited,
+                Ok(n) => SizeLimit::Bytes(n),
+                Err(_) => SizeLimit::Unparseable,
+            },
+        }
+    }
+}
+
 /// What RFC 1870 SIZE says about the message size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SizeLimit {
@@ -64,16 +79,7 @@ impl Capabilities {
     }
 
     pub fn size(&self) -> Option<SizeLimit> {
-        let cap = self.get("SIZE")?;
-        Some(match cap.params.first() {
-            None => SizeLimit::Unlimited,
-            Some(v) if !v.bytes().all(|b| b.is_ascii_digit()) => SizeLimit::Unparseable,
-            Some(v) => match v.parse::<u64>() {
-                Ok(0) => SizeLimit::Unlimited,
-                Ok(n) => SizeLimit::Bytes(n),
-                Err(_) => SizeLimit::Unparseable,
-            },
-        })
+        self.get("SIZE").map(Capability::size_limit)
     }
 
     /// SASL mechanisms offered, upper-cased. Also reads the pre-standard `AUTH=` form.
@@ -113,6 +119,46 @@ impl Capabilities {
 
     pub fn smtputf8(&self) -> bool {
         self.has("SMTPUTF8")
+    }
+
+    /// What changed from these capabilities to `after` (e.g. across STARTTLS, where
+    /// RFC 3207 §4.2 has the server announce its list afresh), keyword by keyword.
+    pub fn changes_to(&self, after: &Capabilities) -> CapabilityChanges {
+        let mut changes = CapabilityChanges::default();
+        for (i, cap) in self.entries.iter().enumerate() {
+            // A keyword listed twice is judged once, by its first line.
+            if self.entries[..i].iter().any(|c| c.keyword == cap.keyword) {
+                continue;
+            }
+            match after.get(&cap.keyword) {
+                None => changes.removed.push(cap.clone()),
+                Some(new) if new.params != cap.params => {
+                    changes.changed.push((cap.clone(), new.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        for cap in &after.entries {
+            if !self.has(&cap.keyword) && !changes.added.iter().any(|c| c.keyword == cap.keyword) {
+                changes.added.push(cap.clone());
+            }
+        }
+        changes
+    }
+}
+
+/// The difference between two capability lists, in the order each list gave them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapabilityChanges {
+    pub added: Vec<Capability>,
+    pub removed: Vec<Capability>,
+    /// Same keyword, other parameters: (before, after).
+    pub changed: Vec<(Capability, Capability)>,
+}
+
+impl CapabilityChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 }
 
@@ -162,6 +208,27 @@ mod tests {
         );
         assert_eq!(caps(&["x", "SIZE -1"]).size(), Some(SizeLimit::Unparseable));
         assert_eq!(caps(&["x"]).size(), None);
+    }
+
+    #[test]
+    fn changes_across_starttls() {
+        let before = caps(&["x", "PIPELINING", "STARTTLS", "SIZE 100", "AUTH LOGIN"]);
+        let after = caps(&[
+            "x",
+            "PIPELINING",
+            "SIZE 200",
+            "AUTH PLAIN LOGIN",
+            "AUTH=LOGIN",
+        ]);
+        let d = before.changes_to(&after);
+        let names = |v: &[Capability]| v.iter().map(|c| c.keyword.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&d.added), ["AUTH=LOGIN"]);
+        assert_eq!(names(&d.removed), ["STARTTLS"]);
+        assert_eq!(d.changed.len(), 2);
+        assert_eq!(d.changed[0].1.params, ["200"]);
+        assert!(before.changes_to(&before).is_empty());
+        let twice = caps(&["x", "AUTH PLAIN", "AUTH LOGIN", "AUTH LOGIN"]);
+        assert!(twice.changes_to(&twice).is_empty());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum Command {
     Vrfy(String),
     Expn(String),
     Help(Option<String>),
+    /// RFC 821 §4.1.1 role reversal. Sent only to test that a server refuses it: RFC 5321
+    /// Appendix F.1 deprecates TURN because without authentication it diverts mail.
+    Turn,
     /// AUTH with an optional initial response (already base64), which is secret.
     Auth {
         mechanism: String,
@@ -115,6 +118,7 @@ impl Command {
             Command::Vrfy(_) => "VRFY",
             Command::Expn(_) => "EXPN",
             Command::Help(_) => "HELP",
+            Command::Turn => "TURN",
             Command::Auth { .. } => "AUTH",
             Command::AuthResponse(_) => "AUTH response",
         }
@@ -138,6 +142,7 @@ impl Command {
             Command::Expn(s) => format!("EXPN {s}"),
             Command::Help(None) => "HELP".into(),
             Command::Help(Some(s)) => format!("HELP {s}"),
+            Command::Turn => "TURN".into(),
             Command::Auth {
                 mechanism,
                 initial: None,

@@ -6,9 +6,11 @@ pub mod command;
 pub mod data;
 pub mod reply;
 pub mod sasl;
+pub mod size_probe;
+pub mod vrfy;
 
 pub use address::{Address, Domain, InvalidAddress, ReversePath};
-pub use capabilities::{Capabilities, SizeLimit};
+pub use capabilities::{Capabilities, Capability, CapabilityChanges, SizeLimit};
 pub use command::{Command, CommandError, Param};
 pub use data::{DataEncoder, DataStats};
 pub use reply::{

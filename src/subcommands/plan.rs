@@ -2,6 +2,7 @@
 //! session-running subcommand shares: renderer, deadlines, Ctrl-C, exit code.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,7 +20,7 @@ use crate::session::event::DotWatch;
 use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::sasl::{Credentials, Mechanism};
-use crate::smtp::{Domain, address};
+use crate::smtp::{Domain, ReversePath, address};
 
 pub type StdRenderer = Renderer<std::io::Stdout, std::io::Stderr>;
 
@@ -254,6 +255,172 @@ pub async fn route_open(
     Ok(OpenPlan { hops, ..plan })
 }
 
+/// What `check` and `size` are pointed at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// One server: HOST:PORT, an IP literal, or `--server`.
+    Host(Target),
+    /// A mail domain, reached through its MX hosts (RFC 5321 §5.1).
+    Domain(String),
+}
+
+/// TARGET (or `--server`) read the way `check` and `size` take it: a port, brackets or
+/// an IP literal name one server; a bare name is a mail domain. `host:25` checks one
+/// host even when it has MX records of its own.
+pub fn destination(target: Option<&str>, server: &ServerArgs) -> Result<Destination, String> {
+    if let Some(t) = self::target(server)? {
+        return Ok(Destination::Host(t));
+    }
+    let raw = target.ok_or("name a DOMAIN or HOST[:PORT] to check, or give --server")?;
+    let parsed = Target::parse(raw, server.port)
+        .map_err(|e| format!("invalid target '{}': {e}", raw.escape_debug()))?;
+    if raw.contains(':') || raw.starts_with('[') || parsed.ip().is_some() {
+        Ok(Destination::Host(parsed))
+    } else {
+        Ok(Destination::Domain(parsed.host))
+    }
+}
+
+/// One server to try, with its addresses in the order to try them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostHops {
+    pub host: String,
+    /// MX preference; None for `--server`, HOST:PORT or an implicit MX.
+    pub preference: Option<u16>,
+    pub hops: Vec<Hop>,
+    /// Why there is nothing to connect to (a dangling MX target, a failed lookup).
+    pub unusable: Option<String>,
+}
+
+/// The servers a destination names, one entry per host. A domain's MX hosts come in
+/// preference order (ties by name, so that a diagnosis reads the same every time); a
+/// domain with no MX is its own implicit MX (RFC 5321 §5.1).
+pub async fn destination_hosts(
+    dest: &Destination,
+    server: &ServerArgs,
+    dns: Option<&Dns>,
+) -> Result<Vec<HostHops>, Failure> {
+    let dns_failure = |temporary, message: String| {
+        Failure::new(Phase::Dns, FailureKind::Dns { temporary }, message)
+    };
+    let domain = match dest {
+        Destination::Host(t) => return Ok(vec![resolved_host(t, server).await?]),
+        Destination::Domain(d) => d,
+    };
+    let dns = dns.ok_or_else(|| Failure::input("no DNS resolver: name one with --dns-server"))?;
+    let route = dns.mail_route(domain).await;
+    let family = family(server);
+    match route {
+        MailRoute::Mx { hosts } => Ok(hosts
+            .into_iter()
+            .map(|h| {
+                let hops: Vec<Hop> = h
+                    .addresses
+                    .iter()
+                    .map(|a| SocketAddr::new(a.ip, server.port))
+                    .filter(|a| family.allows(a))
+                    .take(usize::from(server.max_hops))
+                    .map(|addr| Hop {
+                        host: h.name.clone(),
+                        addr,
+                    })
+                    .collect();
+                let unusable = if h.dangling {
+                    Some(
+                        h.lookup_error
+                            .clone()
+                            .unwrap_or_else(|| "no A or AAAA records".into()),
+                    )
+                } else if hops.is_empty() {
+                    Some(
+                        h.lookup_error
+                            .clone()
+                            .unwrap_or_else(|| "no address of the allowed family (-4/-6)".into()),
+                    )
+                } else {
+                    None
+                };
+                HostHops {
+                    host: h.name,
+                    preference: Some(h.preference),
+                    hops,
+                    unusable,
+                }
+            })
+            .collect()),
+        MailRoute::Implicit { host, .. } => {
+            let t = Target {
+                host,
+                port: server.port,
+            };
+            Ok(vec![resolved_host(&t, server).await?])
+        }
+        // Names DNS does not know may still be in /etc/hosts (`localhost`): try them
+        // as a host before giving up.
+        MailRoute::NxDomain | MailRoute::NoMail => {
+            let t = Target {
+                host: domain.clone(),
+                port: server.port,
+            };
+            resolved_host(&t, server)
+                .await
+                .map(|h| vec![h])
+                .map_err(|_| {
+                    dns_failure(
+                        false,
+                        if route == MailRoute::NxDomain {
+                            format!("{domain} does not exist (NXDOMAIN)")
+                        } else {
+                            format!("{domain} has no MX records and no addresses: no mail route")
+                        },
+                    )
+                })
+        }
+        MailRoute::NullMx { .. } => Err(dns_failure(
+            false,
+            format!(
+                "{domain} has a null MX (RFC 7505): it accepts no mail, there is no server to check"
+            ),
+        )),
+        MailRoute::InvalidDomain { reason } => {
+            Err(dns_failure(false, format!("{domain}: {reason}")))
+        }
+        MailRoute::Temporary { reason } => Err(dns_failure(
+            true,
+            format!("looking up MX for {domain} failed temporarily: {reason}"),
+        )),
+    }
+}
+
+async fn resolved_host(target: &Target, server: &ServerArgs) -> Result<HostHops, Failure> {
+    let addrs = target::resolve(target, family(server))
+        .await
+        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
+    Ok(HostHops {
+        host: target.host.clone(),
+        preference: None,
+        hops: addrs
+            .into_iter()
+            .map(|addr| Hop {
+                host: target.host.clone(),
+                addr,
+            })
+            .collect(),
+        unusable: None,
+    })
+}
+
+/// `$USER@host`, as swaks and mail(1) do.
+pub fn default_from() -> Result<ReversePath, String> {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "smtpx".into());
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    ReversePath::parse(&format!("{user}@{host}"))
+        .or_else(|_| ReversePath::parse("smtpx@localhost"))
+        .map_err(|e| format!("cannot make a default --from: {e}"))
+}
+
 /// DNS settings from `--dns-server`, `--dns-timeout`, `-4`/`-6`.
 pub fn dns_config(server: &ServerArgs) -> Result<DnsConfig, String> {
     dns_settings(&server.dns, server.ipv4, server.ipv6)
@@ -272,6 +439,16 @@ pub fn dns_settings(dns: &DnsArgs, v4_only: bool, v6_only: bool) -> Result<DnsCo
         ipv4: !v6_only,
         ipv6: !v4_only,
     })
+}
+
+/// [`open_plan`] for a server whose port came from TARGET rather than `--server`: the
+/// port still picks the TLS mode when `--tls` does not (465 implicit, 587 STARTTLS).
+pub fn open_plan_at(server: &ServerArgs, tls: &TlsArgs, port: u16) -> Result<OpenPlan, String> {
+    let mut plan = open_plan(server, tls, &AuthArgs::default(), None)?;
+    if tls.tls.is_none() {
+        plan.tls_mode = OpenTls::for_port(port);
+    }
+    Ok(plan)
 }
 
 /// The open plan every session-running subcommand starts from, validated before any
@@ -356,4 +533,51 @@ pub fn auth_plan(auth: &AuthArgs, server: &ServerArgs) -> Result<Option<AuthPlan
         allow_insecure: auth.allow_insecure_auth,
         host_port,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn server_args(extra: &[&str]) -> ServerArgs {
+        let mut argv = vec!["smtpx", "check"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().verb {
+            crate::cli::Verb::Check(args) => args.server,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_bare_name_is_a_domain_and_anything_else_one_host() {
+        let server = server_args(&["-s", "x"]);
+        let plain = ServerArgs {
+            server: None,
+            ..server
+        };
+        let d = |raw: &str| destination(Some(raw), &plain);
+        assert_eq!(
+            d("example.org"),
+            Ok(Destination::Domain("example.org".into()))
+        );
+        assert_eq!(
+            d("example.org."),
+            Ok(Destination::Domain("example.org".into()))
+        );
+        let host = |h: &str, port| {
+            Ok(Destination::Host(Target {
+                host: h.into(),
+                port,
+            }))
+        };
+        assert_eq!(d("mx.example.org:25"), host("mx.example.org", 25));
+        assert_eq!(d("127.0.0.1"), host("127.0.0.1", 25));
+        assert_eq!(d("[::1]:2525"), host("::1", 2525));
+        assert_eq!(d("::1"), host("::1", 25));
+        assert!(d("bad host").is_err());
+        assert!(destination(None, &plain).is_err());
+        let with_server = server_args(&["-s", "10.0.0.1:26"]);
+        assert_eq!(destination(None, &with_server), host("10.0.0.1", 26));
+    }
 }

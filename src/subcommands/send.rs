@@ -133,7 +133,7 @@ fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     let from = match &args.from {
         Some(f) => ReversePath::parse(f)
             .map_err(|e| format!("invalid --from '{}': {e}", f.escape_debug()))?,
-        None => default_from()?,
+        None => plan::default_from()?,
     };
     let parse_all = |flag: &str, list: &[String]| -> Result<Vec<Address>, String> {
         list.iter()
@@ -196,17 +196,6 @@ fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         pipelining: !args.no_pipelining,
         stop_after,
     })
-}
-
-/// `$USER@host`, as swaks and mail(1) do.
-fn default_from() -> Result<ReversePath, String> {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "smtpx".into());
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
-    ReversePath::parse(&format!("{user}@{host}"))
-        .or_else(|_| ReversePath::parse("smtpx@localhost"))
-        .map_err(|e| format!("cannot make a default --from: {e}"))
 }
 
 fn content(
