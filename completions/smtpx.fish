@@ -67,15 +67,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l user -d 'User name 
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s f -l from -d 'Envelope sender and From header; \'\' or \'<>\' for the null sender [default: $USER@this host]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s f -l from -d 'Envelope sender and From header, ADDRESS or \'Name <ADDRESS>\'; \'\' or \'<>\' for the null sender [default: $USER@this host]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient, ADDRESS or \'Name <ADDRESS>\' (repeatable). IDN domains go as A-labels; a non-ASCII local part needs a server offering SMTPUTF8' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy recipient: envelope and Cc header (repeatable)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l bcc -d 'Blind-copy recipient: envelope only, never in a header (repeatable)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l subject -d 'Subject header' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l subject -d 'Subject header (non-ASCII is RFC 2047-encoded)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s H -l header -d 'Extra header, \'Name: value\' (repeatable; replaces a generated header of that name)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body -d 'Message body text' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body-file -d 'Read the body text from FILE (\'-\' for stdin)' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE as the complete message, as it is (\'-\' for stdin); no headers are added' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html -d 'HTML body; with a text body (--body, --body-file) the two go as multipart/alternative' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html-file -d 'Read the HTML body from FILE (\'-\' for stdin)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach -d 'Attach FILE, base64-encoded, with a content type from its name (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE as the complete message, as it is (\'-\' for stdin); no headers are added. Memory stays bounded for any size. A file is scanned first: 8-bit content goes with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its first 8-bit byte' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT, without sending a message' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
 greeting\t'After the server\'s greeting'
 ehlo\t'After EHLO (or HELO)'
@@ -83,6 +86,13 @@ tls\t'After the TLS handshake and the EHLO that follows it'
 auth\t'After a successful AUTH'
 mail\t'After MAIL FROM'
 rcpt\t'After RCPT TO (checks recipients without sending a message)'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-notify -d 'Ask for delivery status notifications (RFC 3461): \'never\', or a comma-separated list of success, failure, delay. Sent when the server offers DSN, with ORCPT' -r -f -a "never\t'No notification at all (cannot be combined)'
+success\t'When the message is delivered'
+failure\t'When delivery fails'
+delay\t'When delivery is delayed'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-ret -d 'What a failure notification returns: the full message or its headers only' -r -f -a "full\t'The whole message'
+hdrs\t'Its headers only'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-envid -d 'Envelope identifier that every notification carries back (RFC 3461 §4.4)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -91,7 +101,9 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use I
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l print -d 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-timing -d 'Hide timings, for stable output'

@@ -54,6 +54,10 @@ pub enum Phase {
     Data,
     Body,
     FinalDot,
+    /// A BDAT chunk before the last (RFC 3030).
+    Bdat,
+    /// BDAT ... LAST: like the final dot, its reply commits the message.
+    BdatLast,
     Vrfy,
     Expn,
     Probe,
@@ -76,6 +80,8 @@ impl Phase {
             Phase::Data => "data",
             Phase::Body => "body",
             Phase::FinalDot => "final-dot",
+            Phase::Bdat => "bdat",
+            Phase::BdatLast => "bdat-last",
             Phase::Vrfy => "vrfy",
             Phase::Expn => "expn",
             Phase::Probe => "probe",
@@ -86,6 +92,12 @@ impl Phase {
     /// Before the greeting, losing the server is a connection failure (exit 4).
     fn before_greeting(self) -> bool {
         self <= Phase::Greeting
+    }
+
+    /// The reply to this step commits the message (RFC 5321 §4.1.1.4, RFC 3030 §2): if
+    /// it never comes, the outcome is unknown.
+    pub fn commits(self) -> bool {
+        matches!(self, Phase::FinalDot | Phase::BdatLast)
     }
 }
 
@@ -118,6 +130,9 @@ pub enum FailureKind {
     Protocol,
     /// A temporary refusal that ends the session (e.g. 454 to AUTH).
     Temporary,
+    /// Refused before asking, as surely as a 5xx would: the message is larger than the
+    /// server's advertised SIZE (RFC 1870 §6.1).
+    Permanent,
     Interrupted,
     Other,
 }
@@ -151,11 +166,12 @@ impl Failure {
             FailureKind::Auth => ExitCode::Auth,
             FailureKind::Protocol => ExitCode::Protocol,
             FailureKind::Temporary => ExitCode::Temporary,
+            FailureKind::Permanent => ExitCode::Permanent,
             FailureKind::Interrupted => ExitCode::Interrupted,
             FailureKind::Other => ExitCode::Other,
             FailureKind::Timeout | FailureKind::Closed => match self.phase {
                 // §4.1.1.4: after the final dot the message may or may not be queued.
-                Phase::FinalDot => ExitCode::Unknown,
+                p if p.commits() => ExitCode::Unknown,
                 p if p.before_greeting() => ExitCode::Connection,
                 _ => ExitCode::Temporary,
             },
@@ -224,6 +240,10 @@ mod tests {
         assert_eq!(t(Phase::Rcpt), ExitCode::Temporary);
         assert_eq!(t(Phase::Body), ExitCode::Temporary);
         assert_eq!(t(Phase::FinalDot), ExitCode::Unknown);
+        assert_eq!(t(Phase::BdatLast), ExitCode::Unknown);
+        assert_eq!(t(Phase::Bdat), ExitCode::Temporary);
+        let too_big = Failure::new(Phase::Mail, FailureKind::Permanent, "x");
+        assert_eq!(too_big.exit_code(), ExitCode::Permanent);
         let closed = Failure::new(Phase::FinalDot, FailureKind::Closed, "x");
         assert!(closed.is_unknown());
     }

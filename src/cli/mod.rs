@@ -412,6 +412,28 @@ pub enum QuitAfter {
     Rcpt,
 }
 
+/// `--dsn-notify` values (RFC 3461 §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DsnNotify {
+    /// No notification at all (cannot be combined)
+    Never,
+    /// When the message is delivered
+    Success,
+    /// When delivery fails
+    Failure,
+    /// When delivery is delayed
+    Delay,
+}
+
+/// `--dsn-ret` values (RFC 3461 §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DsnRet {
+    /// The whole message
+    Full,
+    /// Its headers only
+    Hdrs,
+}
+
 #[derive(Debug, Args)]
 pub struct SendArgs {
     #[command(flatten)]
@@ -420,10 +442,12 @@ pub struct SendArgs {
     pub tls: TlsArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
-    /// Envelope sender and From header; '' or '<>' for the null sender [default: $USER@this host]
+    /// Envelope sender and From header, ADDRESS or 'Name <ADDRESS>'; '' or '<>' for the
+    /// null sender [default: $USER@this host]
     #[arg(short, long, value_name = "ADDRESS", help_heading = "Message")]
     pub from: Option<String>,
-    /// Recipient (repeatable)
+    /// Recipient, ADDRESS or 'Name <ADDRESS>' (repeatable). IDN domains go as A-labels;
+    /// a non-ASCII local part needs a server offering SMTPUTF8
     #[arg(
         short,
         long,
@@ -438,7 +462,7 @@ pub struct SendArgs {
     /// Blind-copy recipient: envelope only, never in a header (repeatable)
     #[arg(long, value_name = "ADDRESS", help_heading = "Message")]
     pub bcc: Vec<String>,
-    /// Subject header
+    /// Subject header (non-ASCII is RFC 2047-encoded)
     #[arg(long, help_heading = "Message")]
     pub subject: Option<String>,
     /// Extra header, 'Name: value' (repeatable; replaces a generated header of that name)
@@ -455,15 +479,56 @@ pub struct SendArgs {
     /// Read the body text from FILE ('-' for stdin)
     #[arg(long, value_name = "FILE", group = "content", help_heading = "Message")]
     pub body_file: Option<PathBuf>,
-    /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added
+    /// HTML body; with a text body (--body, --body-file) the two go as multipart/alternative
+    #[arg(
+        long,
+        value_name = "HTML",
+        group = "html_content",
+        conflicts_with = "data"
+    )]
+    pub html: Option<String>,
+    /// Read the HTML body from FILE ('-' for stdin)
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "html_content",
+        conflicts_with = "data"
+    )]
+    pub html_file: Option<PathBuf>,
+    /// Attach FILE, base64-encoded, with a content type from its name (repeatable)
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub attach: Vec<PathBuf>,
+    /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added.
+    /// Memory stays bounded for any size. A file is scanned first: 8-bit content goes
+    /// with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned
+    /// ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its
+    /// first 8-bit byte
     #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"])]
     pub data: Option<PathBuf>,
+    /// Print the composed message (headers and body, as it would be sent) and exit
+    /// without connecting
+    #[arg(long, conflicts_with_all = ["data", "json", "quit_after"])]
+    pub print: bool,
     /// Stop after this step and QUIT, without sending a message
     #[arg(long, value_enum, value_name = "STEP")]
     pub quit_after: Option<QuitAfter>,
     /// Send commands one at a time even when the server offers PIPELINING
     #[arg(long)]
     pub no_pipelining: bool,
+    /// Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with
+    /// BODY=BINARYMIME when the content needs it and it is offered [default: DATA]
+    #[arg(long)]
+    pub chunking: bool,
+    /// Ask for delivery status notifications (RFC 3461): 'never', or a comma-separated
+    /// list of success, failure, delay. Sent when the server offers DSN, with ORCPT
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "WHEN")]
+    pub dsn_notify: Vec<DsnNotify>,
+    /// What a failure notification returns: the full message or its headers only
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub dsn_ret: Option<DsnRet>,
+    /// Envelope identifier that every notification carries back (RFC 3461 §4.4)
+    #[arg(long, value_name = "ID")]
+    pub dsn_envid: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -539,6 +604,48 @@ mod tests {
         let cli = Cli::try_parse_from(["smtpx", "size", "[::1]:25", "--probe"]).unwrap();
         let Verb::Size(args) = cli.verb else { panic!() };
         assert!(args.probe && args.target.as_deref() == Some("[::1]:25"));
+    }
+
+    #[test]
+    fn message_and_extension_flags() {
+        let cli = Cli::try_parse_from([
+            "smtpx",
+            "send",
+            "--to",
+            "a@b.c",
+            "--html",
+            "<p>x</p>",
+            "--attach",
+            "a.pdf",
+            "--attach",
+            "b.png",
+            "--chunking",
+            "--dsn-notify",
+            "success,failure",
+            "--dsn-ret",
+            "hdrs",
+            "--print",
+        ])
+        .unwrap();
+        let Verb::Send(args) = cli.verb else { panic!() };
+        assert_eq!(args.attach.len(), 2);
+        assert!(args.chunking && args.print);
+        assert_eq!(
+            args.dsn_notify,
+            vec![DsnNotify::Success, DsnNotify::Failure]
+        );
+        assert_eq!(args.dsn_ret, Some(DsnRet::Hdrs));
+        for bad in [
+            &["--html", "x", "--html-file", "f"][..],
+            &["--data", "f", "--attach", "a"],
+            &["--data", "f", "--print"],
+            &["--print", "--json"],
+            &["--dsn-notify", "sometimes"],
+        ] {
+            let mut argv = vec!["smtpx", "send", "--to", "a@b.c"];
+            argv.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,18 @@
-//! RFC 5322 message composition from command-line pieces (headers, body), via mail-builder.
+//! RFC 5322 message composition from command-line pieces (headers, bodies, attachments),
+//! via mail-builder: it does the MIME structure, RFC 2047 encoded words, RFC 2231
+//! parameters, header folding and the 7-bit transfer encodings.
 
 use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address as HeaderAddress;
+use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
+use mail_builder::mime::{BodyPart, MimePart};
 
 use crate::smtp::Address;
+
+/// RFC 5322 §2.1.1: a line is at most 998 octets before CRLF.
+const MAX_LINE: usize = 998;
 
 /// A header given with `--header 'Name: value'`, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +41,13 @@ impl Header {
                 "header '{name}' value contains a control character (CR, LF, NUL, ...)"
             ));
         }
-        if name.len() + value.len() + 2 > 998 {
-            return Err(format!("header '{name}' is longer than 998 octets"));
+        // Folding (RFC 5322 §2.2.3) breaks lines only at white space, so one word must
+        // fit a line by itself.
+        let longest = value.split([' ', '\t']).map(str::len).max().unwrap_or(0);
+        if name.len() + 2 + longest > MAX_LINE {
+            return Err(format!(
+                "header '{name}' has a word too long to fold into lines of {MAX_LINE} octets (RFC 5322 §2.1.1)"
+            ));
         }
         Ok(Header {
             name: name.to_string(),
@@ -47,16 +60,109 @@ impl Header {
     }
 }
 
+/// An address as a header shows it: with an optional display name (RFC 5322 §3.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: Address,
+}
+
+impl Mailbox {
+    /// Splits `Display Name <local@domain>` (the name may be quoted) from a bare
+    /// address. Returns the name and the address text; the name is refused if it holds
+    /// control characters, which could inject headers.
+    pub fn split(s: &str) -> Result<(Option<String>, &str), String> {
+        let t = s.trim();
+        let Some(open) = t.rfind('<').filter(|_| t.ends_with('>')) else {
+            return Ok((None, s));
+        };
+        let inner = &t[open + 1..t.len() - 1];
+        let raw = t[..open].trim();
+        let name = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
+            None => raw.to_string(),
+        };
+        if name.chars().any(char::is_control) {
+            return Err("the display name contains a control character (CR, LF, NUL, ...)".into());
+        }
+        Ok(((!name.is_empty()).then_some(name), inner))
+    }
+
+    fn header(&self) -> HeaderAddress<'static> {
+        HeaderAddress::new_address(self.name.clone(), self.address.to_string())
+    }
+}
+
+impl From<Address> for Mailbox {
+    fn from(address: Address) -> Mailbox {
+        Mailbox {
+            name: None,
+            address,
+        }
+    }
+}
+
+/// A file to attach: always base64, so its octets arrive exactly as they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Attachment {
+    /// The content type comes from the file name's extension (application/octet-stream
+    /// when it says nothing).
+    pub fn new(filename: &str, bytes: Vec<u8>) -> Attachment {
+        let content_type = mime_guess::from_path(filename)
+            .first_raw()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        Attachment {
+            filename: filename.to_string(),
+            content_type,
+            bytes,
+        }
+    }
+
+    fn part(&self) -> MimePart<'static> {
+        MimePart::new(
+            ContentType::new(self.content_type.clone()),
+            BodyPart::Binary(base64_lines(&self.bytes).into()),
+        )
+        .transfer_encoding("base64")
+        .attachment(self.filename.clone())
+    }
+}
+
+/// RFC 2045 §6.8: base64 in lines of at most 76 characters.
+fn base64_lines(bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::with_capacity(bytes.len() / 57 * 78 + 80);
+    for (i, line) in bytes.chunks(57).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(engine.encode(line).as_bytes());
+    }
+    out
+}
+
 /// What a composed message is made of. Bcc recipients are deliberately absent: they go
 /// in the envelope only.
 #[derive(Clone, Debug, Default)]
 pub struct Composition {
-    pub from: Option<Address>,
-    pub to: Vec<Address>,
-    pub cc: Vec<Address>,
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
     pub subject: Option<String>,
     pub headers: Vec<Header>,
-    pub body: String,
+    /// The text/plain body; None when only HTML was given.
+    pub text: Option<String>,
+    /// The text/html body; with a text body the two form multipart/alternative.
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
 }
 
 /// Headers whose generated value a `--header` of the same name replaces.
@@ -71,22 +177,25 @@ const GENERATED: [&str; 7] = [
 ];
 
 /// Builds the message: Date, Message-ID, From, To, Cc, Subject and MIME-Version are
-/// generated unless a `--header` gives them; non-ASCII is RFC 2047-encoded and the body
-/// gets a transfer encoding that keeps it 7-bit and within line limits.
+/// generated unless a `--header` gives them; non-ASCII is RFC 2047-encoded, headers are
+/// folded at 78 columns, and every body part gets a transfer encoding that keeps it
+/// 7-bit and within line limits, so the message needs no 8BITMIME.
 pub fn compose(c: &Composition) -> Vec<u8> {
     let overridden = |name: &str| c.headers.iter().any(|h| h.is(name));
+    let list =
+        |boxes: &[Mailbox]| HeaderAddress::new_list(boxes.iter().map(Mailbox::header).collect());
     let mut b = MessageBuilder::new();
     if let (Some(from), false) = (&c.from, overridden("From")) {
-        b = b.from(from.to_string());
+        b = b.from(from.header());
     }
     if !c.to.is_empty() && !overridden("To") {
-        b = b.to(c.to.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        b = b.to(list(&c.to));
     }
     if !c.cc.is_empty() && !overridden("Cc") {
-        b = b.cc(c.cc.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        b = b.cc(list(&c.cc));
     }
     if let (Some(subject), false) = (&c.subject, overridden("Subject")) {
-        b = b.subject(subject.as_str());
+        b = b.header("Subject", unstructured(subject));
     }
     for h in &c.headers {
         let canonical = GENERATED
@@ -99,8 +208,37 @@ pub fn compose(c: &Composition) -> Vec<u8> {
             b.header(canonical.to_string(), Text::new(h.value.clone()))
         };
     }
-    b = b.text_body(c.body.as_str());
+    b = b.body(body_part(c));
     b.write_to_vec().unwrap_or_default()
+}
+
+/// Subject-like text: as it is (folded at white space) when it is ASCII, RFC 2047
+/// encoded words when it is not.
+fn unstructured(value: &str) -> mail_builder::headers::HeaderType<'static> {
+    if value.is_ascii() {
+        Raw::new(value.to_string()).into()
+    } else {
+        Text::new(value.to_string()).into()
+    }
+}
+
+/// text, html, or both as multipart/alternative (RFC 2046 §5.1.4), then the
+/// attachments around it in multipart/mixed.
+fn body_part(c: &Composition) -> MimePart<'static> {
+    let text = c.text.clone().map(|t| MimePart::new("text/plain", t));
+    let html = c.html.clone().map(|h| MimePart::new("text/html", h));
+    let main = match (text, html) {
+        (Some(t), Some(h)) => MimePart::new("multipart/alternative", vec![t, h]),
+        (Some(t), None) => t,
+        (None, Some(h)) => h,
+        (None, None) => MimePart::new("text/plain", String::new()),
+    };
+    if c.attachments.is_empty() {
+        return main;
+    }
+    let mut parts = vec![main];
+    parts.extend(c.attachments.iter().map(Attachment::part));
+    MimePart::new("multipart/mixed", parts)
 }
 
 #[cfg(test)]
@@ -111,8 +249,8 @@ mod tests {
         String::from_utf8(compose(c)).unwrap()
     }
 
-    fn addr(s: &str) -> Address {
-        Address::parse(s).unwrap()
+    fn addr(s: &str) -> Mailbox {
+        Address::parse(s).unwrap().into()
     }
 
     #[test]
@@ -122,7 +260,7 @@ mod tests {
             to: vec![addr("you@example.org")],
             cc: vec![addr("cc@example.org")],
             subject: Some("hi".into()),
-            body: "hello\n".into(),
+            text: Some("hello\n".into()),
             ..Default::default()
         });
         for h in [
@@ -159,7 +297,7 @@ mod tests {
     fn non_ascii_is_encoded() {
         let m = text(&Composition {
             subject: Some("héllo wörld".into()),
-            body: "grüße\n".into(),
+            text: Some("grüße\n".into()),
             ..Default::default()
         });
         assert!(m.is_ascii(), "{m}");
@@ -181,5 +319,113 @@ mod tests {
         assert!(Header::parse("Bad Name: x").is_err());
         assert!(Header::parse("novalue").is_err());
         assert!(Header::parse(": x").is_err());
+        let words = ["word"; 400].join(" ");
+        assert!(Header::parse(&format!("X-Long: {words}")).is_ok(), "folds");
+        let word = "w".repeat(991);
+        assert!(Header::parse(&format!("X-Long: {word}")).is_err());
+    }
+
+    fn lines_within(m: &str, limit: usize) {
+        for line in m.split("\r\n") {
+            assert!(line.len() <= limit, "{} octets: {line}", line.len());
+        }
+    }
+
+    #[test]
+    fn display_names_are_encoded_and_headers_folded() {
+        let (name, a) = Mailbox::split("Jörg Müller <jm@example.org>").unwrap();
+        let jm = Mailbox {
+            name,
+            address: Address::parse(a).unwrap(),
+        };
+        let (quoted, b) = Mailbox::split("\"Doe, \\\"J\\\"\" <jd@example.org>").unwrap();
+        assert_eq!(quoted.as_deref(), Some("Doe, \"J\""));
+        let jd = Mailbox {
+            name: quoted,
+            address: Address::parse(b).unwrap(),
+        };
+        let subject = "a long subject ".repeat(12);
+        let m = text(&Composition {
+            from: Some(jm),
+            to: vec![jd, addr("x@example.org")],
+            subject: Some(subject.trim().into()),
+            headers: vec![Header::parse(&format!("X-Words: {}", ["word"; 300].join(" "))).unwrap()],
+            text: Some("x\n".into()),
+            ..Default::default()
+        });
+        assert!(m.is_ascii());
+        assert!(m.contains("From: =?utf-8?"), "{m}");
+        assert!(m.contains("<jm@example.org>"));
+        assert!(m.contains("\"Doe, \\\"J\\\"\" <jd@example.org>"), "{m}");
+        assert!(
+            m.contains("Subject: a long subject a long"),
+            "plain ASCII stays readable:\n{m}"
+        );
+        lines_within(&m, 78);
+        assert!(Mailbox::split("Evil\r\nBcc: x <a@b.c>").is_err());
+        assert_eq!(Mailbox::split("a@b.c").unwrap(), (None, "a@b.c"));
+        assert_eq!(Mailbox::split("<a@b.c>").unwrap(), (None, "a@b.c"));
+    }
+
+    #[test]
+    fn html_alternative_and_attachments() {
+        let m = text(&Composition {
+            text: Some("plain\n".into()),
+            html: Some("<p>rich</p>\n".into()),
+            attachments: vec![
+                Attachment::new("report.pdf", b"%PDF-1.4 \x00\xff".to_vec()),
+                Attachment::new("notes.txt", b"line\nline\n".to_vec()),
+                Attachment::new("blob.unknownext", vec![0u8; 200]),
+            ],
+            ..Default::default()
+        });
+        assert!(m.contains("Content-Type: multipart/mixed;"), "{m}");
+        assert!(m.contains("Content-Type: multipart/alternative;"), "{m}");
+        assert!(m.find("text/plain").unwrap() < m.find("text/html").unwrap());
+        assert!(m.contains("Content-Type: application/pdf\r\n"), "{m}");
+        assert!(
+            m.contains("Content-Disposition: attachment; filename=\"report.pdf\""),
+            "{m}"
+        );
+        assert!(
+            m.contains("JVBERi0xLjQgAP8="),
+            "base64 of the PDF bytes:\n{m}"
+        );
+        assert!(
+            m.contains("Content-Type: text/plain\r\n") || m.contains("Content-Type: text/plain;")
+        );
+        assert!(
+            m.contains("bGluZQpsaW5lCg=="),
+            "text attachments are base64 too, bytes kept:\n{m}"
+        );
+        assert!(m.contains("Content-Type: application/octet-stream"));
+        assert_eq!(m.matches("Content-Transfer-Encoding: base64").count(), 3);
+        lines_within(&m, 78);
+    }
+
+    #[test]
+    fn html_alone_is_one_part() {
+        let m = text(&Composition {
+            html: Some("<b>x</b>".into()),
+            ..Default::default()
+        });
+        assert!(m.contains("Content-Type: text/html"));
+        assert!(!m.contains("multipart"));
+    }
+
+    #[test]
+    fn long_and_8bit_body_lines_are_quoted_printable() {
+        let body = format!("{}\nschön\n", "x ".repeat(600));
+        let m = compose(&Composition {
+            text: Some(body),
+            ..Default::default()
+        });
+        let m = String::from_utf8(m).unwrap();
+        assert!(
+            m.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{m}"
+        );
+        assert!(m.is_ascii());
+        lines_within(&m, 78);
     }
 }

@@ -96,10 +96,13 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
         }),
         Event::BodySent {
             stats,
+            chunks,
             took: d,
             channel,
+            ..
         } => json!({
             "type": "body",
+            "bdat_chunks": chunks,
             "bytes": stats.input_bytes,
             "wire_bytes": stats.output_bytes,
             "lines": stats.lines,

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod json;
+pub mod message;
 pub mod outcome;
 pub mod palette;
 pub mod route;

@@ -137,8 +137,10 @@ impl<W: Write, E: Write> Transcript<W, E> {
             }
             Event::BodySent {
                 stats,
+                chunks,
                 took,
                 channel,
+                ..
             } => {
                 let arrow = client_arrow(channel);
                 let t = self.took(took);
@@ -155,11 +157,22 @@ impl<W: Write, E: Write> Transcript<W, E> {
                         stats.bare_line_ends
                     ));
                 }
+                if let Some(n) = chunks {
+                    what.push_str(&format!(
+                        ", {n} BDAT chunk{}",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
                 what.push(']');
                 let what = self.palette.dim(&what);
-                self.line(&format!("{arrow} {what}"));
-                let dot = self.palette.command(".");
-                self.line(&format!("{arrow} {dot}{t}"));
+                if chunks.is_some() {
+                    // BDAT has no terminator: the LAST chunk's command line ends it.
+                    self.line(&format!("{arrow} {what}{t}"));
+                } else {
+                    self.line(&format!("{arrow} {what}"));
+                    let dot = self.palette.command(".");
+                    self.line(&format!("{arrow} {dot}{t}"));
+                }
             }
             Event::TlsEstablished { info } => {
                 for l in super::tls::describe(&info) {
@@ -276,6 +289,30 @@ mod tests {
              accepted: for 1 of 1 recipients\n"
         );
         assert_eq!(err, "warning: careful\n");
+    }
+
+    #[test]
+    fn body_lines_for_data_and_bdat() {
+        let stats = crate::smtp::DataStats {
+            input_bytes: 10,
+            lines: 2,
+            ..Default::default()
+        };
+        let body = |chunks| Event::BodySent {
+            stats,
+            chunks,
+            replies_before: 0,
+            took: Duration::ZERO,
+            channel: Channel::Plain,
+        };
+        let (out, _) = render(vec![body(None), body(Some(3))], false, false);
+        assert_eq!(
+            out,
+            "-> [message: 10 bytes, 2 lines]\n\
+             -> .\n\
+             -> [message: 10 bytes, 2 lines, 3 BDAT chunks]\n\
+             accepted: for 1 of 1 recipients\n"
+        );
     }
 
     #[test]

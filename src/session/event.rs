@@ -48,9 +48,14 @@ pub enum Event {
         took: Duration,
         channel: Channel,
     },
-    /// The message content went out, final dot included.
+    /// The message content went out, final dot (or BDAT LAST) included.
     BodySent {
         stats: DataStats,
+        /// The number of BDAT chunks (RFC 3030), or None when it went with DATA.
+        chunks: Option<u64>,
+        /// Replies to earlier pipelined commands still due before the reply that
+        /// commits the message (MAIL and RCPT when BDAT LAST shares their write).
+        replies_before: u32,
         took: Duration,
         channel: Channel,
     },
@@ -96,6 +101,8 @@ impl EventSink for Vec<Timed> {
 pub struct DotWatch<'a> {
     inner: &'a mut dyn EventSink,
     pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Replies to come before the one that answers the end of the message.
+    skip: u32,
 }
 
 impl<'a> DotWatch<'a> {
@@ -107,6 +114,7 @@ impl<'a> DotWatch<'a> {
             DotWatch {
                 inner,
                 pending: pending.clone(),
+                skip: 0,
             },
             pending,
         )
@@ -117,10 +125,58 @@ impl EventSink for DotWatch<'_> {
     fn emit(&mut self, event: Timed) {
         use std::sync::atomic::Ordering;
         match event.event {
-            Event::BodySent { .. } => self.pending.store(true, Ordering::SeqCst),
+            Event::BodySent { replies_before, .. } => {
+                self.skip = replies_before;
+                self.pending.store(true, Ordering::SeqCst);
+            }
+            Event::ReplyReceived { .. } if self.skip > 0 => self.skip -= 1,
             Event::ReplyReceived { .. } => self.pending.store(false, Ordering::SeqCst),
             _ => {}
         }
         self.inner.emit(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::{DataStats, Reply};
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    fn timed(event: Event) -> Timed {
+        Timed {
+            at: Duration::ZERO,
+            event,
+        }
+    }
+
+    #[test]
+    fn pending_lasts_until_the_reply_that_commits() {
+        let mut sink: Vec<Timed> = Vec::new();
+        let (mut watch, pending) = DotWatch::new(&mut sink);
+        let reply = || {
+            timed(Event::ReplyReceived {
+                reply: Reply::new(250, &["ok"]),
+                took: Duration::ZERO,
+                channel: Channel::Plain,
+            })
+        };
+        watch.emit(timed(Event::BodySent {
+            stats: DataStats::default(),
+            chunks: Some(1),
+            replies_before: 2,
+            took: Duration::ZERO,
+            channel: Channel::Plain,
+        }));
+        assert!(pending.load(Ordering::SeqCst));
+        watch.emit(reply());
+        watch.emit(reply());
+        assert!(
+            pending.load(Ordering::SeqCst),
+            "MAIL and RCPT replies commit nothing"
+        );
+        watch.emit(reply());
+        assert!(!pending.load(Ordering::SeqCst));
     }
 }

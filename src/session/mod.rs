@@ -2,6 +2,7 @@
 //! deadline, and reports what happens as events.
 
 pub mod auth;
+mod chunking;
 pub mod event;
 pub mod open;
 pub mod timeouts;
@@ -73,6 +74,9 @@ pub struct Session<'a> {
     last_sent: Instant,
     /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
     redactions: Vec<String>,
+    /// QUIT already went out, pipelined after the message (RFC 2920 §3.1); its reply is
+    /// still to be read.
+    quit_sent: bool,
 }
 
 impl<'a> Session<'a> {
@@ -103,6 +107,7 @@ impl<'a> Session<'a> {
                     channel: Channel::Plain,
                     last_sent: started,
                     redactions: Vec::new(),
+                    quit_sent: false,
                 })
             }
             Err(e) => {
@@ -162,25 +167,30 @@ impl<'a> Session<'a> {
     pub async fn send(&mut self, cmds: &[&Command], phase: Phase) -> Result<(), Failure> {
         let mut bytes = Vec::new();
         for cmd in cmds {
-            let encoded = cmd.encode().map_err(|e| Failure::input(e.to_string()))?;
-            bytes.extend_from_slice(&encoded);
+            encode_into(cmd, &mut bytes)?;
         }
         for cmd in cmds {
-            let secret = cmd.is_secret();
-            let line = if secret && !self.ctx.show_secrets {
-                cmd.redacted_line()
-            } else {
-                cmd.clear_line()
-            };
-            let channel = self.channel;
-            self.ctx.emit(Event::CommandSent {
-                line,
-                secret,
-                channel,
-            });
+            self.announce(cmd);
         }
         self.write_raw(&bytes, phase, self.ctx.timeouts.for_phase(phase))
             .await
+    }
+
+    /// Reports a command as sent; the caller writes its bytes (possibly together with
+    /// others and with message content, in one write).
+    pub fn announce(&mut self, cmd: &Command) {
+        let secret = cmd.is_secret();
+        let line = if secret && !self.ctx.show_secrets {
+            cmd.redacted_line()
+        } else {
+            cmd.clear_line()
+        };
+        let channel = self.channel;
+        self.ctx.emit(Event::CommandSent {
+            line,
+            secret,
+            channel,
+        });
     }
 
     /// Writes bytes that are not commands (message content).
@@ -235,12 +245,13 @@ impl<'a> Session<'a> {
         let what = match phase {
             Phase::Greeting => "greeting",
             Phase::FinalDot => "reply to the final dot",
+            Phase::BdatLast => "reply to BDAT LAST",
             _ => "reply",
         };
         match e {
             ReadError::Timeout => {
                 let mut msg = self.ctx.timeout_message(deadline, timeout, what);
-                if phase == Phase::FinalDot {
+                if phase.commits() {
                     msg.push_str("; the message may or may not have been accepted");
                 }
                 Failure::new(phase, FailureKind::Timeout, msg)
@@ -251,14 +262,14 @@ impl<'a> Session<'a> {
                 } else {
                     format!("the server closed the connection before sending a {what}")
                 };
-                if phase == Phase::FinalDot {
+                if phase.commits() {
                     msg.push_str("; the message may or may not have been accepted");
                 }
                 Failure::new(phase, FailureKind::Closed, msg)
             }
             ReadError::Io(e) => {
                 let mut msg = describe_io(&e);
-                if phase == Phase::FinalDot {
+                if phase.commits() {
                     msg.push_str("; the message may or may not have been accepted");
                 }
                 Failure::new(phase, FailureKind::Closed, msg)
@@ -356,10 +367,12 @@ impl<'a> Session<'a> {
         self.conn.unread()
     }
 
-    /// QUIT politely: errors here change nothing about the outcome.
+    /// QUIT politely: errors here change nothing about the outcome. When QUIT already
+    /// went out with the message, only its reply is read, after the message's.
     pub async fn quit(mut self) -> SessionContext<'a> {
         let timeout = self.ctx.timeouts.quit;
-        if self.send(&[&Command::Quit], Phase::Quit).await.is_ok() {
+        let sent = self.quit_sent || self.send(&[&Command::Quit], Phase::Quit).await.is_ok();
+        if sent {
             let _ = self.read_reply(Phase::Quit, timeout).await;
         }
         self.conn.shutdown().await;
@@ -371,6 +384,13 @@ impl<'a> Session<'a> {
         self.conn.shutdown().await;
         self.ctx
     }
+}
+
+/// Appends a command's validated bytes to a write in preparation.
+pub(crate) fn encode_into(cmd: &Command, out: &mut Vec<u8>) -> Result<(), Failure> {
+    let encoded = cmd.encode().map_err(|e| Failure::input(e.to_string()))?;
+    out.extend_from_slice(&encoded);
+    Ok(())
 }
 
 /// Plain words for socket errors; the OS text alone ("os error 111") helps nobody.

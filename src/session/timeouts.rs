@@ -47,7 +47,9 @@ impl Timeouts {
             Phase::Greeting => self.greeting,
             Phase::Data => self.data_init,
             Phase::Body => self.data_block,
-            Phase::FinalDot => self.final_dot,
+            Phase::FinalDot | Phase::BdatLast => self.final_dot,
+            // RFC 3030 sets no timeout for a chunk's reply: a data block's is the closest.
+            Phase::Bdat => self.data_block,
             Phase::TlsHandshake => self.tls,
             Phase::Quit => self.quit,
             _ => self.command,

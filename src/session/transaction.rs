@@ -1,13 +1,13 @@
 //! One mail transaction: MAIL, RCPT, DATA and the message content (RFC 5321 §3.3),
-//! pipelined when the server offers it (RFC 2920).
+//! pipelined when the server offers it (RFC 2920). BDAT is in `chunking.rs`.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout_at;
 
-use super::{Event, Session};
+use super::{Event, Session, encode_into};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
 use crate::smtp::{
-    Address, Command, DataEncoder, DataStats, Param, Reply, ReplyClass, ReversePath,
+    Address, Command, DataEncoder, DataStats, Framing, Param, Reply, ReplyClass, ReversePath,
 };
 
 /// The envelope of one transaction.
@@ -38,6 +38,24 @@ pub enum TransactionEnd {
     Failed(Failure),
 }
 
+/// How the content goes, decided from the server's capabilities.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Transfer {
+    /// RFC 2920: MAIL, every RCPT and DATA (or the first BDAT chunk) in one write.
+    pub pipelining: bool,
+    /// RFC 3030: BDAT chunks with this framing instead of DATA.
+    pub chunking: Option<Framing>,
+    /// With pipelining, QUIT goes in the same write as the end of the message; the
+    /// session reads its reply after the message's.
+    pub quit_with_message: bool,
+    /// Content that could not be scanned ahead, going to a server without 8BITMIME:
+    /// at the first 8-bit octet, stop without ending the message, so nothing is
+    /// committed (RFC 6152 §3 forbids sending it).
+    pub refuse_8bit: bool,
+    /// `--quit-after mail|rcpt`.
+    pub stop_after: Option<Phase>,
+}
+
 #[derive(Debug)]
 pub struct TransactionReport {
     pub recipients: Vec<RecipientResult>,
@@ -46,16 +64,19 @@ pub struct TransactionReport {
 
 /// Read buffer for message content: large enough to keep writes efficient, small enough
 /// that memory stays bounded whatever the message size.
-const BODY_CHUNK: usize = 64 * 1024;
+pub(super) const BODY_CHUNK: usize = 64 * 1024;
+
+/// How long buffered content may wait for more input before it is written anyway.
+const IDLE_FLUSH: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Session<'_> {
-    /// Runs MAIL, RCPT and (unless `stop_after` is Mail or Rcpt) DATA with the content.
+    /// Runs MAIL, RCPT and (unless `stop_after` is Mail or Rcpt) DATA or BDAT with the
+    /// content.
     pub async fn transaction<R: AsyncRead + Unpin + ?Sized>(
         &mut self,
         envelope: &Envelope,
         body: &mut R,
-        pipelining: bool,
-        stop_after: Option<Phase>,
+        transfer: &Transfer,
     ) -> TransactionReport {
         let mut recipients: Vec<RecipientResult> = envelope
             .recipients
@@ -65,43 +86,40 @@ impl Session<'_> {
                 reply: None,
             })
             .collect();
-        let end = self
-            .envelope_and_data(envelope, &mut recipients, body, pipelining, stop_after)
-            .await;
+        let (mail, rcpts) = envelope_commands(envelope);
+        let end = match transfer.chunking {
+            Some(framing) if transfer.stop_after.is_none() => {
+                self.chunked(&mail, &rcpts, &mut recipients, body, transfer, framing)
+                    .await
+            }
+            _ => {
+                self.envelope_and_data(&mail, &rcpts, &mut recipients, body, transfer)
+                    .await
+            }
+        };
         TransactionReport { recipients, end }
     }
 
     async fn envelope_and_data<R: AsyncRead + Unpin + ?Sized>(
         &mut self,
-        envelope: &Envelope,
+        mail: &Command,
+        rcpts: &[Command],
         recipients: &mut [RecipientResult],
         body: &mut R,
-        pipelining: bool,
-        stop_after: Option<Phase>,
+        transfer: &Transfer,
     ) -> TransactionEnd {
-        let mail = Command::Mail {
-            from: envelope.from.clone(),
-            params: envelope.mail_params.clone(),
-        };
-        let rcpts: Vec<Command> = envelope
-            .recipients
-            .iter()
-            .map(|(to, params)| Command::Rcpt {
-                to: to.clone(),
-                params: params.clone(),
-            })
-            .collect();
+        let stop_after = transfer.stop_after;
         let send_data = stop_after.is_none();
         // `--quit-after mail` must not name a recipient at all.
         let rcpts = if stop_after == Some(Phase::Mail) {
             &[][..]
         } else {
-            &rcpts[..]
+            rcpts
         };
-        let replies = if pipelining {
-            self.pipelined_envelope(&mail, rcpts, send_data).await
+        let replies = if transfer.pipelining {
+            self.pipelined_envelope(mail, rcpts, send_data).await
         } else {
-            self.sequential_envelope(&mail, rcpts).await
+            self.sequential_envelope(mail, rcpts).await
         };
         let replies = match replies {
             Ok(r) => r,
@@ -156,32 +174,18 @@ impl Session<'_> {
                 ));
             }
         }
-        let stats = match self.send_content(body).await {
+        let stats = match self.send_content(body, transfer).await {
             Ok(s) => s,
             Err(f) => return TransactionEnd::Failed(f),
         };
         let timeout = self.ctx.timeouts.final_dot;
         match self.read_reply(Phase::FinalDot, timeout).await {
-            Ok(reply) => match reply.class() {
-                ReplyClass::Positive => TransactionEnd::Delivered { reply, stats },
-                ReplyClass::Intermediate => TransactionEnd::Failed(Failure::new(
-                    Phase::FinalDot,
-                    FailureKind::Protocol,
-                    format!(
-                        "protocol violation: the final dot was answered with {}; the message may or may not have been accepted",
-                        reply.code
-                    ),
-                )),
-                _ => TransactionEnd::Rejected {
-                    phase: Phase::FinalDot,
-                    reply,
-                },
-            },
+            Ok(reply) => judge_final(Phase::FinalDot, reply, stats),
             Err(f) => TransactionEnd::Failed(f),
         }
     }
 
-    async fn sequential_envelope(
+    pub(super) async fn sequential_envelope(
         &mut self,
         mail: &Command,
         rcpts: &[Command],
@@ -190,7 +194,12 @@ impl Session<'_> {
         let mut rcpt = Vec::new();
         if mail_reply.is_positive() {
             for cmd in rcpts {
-                rcpt.push(self.command(cmd, Phase::Rcpt).await?);
+                let reply = self.command(cmd, Phase::Rcpt).await?;
+                let closing = is_closing(&reply);
+                rcpt.push(reply);
+                if closing {
+                    break;
+                }
             }
         }
         Ok(EnvelopeReplies {
@@ -213,78 +222,109 @@ impl Session<'_> {
             group.push(&Command::Data);
         }
         self.send(&group, Phase::Mail).await?;
-        let mail_reply = self
-            .read_reply(Phase::Mail, self.ctx.timeouts.command)
-            .await?;
-        let mut rcpt = Vec::with_capacity(rcpts.len());
-        for _ in rcpts {
-            rcpt.push(
-                self.read_reply(Phase::Rcpt, self.ctx.timeouts.command)
-                    .await?,
-            );
-        }
-        let data = if send_data {
-            Some(
-                self.read_reply(Phase::Data, self.ctx.timeouts.data_init)
-                    .await?,
-            )
-        } else {
-            None
-        };
-        Ok(EnvelopeReplies {
-            mail: mail_reply,
-            rcpt,
-            data,
-        })
+        self.envelope_replies(rcpts.len(), send_data.then_some(Phase::Data))
+            .await
     }
 
-    /// Streams the content through the DATA encoder and ends it with the final dot.
+    /// Reads the replies to a pipelined MAIL, `rcpts` RCPTs and, when `last` names its
+    /// phase, the command that ended the group. A 421 means the server is closing (RFC
+    /// 5321 §3.8): no more replies will come, so reading stops there.
+    pub(super) async fn envelope_replies(
+        &mut self,
+        rcpts: usize,
+        last: Option<Phase>,
+    ) -> Result<EnvelopeReplies, Failure> {
+        let command = self.ctx.timeouts.command;
+        let mail = self.read_reply(Phase::Mail, command).await?;
+        let mut replies = EnvelopeReplies {
+            mail,
+            rcpt: Vec::with_capacity(rcpts),
+            data: None,
+        };
+        if is_closing(&replies.mail) {
+            return Ok(replies);
+        }
+        for _ in 0..rcpts {
+            let reply = self.read_reply(Phase::Rcpt, command).await?;
+            let closing = is_closing(&reply);
+            replies.rcpt.push(reply);
+            if closing {
+                return Ok(replies);
+            }
+        }
+        if let Some(phase) = last {
+            let timeout = self.ctx.timeouts.for_phase(phase);
+            replies.data = Some(self.read_reply(phase, timeout).await?);
+        }
+        Ok(replies)
+    }
+
+    /// Streams the content through the DATA encoder and ends it with the final dot, and
+    /// QUIT when it is pipelined, in the same write as the last of the content.
     /// If the input fails, the dot is never sent (RFC 5321 §3.8): nothing is committed.
     async fn send_content<R: AsyncRead + Unpin + ?Sized>(
         &mut self,
         body: &mut R,
+        transfer: &Transfer,
     ) -> Result<DataStats, Failure> {
         let started = tokio::time::Instant::now();
         let mut encoder = DataEncoder::new();
         let mut input = vec![0u8; BODY_CHUNK];
-        let mut output = Vec::with_capacity(BODY_CHUNK + BODY_CHUNK / 8);
+        let mut output = Vec::with_capacity(2 * BODY_CHUNK);
         let block = self.ctx.timeouts.data_block;
         loop {
-            let read = match self.ctx.overall {
-                Some(deadline) => match timeout_at(deadline, body.read(&mut input)).await {
-                    Ok(r) => r,
+            let done = encoder.stats().input_bytes;
+            let n = if output.is_empty() {
+                self.read_body(body, &mut input, done).await?
+            } else {
+                // Content waits to share a write with the dot, but not for a slow source
+                // (a pipe, a person typing): the server would time out on the block.
+                match tokio::time::timeout(IDLE_FLUSH, self.read_body(body, &mut input, done)).await
+                {
+                    Ok(read) => read?,
                     Err(_) => {
-                        return Err(Failure::new(
-                            Phase::Body,
-                            FailureKind::Timeout,
-                            "the overall --timeout expired while reading the message; the final dot was not sent",
-                        ));
+                        self.write_raw(&output, Phase::Body, block).await?;
+                        output.clear();
+                        self.read_body(body, &mut input, done).await?
                     }
-                },
-                None => body.read(&mut input).await,
-            };
-            let n = match read {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    return Err(Failure::new(
-                        Phase::Body,
-                        FailureKind::Input,
-                        format!(
-                            "reading the message failed after {} bytes: {e}; the final dot was not sent, so nothing was delivered",
-                            encoder.stats().input_bytes
-                        ),
-                    ));
                 }
             };
-            output.clear();
+            if n == 0 {
+                break;
+            }
             encoder.encode(&input[..n], &mut output);
-            self.write_raw(&output, Phase::Body, block).await?;
+            if transfer.refuse_8bit {
+                check_7bit(&encoder.stats())?;
+            }
+            // Small messages leave with their dot (and QUIT) in one write.
+            if output.len() >= BODY_CHUNK {
+                self.write_raw(&output, Phase::Body, block).await?;
+                output.clear();
+            }
         }
-        output.clear();
         encoder.finish(&mut output);
+        let quit = transfer.pipelining && transfer.quit_with_message;
+        if quit {
+            encode_into(&Command::Quit, &mut output)?;
+        }
         self.write_raw(&output, Phase::Body, block).await?;
         let stats = encoder.stats();
+        self.body_sent(stats, None, 0, started);
+        if quit {
+            self.announce(&Command::Quit);
+            self.quit_sent = true;
+        }
+        Ok(stats)
+    }
+
+    /// Reports the content as sent, with a warning for over-long lines.
+    pub(super) fn body_sent(
+        &mut self,
+        stats: DataStats,
+        chunks: Option<u64>,
+        replies_before: u32,
+        started: tokio::time::Instant,
+    ) {
         if stats.long_lines > 0 {
             self.ctx.emit(Event::Warning {
                 message: format!(
@@ -296,32 +336,135 @@ impl Session<'_> {
         let channel = self.channel();
         self.ctx.emit(Event::BodySent {
             stats,
+            chunks,
+            replies_before,
             took: started.elapsed(),
             channel,
         });
-        Ok(stats)
+    }
+
+    /// One read of message content, under the overall deadline. `done` is how much was
+    /// read before, for the error message.
+    pub(super) async fn read_body<R: AsyncRead + Unpin + ?Sized>(
+        &mut self,
+        body: &mut R,
+        buf: &mut [u8],
+        done: u64,
+    ) -> Result<usize, Failure> {
+        let read = match self.ctx.overall {
+            Some(deadline) => match timeout_at(deadline, body.read(buf)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Failure::new(
+                        Phase::Body,
+                        FailureKind::Timeout,
+                        "the overall --timeout expired while reading the message; the message was not ended, so nothing was delivered",
+                    ));
+                }
+            },
+            None => body.read(buf).await,
+        };
+        read.map_err(|e| {
+            Failure::new(
+                Phase::Body,
+                FailureKind::Input,
+                format!(
+                    "reading the message failed after {done} bytes: {e}; the message was not ended, so nothing was delivered"
+                ),
+            )
+        })
     }
 }
 
-struct EnvelopeReplies {
-    mail: Reply,
-    rcpt: Vec<Reply>,
-    data: Option<Reply>,
+/// RFC 6152 §3: without BODY=8BITMIME only 7-bit octets may go. Content that could not
+/// be scanned ahead is checked as it streams, and stopped before it is ended.
+pub(super) fn check_7bit(stats: &DataStats) -> Result<(), Failure> {
+    match stats.first_eight_bit_line {
+        None => Ok(()),
+        Some(line) => Err(Failure::new(
+            Phase::Body,
+            FailureKind::Input,
+            format!(
+                "the message has 8-bit bytes (first on line {line}) and the server does not offer 8BITMIME (RFC 6152); \
+                 the message was not ended, so nothing was delivered"
+            ),
+        )),
+    }
 }
 
-enum Verdict {
+/// MAIL FROM and RCPT TO for an envelope.
+fn envelope_commands(envelope: &Envelope) -> (Command, Vec<Command>) {
+    let mail = Command::Mail {
+        from: envelope.from.clone(),
+        params: envelope.mail_params.clone(),
+    };
+    let rcpts = envelope
+        .recipients
+        .iter()
+        .map(|(to, params)| Command::Rcpt {
+            to: to.clone(),
+            params: params.clone(),
+        })
+        .collect();
+    (mail, rcpts)
+}
+
+/// RFC 5321 §3.8: 421 means the server is closing the channel.
+pub fn is_closing(reply: &Reply) -> bool {
+    reply.code.value() == 421
+}
+
+/// The reply that commits the message: the final dot's or BDAT LAST's.
+pub(super) fn judge_final(phase: Phase, reply: Reply, stats: DataStats) -> TransactionEnd {
+    match reply.class() {
+        ReplyClass::Positive => TransactionEnd::Delivered { reply, stats },
+        ReplyClass::Intermediate => TransactionEnd::Failed(Failure::new(
+            phase,
+            FailureKind::Protocol,
+            format!(
+                "protocol violation: {} was answered with {}; the message may or may not have been accepted",
+                if phase == Phase::BdatLast {
+                    "BDAT LAST"
+                } else {
+                    "the final dot"
+                },
+                reply.code
+            ),
+        )),
+        _ => TransactionEnd::Rejected { phase, reply },
+    }
+}
+
+pub(super) struct EnvelopeReplies {
+    pub(super) mail: Reply,
+    pub(super) rcpt: Vec<Reply>,
+    /// The reply to the command that ended a pipelined group (DATA or the first BDAT).
+    pub(super) data: Option<Reply>,
+}
+
+pub(super) enum Verdict {
     Continue,
     End(TransactionEnd),
 }
 
 /// Decides from the MAIL and RCPT replies whether the content may go.
-fn judge_envelope(
+pub(super) fn judge_envelope(
     mail: &Reply,
     recipients: &[RecipientResult],
     stop_after: Option<Phase>,
 ) -> Verdict {
     if !mail.is_positive() {
         return Verdict::End(negative_or_violation(Phase::Mail, mail));
+    }
+    if let Some(closing) = recipients
+        .iter()
+        .filter_map(|r| r.reply.as_ref())
+        .find(|r| is_closing(r))
+    {
+        return Verdict::End(TransactionEnd::Rejected {
+            phase: Phase::Rcpt,
+            reply: closing.clone(),
+        });
     }
     if stop_after == Some(Phase::Mail) {
         return Verdict::End(TransactionEnd::Stopped { after: Phase::Mail });

@@ -69,6 +69,15 @@ impl Address {
     pub fn needs_smtputf8(&self) -> bool {
         !self.local.is_ascii() || !self.domain.as_str().is_ascii()
     }
+
+    /// The same mailbox with its domain as A-labels, so that only a non-ASCII local part
+    /// still needs SMTPUTF8.
+    pub fn with_ascii_domain(&self) -> Result<Address, InvalidAddress> {
+        Ok(Address {
+            local: self.local.clone(),
+            domain: self.domain.to_ascii()?,
+        })
+    }
 }
 
 impl fmt::Display for Address {
@@ -148,6 +157,22 @@ impl Domain {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Every U-label as its A-label (IDNA2008 via UTS #46, `bücher` → `xn--bcher-kva`).
+    /// RFC 6531 §3.2 lets an IDN domain go either way; A-labels reach every server and
+    /// keep an ASCII local part free of SMTPUTF8.
+    pub fn to_ascii(&self) -> Result<Domain, InvalidAddress> {
+        if self.0.is_ascii() {
+            return Ok(self.clone());
+        }
+        let ascii = idna::domain_to_ascii(&self.0).map_err(|_| {
+            InvalidAddress(format!(
+                "'{}' is not a valid internationalised domain name (IDNA)",
+                self.0
+            ))
+        })?;
+        Domain::parse(&ascii)
     }
 
     pub fn is_literal(&self) -> bool {
@@ -339,6 +364,28 @@ mod tests {
     fn smtputf8_detection() {
         assert!(Address::parse("josé@example.org").unwrap().needs_smtputf8());
         assert!(!Address::parse("jose@example.org").unwrap().needs_smtputf8());
+    }
+
+    #[test]
+    fn idn_domains_become_a_labels() {
+        let a = Address::parse("user@Bücher.example").unwrap();
+        let ascii = a.with_ascii_domain().unwrap();
+        assert_eq!(ascii.to_string(), "user@xn--bcher-kva.example");
+        assert!(!ascii.needs_smtputf8());
+        let u = Address::parse("josé@例え.jp")
+            .unwrap()
+            .with_ascii_domain()
+            .unwrap();
+        assert_eq!(u.to_string(), "josé@xn--r8jz45g.jp");
+        assert!(u.needs_smtputf8(), "the local part still needs SMTPUTF8");
+        let plain = Address::parse("Me@Example.ORG").unwrap();
+        assert_eq!(plain.with_ascii_domain().unwrap(), plain);
+        assert!(
+            Domain::parse("\u{301}a.example")
+                .unwrap()
+                .to_ascii()
+                .is_err()
+        );
     }
 
     #[test]

@@ -121,6 +121,16 @@ impl Capabilities {
         self.has("SMTPUTF8")
     }
 
+    /// RFC 3030 BDAT.
+    pub fn chunking(&self) -> bool {
+        self.has("CHUNKING")
+    }
+
+    /// RFC 3461 delivery status notifications.
+    pub fn dsn(&self) -> bool {
+        self.has("DSN")
+    }
+
     /// What changed from these capabilities to `after` (e.g. across STARTTLS, where
     /// RFC 3207 §4.2 has the server announce its list afresh), keyword by keyword.
     pub fn changes_to(&self, after: &Capabilities) -> CapabilityChanges {

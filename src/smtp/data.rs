@@ -1,4 +1,5 @@
-//! The DATA encoder: CRLF normalisation and dot-stuffing, streamed across buffers.
+//! The DATA encoder: CRLF normalisation and dot-stuffing, streamed across buffers; the
+//! same encoder without stuffing serves BDAT (RFC 3030), which has no terminator.
 //!
 //! RFC 5321 §2.3.8 forbids a bare CR or LF, and §4.5.2 doubles a leading dot. Normalising
 //! every line ending to CRLF before stuffing means the output holds exactly one
@@ -10,6 +11,7 @@
 /// produces the same output.
 #[derive(Debug, Clone)]
 pub struct DataEncoder {
+    framing: Framing,
     /// The previous output ended a line (or nothing was output yet).
     at_line_start: bool,
     /// The previous input byte was a CR, already emitted as CRLF: an LF now is its pair.
@@ -29,6 +31,8 @@ pub struct DataStats {
     /// Lines longer than RFC 5321 §4.5.3.1.6 allows (998 octets + CRLF).
     pub long_lines: u64,
     pub eight_bit: bool,
+    /// 1-based line of the first octet above 127.
+    pub first_eight_bit_line: Option<u64>,
     pub nul_bytes: u64,
     /// Line endings rewritten to CRLF (bare LF or bare CR).
     pub bare_line_ends: u64,
@@ -38,6 +42,18 @@ pub struct DataStats {
 /// RFC 5321 §4.5.3.1.6: text lines are at most 998 octets before CRLF.
 pub const MAX_TEXT_LINE: usize = 998;
 
+/// How message content is delimited on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// DATA: CRLF-normalised, dot-stuffed, ended by `.` CRLF (RFC 5321 §4.5.2).
+    DotStuffed,
+    /// BDAT with 7-bit or 8BITMIME content: CRLF-normalised (RFC 3030 §2 wants canonical
+    /// line ends), never stuffed, no terminator since each chunk states its length.
+    Chunked,
+    /// BDAT with BODY=BINARYMIME: the octets exactly as they are (RFC 3030 §3).
+    Binary,
+}
+
 impl Default for DataEncoder {
     fn default() -> Self {
         DataEncoder::new()
@@ -45,8 +61,14 @@ impl Default for DataEncoder {
 }
 
 impl DataEncoder {
+    /// The DATA encoder.
     pub fn new() -> DataEncoder {
+        DataEncoder::with_framing(Framing::DotStuffed)
+    }
+
+    pub fn with_framing(framing: Framing) -> DataEncoder {
         DataEncoder {
+            framing,
             at_line_start: true,
             after_cr: false,
             stats: DataStats::default(),
@@ -63,6 +85,12 @@ impl DataEncoder {
         let start = out.len();
         out.reserve(input.len() + input.len() / 32 + 4);
         self.stats.input_bytes += input.len() as u64;
+        if self.framing == Framing::Binary {
+            self.encode_binary(input, out);
+            self.stats.output_bytes += (out.len() - start) as u64;
+            return;
+        }
+        let stuff = self.framing == Framing::DotStuffed;
         for &b in input {
             if self.after_cr {
                 self.after_cr = false;
@@ -82,15 +110,11 @@ impl DataEncoder {
                     self.stats.bare_line_ends += 1;
                 }
                 _ => {
-                    if self.at_line_start && b == b'.' {
+                    if stuff && self.at_line_start && b == b'.' {
                         out.push(b'.');
                         self.stats.dots_stuffed += 1;
                     }
-                    if b >= 0x80 {
-                        self.stats.eight_bit = true;
-                    } else if b == 0 {
-                        self.stats.nul_bytes += 1;
-                    }
+                    self.count_octet(b);
                     out.push(b);
                     self.at_line_start = false;
                     self.line_len += 1;
@@ -98,6 +122,42 @@ impl DataEncoder {
             }
         }
         self.stats.output_bytes += (out.len() - start) as u64;
+    }
+
+    fn count_octet(&mut self, b: u8) {
+        if b >= 0x80 {
+            if !self.stats.eight_bit {
+                self.stats.first_eight_bit_line = Some(self.stats.lines + 1);
+            }
+            self.stats.eight_bit = true;
+        } else if b == 0 {
+            self.stats.nul_bytes += 1;
+        }
+    }
+
+    /// Passes the octets through, counting LF-ended lines for the transcript.
+    fn encode_binary(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(input);
+        for &b in input {
+            match b {
+                b'\n' => self.end_line_binary(),
+                b'\r' => self.at_line_start = false,
+                _ => {
+                    self.count_octet(b);
+                    self.at_line_start = false;
+                    self.line_len += 1;
+                }
+            }
+        }
+    }
+
+    fn end_line_binary(&mut self) {
+        self.stats.lines += 1;
+        if self.line_len > MAX_TEXT_LINE {
+            self.stats.long_lines += 1;
+        }
+        self.line_len = 0;
+        self.at_line_start = true;
     }
 
     fn end_line(&mut self, out: &mut Vec<u8>) {
@@ -110,16 +170,25 @@ impl DataEncoder {
         self.at_line_start = true;
     }
 
-    /// Ends the message: a missing final line break is added, then `.` CRLF.
+    /// Ends the message: a missing final line break is added, then `.` CRLF for DATA.
+    /// Binary content is left exactly as it is.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         let start = out.len();
+        if self.framing == Framing::Binary {
+            if !self.at_line_start {
+                self.stats.lines += 1;
+            }
+            return;
+        }
         if std::mem::take(&mut self.after_cr) {
             self.stats.bare_line_ends += 1;
         }
         if !self.at_line_start {
             self.end_line(out);
         }
-        out.extend_from_slice(b".\r\n");
+        if self.framing == Framing::DotStuffed {
+            out.extend_from_slice(b".\r\n");
+        }
         self.stats.output_bytes += (out.len() - start) as u64;
     }
 }
@@ -189,6 +258,44 @@ mod tests {
         enc.encode(&[b'x'; 999], &mut out);
         enc.encode(b"\r\nshort\r\n", &mut out);
         assert_eq!(enc.stats().long_lines, 1);
+    }
+
+    #[test]
+    fn chunked_framing_normalises_without_stuffing() {
+        let mut enc = DataEncoder::with_framing(Framing::Chunked);
+        let mut out = Vec::new();
+        enc.encode(b".a\n.\r", &mut out);
+        enc.encode(b"\nb", &mut out);
+        enc.finish(&mut out);
+        assert_eq!(out, b".a\r\n.\r\nb\r\n");
+        let s = enc.stats();
+        assert_eq!((s.dots_stuffed, s.lines, s.bare_line_ends), (0, 3, 1));
+        assert_eq!(s.output_bytes, out.len() as u64);
+    }
+
+    #[test]
+    fn binary_framing_passes_octets_through() {
+        let input = b"a\0\nb\r.\r\n\x80z";
+        let mut enc = DataEncoder::with_framing(Framing::Binary);
+        let mut out = Vec::new();
+        enc.encode(&input[..4], &mut out);
+        enc.encode(&input[4..], &mut out);
+        enc.finish(&mut out);
+        assert_eq!(out, input.to_vec());
+        let s = enc.stats();
+        assert_eq!(s.output_bytes, input.len() as u64);
+        assert_eq!(
+            (s.lines, s.nul_bytes, s.first_eight_bit_line),
+            (3, 1, Some(3))
+        );
+    }
+
+    #[test]
+    fn first_eight_bit_line_is_noted() {
+        let mut enc = DataEncoder::new();
+        let mut out = Vec::new();
+        enc.encode(b"a\r\nb\r\nc\xC3\xA9\r\n\xFF", &mut out);
+        assert_eq!(enc.stats().first_eight_bit_line, Some(3));
     }
 
     /// The positions where some receiver, however lenient, would see end-of-data.

@@ -6,6 +6,7 @@ mod generated;
 mod interop;
 mod interop_sasl;
 mod local_peers;
+mod message_cli;
 mod mx_cli;
 mod peers_selftest;
 mod scripted_selftest;

@@ -822,7 +822,7 @@ fn message_over_the_advertised_size_is_not_offered() {
     let server = ScriptedServer::start(script(vec![greeting_ehlo(&["SIZE 100"]), quit()]));
     let (out, record) = run(server, &["--body", &"x".repeat(500)]);
     record.assert_clean();
-    assert_exit(&out, 2);
+    assert_exit(&out, 7);
     assert_outcome_starts(&out, "failed: at mail:");
     assert!(out.outcome().contains("SIZE 100"), "{out}");
     assert_eq!(record.commands, ["EHLO client.test", "QUIT"]);
@@ -962,7 +962,7 @@ fn bad_addresses_are_refused_before_connecting() {
         "a\r\nb@example.org",
         "a@example.org\nRCPT TO:<x@y>",
         "a\u{1}b@example.org",
-        "<a@example.org>",
+        "a<b@example.org",
         "a>@example.org",
         "a b@example.org",
     ] {

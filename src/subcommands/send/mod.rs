@@ -1,0 +1,192 @@
+//! `smtpx send`: one message, the whole conversation shown.
+
+mod extensions;
+mod validate;
+
+use tokio::io::AsyncRead;
+
+use super::plan::{self, Run};
+use crate::cli::{SendArgs, ServerArgs};
+use crate::dns::Dns;
+use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
+use crate::render::Summary;
+use crate::render::outcome as summary;
+use crate::session::SessionContext;
+use crate::session::open::{OpenPlan, Opened, open};
+use crate::session::transaction::{Envelope, TransactionEnd, is_closing};
+use validate::{Content, SendPlan, io_words};
+
+pub fn run(args: SendArgs) -> u8 {
+    let mut run = Run::new(&args.output);
+    let plan = match validate::validate(&args) {
+        Ok(p) => p,
+        Err(msg) => return run.usage_error(&msg),
+    };
+    if args.print {
+        return print(&plan.content);
+    }
+    let runtime = match plan::runtime() {
+        Ok(rt) => rt,
+        Err(msg) => return run.usage_error(&msg),
+    };
+    let server = args.server.clone();
+    let summary = runtime.block_on(async {
+        let (ctx, watch) = run.context(&server, args.auth.show_secrets);
+        Run::interruptible(deliver_all(ctx, &plan, &server), watch).await
+    });
+    // A read of stdin may still be blocked in the runtime's thread pool (after Ctrl-C,
+    // say); waiting for it would hang the exit.
+    runtime.shutdown_background();
+    run.finish(&summary)
+}
+
+/// To `--server`, or to each recipient domain's MX hosts, one session per domain.
+async fn deliver_all(ctx: SessionContext<'_>, plan: &SendPlan, server: &ServerArgs) -> Summary {
+    if let Some(target) = &plan.target {
+        return match plan::resolve_open(server, target, plan.open.clone()).await {
+            Ok(open) => deliver(ctx, plan, &open, &plan.envelope).await.1,
+            Err(f) => summary::failure(&f, &unanswered(&plan.envelope)),
+        };
+    }
+    let dns =
+        match plan::dns_config(server).and_then(|cfg| Dns::new(&cfg).map_err(|e| e.to_string())) {
+            Ok(d) => d,
+            Err(e) => return summary::failure(&Failure::input(e), &[]),
+        };
+    let port = server.port;
+    let groups = by_domain(&plan.envelope);
+    let mut ctx = ctx;
+    let mut parts = Vec::with_capacity(groups.len());
+    for (domain, envelope) in &groups {
+        let part = match plan::route_open(&dns, domain, port, server, plan.open.clone()).await {
+            Ok(open) => {
+                let (c, s) = deliver(ctx, plan, &open, envelope).await;
+                ctx = c;
+                s
+            }
+            Err(f) => summary::failure(&f, &unanswered(envelope)),
+        };
+        parts.push((domain.clone(), part));
+    }
+    if parts.len() == 1 {
+        return parts
+            .pop()
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| summary::stopped(Phase::Input));
+    }
+    summary::combine(parts)
+}
+
+/// Recipients grouped by domain, in the order first seen.
+fn by_domain(envelope: &Envelope) -> Vec<(String, Envelope)> {
+    let mut groups: Vec<(String, Envelope)> = Vec::new();
+    for (addr, params) in &envelope.recipients {
+        let domain = addr.domain().as_str().to_ascii_lowercase();
+        match groups.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, e)) => e.recipients.push((addr.clone(), params.clone())),
+            None => groups.push((
+                domain,
+                Envelope {
+                    recipients: vec![(addr.clone(), params.clone())],
+                    ..envelope.clone()
+                },
+            )),
+        }
+    }
+    groups
+}
+
+fn unanswered(envelope: &Envelope) -> Vec<RecipientResult> {
+    envelope
+        .recipients
+        .iter()
+        .map(|(a, _)| RecipientResult {
+            address: a.to_string(),
+            reply: None,
+        })
+        .collect()
+}
+
+/// `--print`: the message as it would be sent, before dot-stuffing, so the output can
+/// be reviewed or sent later with `--data`.
+fn print(content: &Content) -> u8 {
+    let Content::Composed { bytes, .. } = content else {
+        return 2;
+    };
+    match crate::render::message::print(bytes) {
+        Ok(()) => 0,
+        Err(e) => {
+            crate::render::error_line(&format!("printing the message failed: {e}"));
+            1
+        }
+    }
+}
+
+/// One session: open, one transaction, QUIT. Gives the context back for the next one.
+async fn deliver<'a>(
+    ctx: SessionContext<'a>,
+    plan: &SendPlan,
+    open_plan: &OpenPlan,
+    envelope: &Envelope,
+) -> (SessionContext<'a>, Summary) {
+    let waiting = unanswered(envelope);
+    let mut session = match open(ctx, open_plan).await {
+        Opened::Ready(s) => s,
+        Opened::Stopped(s, phase) => {
+            let ctx = if phase == Phase::Connect {
+                s.abort().await
+            } else {
+                s.quit().await
+            };
+            return (ctx, summary::stopped(phase));
+        }
+        Opened::Refused(s, phase, reply) => {
+            return (s.quit().await, summary::rejected(phase, &reply, &waiting));
+        }
+        Opened::Declined(s, f) => return (s.quit().await, summary::failure(&f, &waiting)),
+        Opened::Failed(ctx, f) => return (ctx, summary::failure(&f, &waiting)),
+    };
+    let caps = session.capabilities.clone().unwrap_or_default();
+    let mut envelope = envelope.clone();
+    let mut notes = Vec::new();
+    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, &mut notes);
+    for note in notes {
+        session.ctx.emit(note);
+    }
+    let transfer = match negotiated {
+        Ok(t) => t,
+        Err(f) => return (session.quit().await, summary::failure(&f, &waiting)),
+    };
+    let report = match &plan.content {
+        Content::Composed { bytes, .. } => {
+            let mut reader: &[u8] = bytes;
+            session.transaction(&envelope, &mut reader, &transfer).await
+        }
+        Content::File { path, .. } => match tokio::fs::File::open(path).await {
+            Ok(mut f) => session.transaction(&envelope, &mut f, &transfer).await,
+            Err(e) => {
+                let f = Failure::input(format!("--data {}: {}", path.display(), io_words(&e)));
+                return (session.quit().await, summary::failure(&f, &waiting));
+            }
+        },
+        Content::Stdin => {
+            let mut stdin = tokio::io::stdin();
+            let reader: &mut (dyn AsyncRead + Unpin + Send) = &mut stdin;
+            session.transaction(&envelope, reader, &transfer).await
+        }
+    };
+    // After a 421 the server is gone (RFC 5321 §3.8); after a protocol violation or a
+    // failure mid-body, QUIT could be taken as message content: close instead.
+    let closing =
+        matches!(&report.end, TransactionEnd::Rejected { reply, .. } if is_closing(reply));
+    let broken = matches!(
+        &report.end,
+        TransactionEnd::Failed(f) if !matches!(f.kind, FailureKind::Input) || f.phase == Phase::Body
+    );
+    let ctx = if closing || broken {
+        session.abort().await
+    } else {
+        session.quit().await
+    };
+    (ctx, summary::transaction(report))
+}

@@ -1,0 +1,291 @@
+//! `smtpx send` arguments → a validated plan: addresses parsed (IDN domains as A-labels),
+//! the message composed or its file scanned, before any byte goes on the wire.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::super::plan;
+use crate::cli::{DsnNotify, DsnRet, QuitAfter, SendArgs};
+use crate::message::{self, Attachment, Composition, Header, Mailbox};
+use crate::net::target::Target;
+use crate::outcome::Phase;
+use crate::session::open::OpenPlan;
+use crate::session::transaction::Envelope;
+use crate::smtp::{Address, BodyReport, BodyScanner, DsnRequest, Notify, Ret, ReversePath};
+
+const DEFAULT_BODY: &str = "This is a test message sent by smtpx.\n";
+
+/// Where the message content comes from.
+pub(super) enum Content {
+    /// A message composed from flags, already built.
+    Composed { bytes: Vec<u8>, report: BodyReport },
+    /// `--data FILE`: streamed as it is; its size and 8-bit needs are known.
+    File {
+        path: PathBuf,
+        size: u64,
+        report: BodyReport,
+    },
+    /// `--data -`: streamed from stdin, unknown until it is sent.
+    Stdin,
+}
+
+impl Content {
+    /// RFC 1870: the size to declare, when it is known before sending.
+    pub(super) fn size(&self) -> Option<u64> {
+        match self {
+            Content::Composed { bytes, .. } => Some(bytes.len() as u64),
+            Content::File { size, .. } => Some(*size),
+            Content::Stdin => None,
+        }
+    }
+
+    /// What a scan ahead found; None for stdin.
+    pub(super) fn report(&self) -> Option<&BodyReport> {
+        match self {
+            Content::Composed { report, .. } | Content::File { report, .. } => Some(report),
+            Content::Stdin => None,
+        }
+    }
+}
+
+/// Validated arguments: nothing here can put a bad byte on the wire.
+pub(super) struct SendPlan {
+    /// `--server`, or None to route by MX.
+    pub target: Option<Target>,
+    /// The template every session opens from (EHLO name, TLS, --quit-after).
+    pub open: OpenPlan,
+    pub envelope: Envelope,
+    pub content: Content,
+    pub pipelining: bool,
+    pub chunking: bool,
+    pub dsn: DsnRequest,
+    pub stop_after: Option<Phase>,
+}
+
+pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
+    let from = match args.from.as_deref() {
+        Some(f @ ("" | "<>")) => (ReversePath::parse(f).map_err(|e| e.to_string())?, None),
+        Some(f) => {
+            let mailbox = mailbox("--from", f)?;
+            (ReversePath::Mailbox(mailbox.address.clone()), Some(mailbox))
+        }
+        None => {
+            let path = plan::default_from()?;
+            let mailbox = path.address().cloned().map(Mailbox::from);
+            (path, mailbox)
+        }
+    };
+    let parse_all = |flag: &str, list: &[String]| -> Result<Vec<Mailbox>, String> {
+        list.iter().map(|a| mailbox(flag, a)).collect()
+    };
+    let to = parse_all("--to", &args.to)?;
+    let cc = parse_all("--cc", &args.cc)?;
+    let bcc = parse_all("--bcc", &args.bcc)?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            Header::parse(h).map_err(|e| format!("invalid --header '{}': {e}", h.escape_debug()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(s) = &args.subject
+        && s.chars().any(|c| c.is_control() && c != '\t')
+    {
+        return Err("invalid --subject: contains a control character (CR, LF, NUL, ...)".into());
+    }
+    let dsn = dsn(args)?;
+    let composition = Composition {
+        from: from.1,
+        to: to.clone(),
+        cc: cc.clone(),
+        subject: args.subject.clone(),
+        headers,
+        ..Default::default()
+    };
+    let content = content(args, composition)?;
+    let all: Vec<Address> = to
+        .iter()
+        .chain(&cc)
+        .chain(&bcc)
+        .map(|m| m.address.clone())
+        .collect();
+    let stop_after = args.quit_after.map(|q| match q {
+        QuitAfter::Connect => Phase::Connect,
+        QuitAfter::Greeting => Phase::Greeting,
+        QuitAfter::Ehlo => Phase::Ehlo,
+        QuitAfter::Mail => Phase::Mail,
+        QuitAfter::Rcpt => Phase::Rcpt,
+        QuitAfter::Tls => Phase::TlsHandshake,
+        QuitAfter::Auth => Phase::Auth,
+    });
+    let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
+    let target = plan::target(&args.server)?;
+    let domains: std::collections::HashSet<String> = all
+        .iter()
+        .map(|a| a.domain().as_str().to_ascii_lowercase())
+        .collect();
+    if target.is_none() && domains.len() > 1 && matches!(content, Content::Stdin) {
+        return Err("--data - cannot be sent to several recipient domains (stdin can be read once): use --server, or --data FILE".into());
+    }
+    Ok(SendPlan {
+        target,
+        open,
+        envelope: Envelope {
+            from: from.0,
+            mail_params: Vec::new(),
+            recipients: all.into_iter().map(|a| (a, Vec::new())).collect(),
+        },
+        content,
+        pipelining: !args.no_pipelining,
+        chunking: args.chunking,
+        dsn,
+        stop_after,
+    })
+}
+
+/// `ADDRESS` or `Name <ADDRESS>`, with an IDN domain turned into A-labels.
+fn mailbox(flag: &str, s: &str) -> Result<Mailbox, String> {
+    let bad = |e: String| format!("invalid {flag} '{}': {e}", s.escape_debug());
+    let (name, text) = Mailbox::split(s).map_err(bad)?;
+    let address = Address::parse(text)
+        .and_then(|a| a.with_ascii_domain())
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(Mailbox { name, address })
+}
+
+fn dsn(args: &SendArgs) -> Result<DsnRequest, String> {
+    let notify: Vec<Notify> = args
+        .dsn_notify
+        .iter()
+        .map(|n| match n {
+            DsnNotify::Never => Notify::Never,
+            DsnNotify::Success => Notify::Success,
+            DsnNotify::Failure => Notify::Failure,
+            DsnNotify::Delay => Notify::Delay,
+        })
+        .collect();
+    let ret = args.dsn_ret.map(|r| match r {
+        DsnRet::Full => Ret::Full,
+        DsnRet::Hdrs => Ret::Hdrs,
+    });
+    DsnRequest::new(&notify, ret, args.dsn_envid.as_deref()).map_err(|e| {
+        let flag = if args.dsn_envid.is_some() && !e.contains("NEVER") {
+            "--dsn-envid"
+        } else {
+            "--dsn-notify"
+        };
+        format!("invalid {flag}: {e}")
+    })
+}
+
+fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
+    if let Some(path) = &args.data {
+        if path == Path::new("-") {
+            return Ok(Content::Stdin);
+        }
+        let size = check_input_file(path, "--data")?;
+        let report = scan_file(path)?;
+        return Ok(Content::File {
+            path: path.clone(),
+            size,
+            report,
+        });
+    }
+    let stdin = Some(Path::new("-"));
+    if args.body_file.as_deref() == stdin && args.html_file.as_deref() == stdin {
+        return Err("--body-file - and --html-file - cannot both read stdin".into());
+    }
+    c.text = match (&args.body, &args.body_file) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(path)) => Some(read_text(path, "--body-file")?),
+        // HTML alone needs no text part; a message with neither gets a line saying what it is.
+        (None, None) if args.html.is_some() || args.html_file.is_some() => None,
+        (None, None) => Some(DEFAULT_BODY.to_string()),
+    };
+    c.html = match (&args.html, &args.html_file) {
+        (Some(h), _) => Some(h.clone()),
+        (None, Some(path)) => Some(read_text(path, "--html-file")?),
+        (None, None) => None,
+    };
+    c.attachments = args
+        .attach
+        .iter()
+        .map(|p| attachment(p))
+        .collect::<Result<_, _>>()?;
+    let bytes = message::compose(&c);
+    let report = BodyScanner::scan(&bytes);
+    Ok(Content::Composed { bytes, report })
+}
+
+fn attachment(path: &Path) -> Result<Attachment, String> {
+    check_input_file(path, "--attach")?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("--attach {}: {}", path.display(), io_words(&e)))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment".into());
+    Ok(Attachment::new(&name, bytes))
+}
+
+/// One pass over the file before connecting, so the BODY= parameter (RFC 6152, RFC 3030)
+/// is known up front; memory stays at one buffer whatever the size.
+fn scan_file(path: &Path) -> Result<BodyReport, String> {
+    let shown = path.display();
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("--data {shown}: {}", io_words(&e)))?;
+    let mut scanner = BodyScanner::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(scanner.report()),
+            Ok(n) => scanner.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("--data {shown}: {}", io_words(&e))),
+        }
+    }
+}
+
+/// Refuses what cannot be read as a message before anything is sent: missing or
+/// unreadable files, directories and devices (reading `/dev/zero` would never end).
+fn check_input_file(path: &Path, flag: &str) -> Result<u64, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{flag} {shown}: {}", io_words(&e)))?;
+    if meta.is_dir() {
+        return Err(format!("{flag} {shown}: is a directory"));
+    }
+    if !meta.is_file() {
+        return Err(format!(
+            "{flag} {shown}: not a regular file (use '-' to read from stdin)"
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| format!("{flag} {shown}: {}", io_words(&e)))?;
+    Ok(meta.len())
+}
+
+fn read_text(path: &Path, flag: &str) -> Result<String, String> {
+    let bytes = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("{flag} -: reading stdin failed: {e}"))?;
+        buf
+    } else {
+        check_input_file(path, flag)?;
+        std::fs::read(path).map_err(|e| format!("{flag} {}: {}", path.display(), io_words(&e)))?
+    };
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{flag} {}: not UTF-8 text (send a prepared message as it is with --data)",
+            path.display()
+        )
+    })
+}
+
+pub(super) fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
