@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_smtpx_global_optspecs
-    string join \n h/help V/version
+    string join \n config= profile= h/help V/version
 end
 
 function __fish_smtpx_needs_command
@@ -24,6 +24,8 @@ function __fish_smtpx_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c smtpx -n "__fish_smtpx_needs_command" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_needs_command" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_needs_command" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "send" -d 'Send a message and show the whole SMTP conversation'
@@ -32,6 +34,7 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "check" -d 'Diagnose a m
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "vrfy" -d 'Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "expn" -d 'Ask a server to expand mailing lists (EXPN), listing the members it returns'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "size" -d 'Show a server\'s advertised message size limit and probe what MAIL FROM ... SIZE=n accepts, without sending a message'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "config" -d 'Show the settings a profile resolves to (secrets redacted)'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "generate" -d 'Regenerate man pages and shell completions (for packagers)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none' -r
@@ -96,6 +99,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-envid -d 'Envel
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -114,6 +119,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-timeout -d 'Deadl
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 4 -l ipv4 -d 'Show IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 6 -l ipv6 -d 'Show IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s q -l quiet -d 'Print only the outcome line'
@@ -149,6 +156,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-to -d 'Outsi
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -195,6 +204,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-command -d
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -242,6 +253,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-command -d
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -279,6 +292,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s f -l from -d 'Envel
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -288,7 +303,24 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l json -d 'One JSON o
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -f -a "show" -d 'Print the resolved settings of the selected profile, and where each came from'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l man-dir -d 'Directory to write man pages into' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l completions-dir -d 'Directory to write shell completions into' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s V -l version -d 'Print version'

@@ -50,7 +50,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "CLICOLOR_FORCE",
         "When set and not 0, colour even when stdout is not a terminal.",
     ),
-    ("CI", "When set, no colour and no progress bars."),
+    ("CI", "When set, no colour, no progress bars and no password prompt."),
+    ("SMTPX_CONFIG", "The config file, as --config."),
+    ("SMTPX_PROFILE", "The profile to use, as --profile."),
+    ("XDG_CONFIG_HOME", "Where the config file is looked for (default ~/.config)."),
     (
         "USER, LOGNAME",
         "The local part of the default --from address.",
@@ -72,7 +75,14 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-const SECURITY: &str = "Arguments that reach the wire (addresses, the EHLO name, header values) are \
+const SECURITY: &str = "Passwords and tokens never need to be on the command line: they come \
+from --password-file (refused if group- or world-readable), --password-env, --password-command or \
+a prompt without echo. AUTH exchanges are redacted in every output (--show-secrets shows them, \
+with a warning), and a server that echoes a secret back is redacted too. Credentials never go \
+over plaintext, nor PLAIN/LOGIN over TLS whose certificate was not verified, unless \
+--allow-insecure-auth. TLS certificates are verified by default (webpki roots plus --tls-ca): \
+with --tls starttls or implicit a bad certificate stops the session; port 587 requires STARTTLS \
+and port 465 uses implicit TLS; TLS 1.0 and 1.1 are never offered. Arguments that reach the wire (addresses, the EHLO name, header values) are \
 validated before connecting: CR, LF, NUL and other control characters are refused, so no argument \
 can inject a command or a header. Reply text is shown with control characters escaped, so a server \
 cannot drive the terminal. The final dot is only sent after the whole message was read; if reading \
@@ -110,7 +120,14 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
     section(&mut roff, "EXIT STATUS", EXIT_STATUS);
     section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
     roff.control("SH", ["FILES"]);
-    roff.text([roman("None: smtpx reads no configuration file.")]);
+    roff.control("TP", [] as [&str; 0]);
+    roff.text([bold("$XDG_CONFIG_HOME/smtpx/config.toml")]);
+    roff.text([roman(
+        "Named profiles ([profiles.NAME]) holding server, port, tls, tls_ca, helo, from, user, \
+         password_command or password_file, and auth; default_profile names the one used when \
+         --profile and SMTPX_PROFILE do not. Flags and environment variables override a profile. \
+         `smtpx config show` prints what a profile resolves to, secrets redacted.",
+    )]);
     roff.control("SH", ["EXAMPLES"]);
     for (what, example) in EXAMPLES {
         roff.text([roman(*what)]);

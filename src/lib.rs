@@ -14,6 +14,7 @@
 //!           └─ render/   the only code that prints
 //! ```
 pub mod cli;
+pub mod config;
 pub mod diagnosis;
 pub mod dns;
 pub mod docs;

@@ -74,6 +74,12 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub verb: Verb,
+    /// Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]
+    #[arg(long, global = true, value_name = "FILE", env = "SMTPX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Use this profile from the config file (flags still win)
+    #[arg(long, global = true, value_name = "NAME", env = "SMTPX_PROFILE")]
+    pub profile: Option<String>,
 }
 
 /// The subcommands. (`Command` is SMTP's word, so this is `Verb`.)
@@ -101,9 +107,26 @@ pub enum Verb {
     /// accepts, without sending a message
     #[command(after_help = SIZE_EXIT_CODES)]
     Size(Box<SizeArgs>),
+    /// Show the settings a profile resolves to (secrets redacted)
+    Config(ConfigArgs),
     /// Regenerate man pages and shell completions (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the resolved settings of the selected profile, and where each came from
+    Show {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Debug, Args)]

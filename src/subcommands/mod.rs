@@ -1,25 +1,40 @@
 //! One runner per subcommand: validated plan in, outcome and exit code out.
 
 pub mod check;
+pub mod config;
 pub mod expn;
 pub mod generate;
 pub mod mx;
 pub mod plan;
+pub mod profile;
 pub mod send;
 pub mod size;
 pub mod vrfy;
 
-use crate::cli::{Cli, Verb};
+use crate::cli::Verb;
 
-/// Runs the parsed command line and returns the process exit code.
-pub fn run(cli: Cli) -> u8 {
-    match cli.verb {
+/// Parses the process's arguments (with the config profile underneath) and runs the
+/// subcommand; returns the process exit code.
+pub fn main() -> u8 {
+    match profile::parse(std::env::args_os()) {
+        Ok(parsed) => run(parsed),
+        Err(message) => {
+            crate::render::error_line(&message);
+            crate::outcome::ExitCode::Usage.code()
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(parsed: profile::Parsed) -> u8 {
+    match parsed.cli.verb {
         Verb::Send(args) => send::run(*args),
         Verb::Mx(args) => mx::run(args),
         Verb::Check(args) => check::run(*args),
         Verb::Vrfy(args) => vrfy::run(*args),
         Verb::Expn(args) => expn::run(*args),
         Verb::Size(args) => size::run(*args),
+        Verb::Config(ref args) => config::run(args, &parsed),
         Verb::Generate(args) => generate::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! One integration-test binary; each module is one area.
 mod auth_cli;
 mod check_cli;
+mod config_cli;
 mod dns_route;
 mod generated;
 mod interop;

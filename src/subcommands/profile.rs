@@ -1,0 +1,145 @@
+//! Parsing the command line with a config profile underneath it: a profile value is used
+//! only where neither a flag nor an environment variable gave one.
+
+use std::ffi::OsString;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+
+use crate::cli::{AuthArgs, AuthMech, Cli, ServerArgs, TlsArgs, TlsMode, Verb};
+use crate::config::{self, ConfigFile, Profile};
+
+/// The parsed command line, the config it read, and the profile applied (if any).
+pub struct Parsed {
+    pub cli: Cli,
+    pub config_path: Option<std::path::PathBuf>,
+    pub profile: Option<(String, Profile)>,
+}
+
+/// Parses `args`; on `--help`, `--version` or a usage error clap prints and exits.
+/// Errors in the config file come back as one line (exit 2).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
+    let matches = Cli::command().get_matches_from(args);
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    let (config_path, file) = load(&cli)?;
+    let profile = file.select(cli.profile.as_deref())?;
+    if let (Some((_, p)), Some((_, sub))) = (&profile, matches.subcommand()) {
+        apply(&mut cli.verb, p, sub)?;
+    }
+    Ok(Parsed {
+        cli,
+        config_path,
+        profile,
+    })
+}
+
+fn load(cli: &Cli) -> Result<(Option<std::path::PathBuf>, ConfigFile), String> {
+    match &cli.config {
+        Some(path) => Ok((Some(path.clone()), config::load(path, true)?)),
+        None => match config::default_path() {
+            Some(path) => {
+                let file = config::load(&path, false)?;
+                Ok((Some(path), file))
+            }
+            None => Ok((None, ConfigFile::default())),
+        },
+    }
+}
+
+/// Whether the user gave `id` (on the command line or through its environment variable).
+fn given(m: &ArgMatches, id: &str) -> bool {
+    m.ids().any(|i| i.as_str() == id)
+        && matches!(
+            m.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+}
+
+fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
+    match verb {
+        Verb::Send(args) => {
+            apply_server(&mut args.server, p, m, true);
+            apply_tls(&mut args.tls, p, m)?;
+            apply_auth(&mut args.auth, p, m)?;
+            if !given(m, "from") && p.from.is_some() {
+                args.from = p.from.clone();
+            }
+        }
+        Verb::Vrfy(args) => {
+            apply_server(&mut args.server, p, m, true);
+            apply_tls(&mut args.tls, p, m)?;
+            apply_auth(&mut args.auth, p, m)?;
+        }
+        Verb::Expn(args) => {
+            apply_server(&mut args.server, p, m, true);
+            apply_tls(&mut args.tls, p, m)?;
+            apply_auth(&mut args.auth, p, m)?;
+        }
+        Verb::Check(args) => {
+            let target = args.target.is_none();
+            apply_server(&mut args.server, p, m, target);
+            apply_tls(&mut args.tls, p, m)?;
+        }
+        Verb::Size(args) => {
+            let target = args.target.is_none();
+            apply_server(&mut args.server, p, m, target);
+            apply_tls(&mut args.tls, p, m)?;
+            if !given(m, "from") && p.from.is_some() {
+                args.from = p.from.clone();
+            }
+        }
+        Verb::Mx(_) | Verb::Config(_) | Verb::Generate(_) => {}
+    }
+    Ok(())
+}
+
+fn apply_server(server: &mut ServerArgs, p: &Profile, m: &ArgMatches, may_set_server: bool) {
+    if may_set_server && !given(m, "server") && p.server.is_some() {
+        server.server = p.server.clone();
+    }
+    if !given(m, "port")
+        && let Some(port) = p.port
+    {
+        server.port = port;
+    }
+    if !given(m, "helo") && p.helo.is_some() {
+        server.helo = p.helo.clone();
+    }
+}
+
+fn apply_tls(tls: &mut TlsArgs, p: &Profile, m: &ArgMatches) -> Result<(), String> {
+    if !given(m, "tls")
+        && let Some(mode) = &p.tls
+    {
+        tls.tls = Some(<TlsMode as clap::ValueEnum>::from_str(mode, false)?);
+    }
+    if !given(m, "tls_ca")
+        && let Some(ca) = &p.tls_ca
+    {
+        tls.tls_ca = vec![ca.clone()];
+    }
+    Ok(())
+}
+
+fn apply_auth(auth: &mut AuthArgs, p: &Profile, m: &ArgMatches) -> Result<(), String> {
+    if !given(m, "user") && p.user.is_some() {
+        auth.user = p.user.clone();
+    }
+    if !given(m, "auth")
+        && let Some(mech) = &p.auth
+    {
+        auth.auth = Some(<AuthMech as clap::ValueEnum>::from_str(mech, false)?);
+    }
+    let any_source = ["password_file", "password_env", "password_command"]
+        .iter()
+        .any(|id| given(m, id));
+    if !any_source {
+        if p.password_command.is_some() {
+            auth.password_command = p.password_command.clone();
+        }
+        if p.password_file.is_some() {
+            auth.password_file = p.password_file.clone();
+        }
+    }
+    Ok(())
+}
