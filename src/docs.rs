@@ -50,10 +50,16 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "CLICOLOR_FORCE",
         "When set and not 0, colour even when stdout is not a terminal.",
     ),
-    ("CI", "When set, no colour, no progress bars and no password prompt."),
+    (
+        "CI",
+        "When set, no colour, no progress bars and no password prompt.",
+    ),
     ("SMTPX_CONFIG", "The config file, as --config."),
     ("SMTPX_PROFILE", "The profile to use, as --profile."),
-    ("XDG_CONFIG_HOME", "Where the config file is looked for (default ~/.config)."),
+    (
+        "XDG_CONFIG_HOME",
+        "Where the config file is looked for (default ~/.config).",
+    ),
     (
         "USER, LOGNAME",
         "The local part of the default --from address.",

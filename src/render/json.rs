@@ -111,7 +111,13 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
             "channel": channel,
             "ms": took(*d),
         }),
-        Event::TlsEstablished { info } => json!({"type": "tls", "tls": info}),
+        Event::TlsEstablished { info } => {
+            let mut tls = serde_json::to_value(info).unwrap_or(Value::Null);
+            if !timing && let Some(obj) = tls.as_object_mut() {
+                obj.remove("handshake_ms");
+            }
+            json!({"type": "tls", "tls": tls})
+        }
         Event::Warning { message } => json!({"type": "warning", "message": message}),
         Event::Note { message } => json!({"type": "note", "message": message}),
     };

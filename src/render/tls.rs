@@ -3,11 +3,16 @@
 use crate::net::tls::{TlsInfo, Verification};
 
 /// The lines describing a handshake: protocol, cipher, chain, verdict.
-pub fn describe(info: &TlsInfo) -> Vec<String> {
+pub fn describe(info: &TlsInfo, timing: bool) -> Vec<String> {
     let mut lines = Vec::new();
+    let took = if timing {
+        format!(" in {:.1} ms", info.handshake_ms)
+    } else {
+        String::new()
+    };
     let mut head = format!(
-        "TLS handshake done in {:.1} ms: {}, {}",
-        info.handshake_ms, info.protocol, info.cipher
+        "TLS handshake done{took}: {}, {}",
+        info.protocol, info.cipher
     );
     if let Some(kx) = &info.key_exchange {
         head.push_str(&format!(", {kx}"));

@@ -175,7 +175,7 @@ impl<W: Write, E: Write> Transcript<W, E> {
                 }
             }
             Event::TlsEstablished { info } => {
-                for l in super::tls::describe(&info) {
+                for l in super::tls::describe(&info, self.timing) {
                     self.note(&l);
                 }
             }
