@@ -5,54 +5,26 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::support::certs::{CertKind, TestPki};
+use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, send};
 
 fn b64(s: &str) -> String {
     STANDARD.encode(s.as_bytes())
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
 /// Runs `smtpx send` with the password in the environment (never on argv).
 fn smtpx(server: &ScriptedServer, pki: &TestPki, password: &str, extra: &[&str]) -> Out {
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.args([
-        "send",
-        "--server",
-        &server.server_arg(),
-        "--from",
-        "me@example.org",
-    ]);
-    cmd.args(["--to", "you@example.org", "--body", "hello", "--no-timing"]);
-    cmd.args([
-        "--timeout",
-        "20s",
-        "--helo",
-        "client.test",
-        "--tls-server-name",
-        "localhost",
-    ]);
-    cmd.args(["--tls-ca", &pki.ca_pem_path.display().to_string()]);
-    cmd.args(["--user", "tim", "--password-env", "SMTPX_TEST_PASSWORD"]);
-    cmd.args(extra);
-    cmd.env("SMTPX_TEST_PASSWORD", password);
-    cmd.timeout(std::time::Duration::from_secs(30));
-    let out = cmd.output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let server = server.server_arg();
+    let ca = pki.ca_pem_path.display().to_string();
+    Smtpx::new()
+        .args(&["send", "--server", &server, "--from", "me@example.org"])
+        .args(&["--to", "you@example.org", "--body", "hello", "--no-timing"])
+        .args(&["--timeout", "20s", "--helo", "client.test"])
+        .args(&["--tls-server-name", "localhost", "--tls-ca", &ca])
+        .args(&["--user", "tim", "--password-env", "SMTPX_TEST_PASSWORD"])
+        .args(extra)
+        .env("SMTPX_TEST_PASSWORD", password)
+        .run()
 }
 
 /// Greeting, STARTTLS, the handshake and the post-TLS EHLO offering `caps`.
@@ -188,46 +160,29 @@ fn scram_script(pki: &TestPki, server_final: &str, ending: Vec<Step>) -> Vec<Ste
 }
 
 fn scram(server: &ScriptedServer, pki: &TestPki) -> Out {
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.args([
-        "send",
-        "--server",
-        &server.server_arg(),
-        "--to",
-        "you@example.org",
-    ]);
-    cmd.args([
-        "--from",
-        "me@example.org",
-        "--no-timing",
-        "--timeout",
-        "20s",
-    ]);
-    cmd.args([
-        "--tls-server-name",
-        "localhost",
-        "--tls-ca",
-        &pki.ca_pem_path.display().to_string(),
-    ]);
-    cmd.args([
-        "--user",
-        "user",
-        "--password-env",
-        "PW",
-        "--auth",
-        "scram-sha-256",
-    ]);
-    cmd.env("PW", "pencil")
-        .env("SMTPX_SCRAM_CLIENT_NONCE", SCRAM_NONCE);
-    let out = cmd
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let server = server.server_arg();
+    let ca = pki.ca_pem_path.display().to_string();
+    Smtpx::new()
+        .args(&["send", "--server", &server, "--to", "you@example.org"])
+        .args(&[
+            "--from",
+            "me@example.org",
+            "--no-timing",
+            "--timeout",
+            "20s",
+        ])
+        .args(&["--tls-server-name", "localhost", "--tls-ca", &ca])
+        .args(&[
+            "--user",
+            "user",
+            "--password-env",
+            "PW",
+            "--auth",
+            "scram-sha-256",
+        ])
+        .env("PW", "pencil")
+        .env("SMTPX_SCRAM_CLIENT_NONCE", SCRAM_NONCE)
+        .run()
 }
 
 #[test]
@@ -504,44 +459,24 @@ fn password_file_readable_by_others_is_refused() {
     let path = dir.path().join("pw");
     std::fs::write(&path, "tanstaaf\n").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = assert_cmd::Command::cargo_bin("smtpx")
-        .unwrap()
-        .args([
-            "send",
-            "--server",
-            "127.0.0.1:9",
-            "--to",
-            "a@b.c",
-            "--user",
-            "tim",
-        ])
-        .arg("--password-file")
+    let out = Smtpx::new()
+        .args(&["send", "--server", "127.0.0.1:9", "--to", "a@b.c"])
+        .args(&["--user", "tim", "--password-file"])
         .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("chmod 600"), "{stderr}");
+        .run();
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("chmod 600"), "{out}");
 }
 
 #[test]
 fn no_password_source_and_no_terminal_is_bad_input() {
-    let out = assert_cmd::Command::cargo_bin("smtpx")
-        .unwrap()
-        .args([
-            "send",
-            "--server",
-            "127.0.0.1:9",
-            "--to",
-            "a@b.c",
-            "--user",
-            "tim",
-        ])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--password-file"));
+    let out = Smtpx::new()
+        .args(&["send", "--server", "127.0.0.1:9", "--to", "a@b.c"])
+        .args(&["--user", "tim"])
+        .stdin("")
+        .run();
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("--password-file"), "{out}");
 }
 
 /// A fresh random secret per run, looked for in every output in raw, base64 and hex
@@ -679,33 +614,22 @@ fn canary_from_a_password_file_never_leaks() {
     ]);
     script.extend(quit());
     let server = ScriptedServer::start(script);
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.args([
-        "send",
-        "--server",
-        &server.server_arg(),
-        "--to",
-        "you@example.org",
-        "--json",
-    ]);
-    cmd.args([
-        "--tls-server-name",
-        "localhost",
-        "--tls-ca",
-        &pki.ca_pem_path.display().to_string(),
-    ]);
-    cmd.args(["--user", "tim", "--password-file"]).arg(&path);
-    let out = cmd
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .unwrap();
+    let ca = pki.ca_pem_path.display().to_string();
+    let out = Smtpx::new()
+        .args(&[
+            "send",
+            "--server",
+            &server.server_arg(),
+            "--to",
+            "you@example.org",
+        ])
+        .args(&["--json", "--tls-server-name", "localhost", "--tls-ca", &ca])
+        .args(&["--user", "tim", "--password-file"])
+        .arg(&path)
+        .run();
     server.finish().assert_clean();
-    assert_eq!(out.status.code(), Some(6));
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.code, 6, "{out}");
+    let all = out.all();
     for form in [
         canary.clone(),
         b64(&canary),

@@ -1,25 +1,27 @@
 //! `smtpx check` through the binary: every verdict and hostile case against the scripted
 //! server, a domain's MX hosts through dnsmasq, and real peers (smtp-sink, aiosmtpd).
 
-use std::time::Duration;
+use serde_json::json;
 
-use crate::local_peers;
 use crate::support::certs::{CertKind, TestPki};
 use crate::support::dns::{DnsServer, RecordSpec};
+use crate::support::peers::{Aiosmtpd, AiosmtpdOptions, PostfixInstance, PostfixOptions, SmtpSink};
+use crate::support::run::{Out, smtpx};
 use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, send};
 
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+/// Reading the `== check` screen.
+trait CheckScreen {
+    fn has(&self, want: &str) -> bool;
+    /// The verdict line for `topic`, e.g. "  warn  auth         AUTH ...".
+    fn verdict(&self, topic: &str) -> Option<&str>;
+    fn level(&self, topic: &str) -> &str;
 }
 
-impl Out {
+impl CheckScreen for Out {
     fn has(&self, want: &str) -> bool {
         self.stdout.contains(want)
     }
 
-    /// The verdict line for `topic`, e.g. "  warn  auth         AUTH ...".
     fn verdict(&self, topic: &str) -> Option<&str> {
         self.stdout.lines().find(|l| {
             let mut words = l.split_whitespace();
@@ -33,21 +35,6 @@ impl Out {
         self.verdict(topic)
             .and_then(|l| l.split_whitespace().next())
             .unwrap_or("none")
-    }
-}
-
-pub fn smtpx(args: &[&str]) -> Out {
-    let out = assert_cmd::Command::cargo_bin("smtpx")
-        .unwrap()
-        .args(args)
-        .env_remove("NO_COLOR")
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -433,11 +420,7 @@ fn hostile_capabilities_are_escaped_bounded_and_kept() {
     let server = ScriptedServer::start(script);
     let out = check(&server.server_arg(), &["--json"]);
     server.finish().assert_clean();
-    let objects: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let objects = out.json();
     let report = objects.iter().find(|o| o["type"] == "check").unwrap();
     assert_eq!(report["capabilities"][0]["keyword"], "SIZE");
     assert!(
@@ -483,11 +466,7 @@ fn json_is_the_same_screen_as_data() {
     let out = check(&server.server_arg(), &["--tls-ca", &ca, "--json"]);
     server.finish().assert_clean();
     assert_eq!(out.code, 0, "{}", out.stdout);
-    let objects: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let objects = out.json();
     let report = objects.iter().find(|o| o["type"] == "check").unwrap();
     assert_eq!(report["banner_name"], "localhost");
     assert_eq!(report["reverse_dns"]["confirmed"][0], "localhost");
@@ -622,7 +601,7 @@ fn a_domain_checks_every_mx_host() {
 
 #[test]
 fn smtp_sink_is_an_open_relay_without_starttls() {
-    let Some(sink) = local_peers::smtp_sink(&[]) else {
+    let Some(sink) = SmtpSink::start(&[]) else {
         return;
     };
     let out = check(&sink.server_arg(), &["--relay-test"]);
@@ -638,7 +617,19 @@ fn smtp_sink_is_an_open_relay_without_starttls() {
 fn aiosmtpd_with_starttls_refuses_relaying() {
     let pki = TestPki::new();
     let (cert, key) = pki.leaf_pem(CertKind::Valid);
-    let Some(peer) = local_peers::aiosmtpd(1_000_000, Some((&cert, &key))) else {
+    // AUTH is offered only after STARTTLS; RCPT outside aio.test is relaying.
+    let opts = AiosmtpdOptions::new()
+        .hostname("aio.test")
+        .size_limit(1_000_000)
+        .starttls(&cert, &key)
+        .auth("tim", "unused")
+        .auth_require_tls()
+        .policy(json!({
+            "@aio.test": "250 2.1.5 OK",
+            "*": "554 5.7.1 Relay access denied",
+            "vrfy": {"postmaster": "250 2.1.5 Postmaster <postmaster@aio.test>"},
+        }));
+    let Some(peer) = Aiosmtpd::start(opts) else {
         return;
     };
     let ca = pki.ca_pem_path.display().to_string();
@@ -659,7 +650,10 @@ fn aiosmtpd_with_starttls_refuses_relaying() {
 fn a_private_postfix_with_starttls_passes() {
     let pki = TestPki::new();
     let (cert, key) = pki.leaf_pem(CertKind::Valid);
-    let Some(postfix) = local_peers::postfix(Some((&cert, &key))) else {
+    let opts = PostfixOptions::new()
+        .tls(&cert, &key)
+        .message_size_limit(5_000_000);
+    let Some(postfix) = PostfixInstance::start(opts) else {
         return;
     };
     let ca = pki.ca_pem_path.display().to_string();

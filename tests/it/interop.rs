@@ -7,37 +7,7 @@ use serde_json::json;
 
 use crate::support::certs::{CertKind, TestPki};
 use crate::support::peers::{Aiosmtpd, AiosmtpdOptions, PostfixInstance, PostfixOptions, SmtpSink};
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n{}{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-fn smtpx(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Out {
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.arg("send")
-        .args(args)
-        .args(["--no-timing", "--timeout", "30s"]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    if let Some(input) = stdin {
-        cmd.write_stdin(input.to_vec());
-    }
-    let out = cmd.timeout(Duration::from_secs(60)).output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use crate::support::run::Smtpx;
 
 /// A message with every DATA-transparency trap: leading dots, a lone dot, bare LF,
 /// bare CR, and an ending without a line break.
@@ -51,8 +21,8 @@ fn aiosmtpd_stores_a_raw_message_byte_for_byte() {
     let Some(server) = Aiosmtpd::start(AiosmtpdOptions::new()) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &server.server_arg(),
             "--from",
@@ -61,10 +31,9 @@ fn aiosmtpd_stores_a_raw_message_byte_for_byte() {
             "you@example.org",
             "--data",
             "-",
-        ],
-        &[],
-        Some(TRICKY),
-    );
+        ])
+        .stdin(TRICKY)
+        .run();
     assert_eq!(out.code, 0, "{out}");
     let messages = server.wait_messages(1, Duration::from_secs(10));
     assert_eq!(messages[0].mail_from, "me@example.org");
@@ -80,8 +49,8 @@ fn aiosmtpd_receives_a_composed_message() {
     let Some(server) = Aiosmtpd::start(AiosmtpdOptions::new()) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &server.server_arg(),
             "--from",
@@ -98,10 +67,8 @@ fn aiosmtpd_receives_a_composed_message() {
             "X-Test: 1",
             "--body",
             "hello\n.dot line\n",
-        ],
-        &[],
-        None,
-    );
+        ])
+        .run();
     assert_eq!(out.code, 0, "{out}");
     let m = &server.wait_messages(1, Duration::from_secs(10))[0];
     assert_eq!(
@@ -143,7 +110,7 @@ fn aiosmtpd_recipient_policy_gives_the_exit_codes() {
     let one = |to: &str| {
         let mut args = base.to_vec();
         args.extend(["--to", to]);
-        smtpx(&args, &[], None)
+        Smtpx::send().args(&args).run()
     };
     let ok = one("known@example.test");
     assert_eq!(ok.code, 0, "{ok}");
@@ -159,7 +126,7 @@ fn aiosmtpd_recipient_policy_gives_the_exit_codes() {
     assert_eq!(grey.code, 8, "{grey}");
     let mut args = base.to_vec();
     args.extend(["--to", "known@example.test", "--to", "unknown@example.test"]);
-    let partial = smtpx(&args, &[], None);
+    let partial = Smtpx::send().args(&args).run();
     assert_eq!(partial.code, 7, "{partial}");
     assert!(
         partial
@@ -183,8 +150,8 @@ fn aiosmtpd_required_starttls_with_auth_plain_and_login() {
         let Some(server) = Aiosmtpd::start(opts) else {
             return;
         };
-        let out = smtpx(
-            &[
+        let out = Smtpx::send()
+            .args(&[
                 "--server",
                 &server.server_arg(),
                 "--tls",
@@ -205,10 +172,9 @@ fn aiosmtpd_required_starttls_with_auth_plain_and_login() {
                 "you@example.org",
                 "--body",
                 "over tls",
-            ],
-            &[("PW", "tanstaaf")],
-            None,
-        );
+            ])
+            .env("PW", "tanstaaf")
+            .run();
         assert_eq!(out.code, 0, "{mech}: {out}");
         assert!(out.stdout.contains("certificate verified"), "{out}");
         assert!(out.stdout.contains("<~ 235"), "{out}");
@@ -229,8 +195,8 @@ fn aiosmtpd_wrong_password_is_exit_6() {
     let Some(server) = Aiosmtpd::start(opts) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &server.server_arg(),
             "--tls",
@@ -245,10 +211,9 @@ fn aiosmtpd_wrong_password_is_exit_6() {
             "PW",
             "--to",
             "you@example.org",
-        ],
-        &[("PW", "wrong")],
-        None,
-    );
+        ])
+        .env("PW", "wrong")
+        .run();
     assert_eq!(out.code, 6, "{out}");
     assert!(server.messages().is_empty());
 }
@@ -260,8 +225,8 @@ fn aiosmtpd_implicit_tls_delivers() {
     let Some(server) = Aiosmtpd::start(AiosmtpdOptions::new().implicit_tls(&cert, &key)) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &server.server_arg(),
             "--tls",
@@ -274,10 +239,8 @@ fn aiosmtpd_implicit_tls_delivers() {
             "you@example.org",
             "--body",
             "implicit",
-        ],
-        &[],
-        None,
-    );
+        ])
+        .run();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("<~ 220"), "{out}");
     assert!(server.wait_messages(1, Duration::from_secs(10))[0].tls);
@@ -288,18 +251,16 @@ fn smtp_sink_accepts_and_its_rejections_are_counted() {
     let Some(sink) = SmtpSink::start(&[]) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &sink.server_arg(),
             "--to",
             "a@example.org",
             "--to",
             "b@example.org",
-        ],
-        &[],
-        None,
-    );
+        ])
+        .run();
     assert_eq!(out.code, 0, "{out}");
     assert!(
         out.stdout.contains("accepted: for 2 of 2 recipients"),
@@ -310,20 +271,17 @@ fn smtp_sink_accepts_and_its_rejections_are_counted() {
     let Some(sink) = SmtpSink::start(&["-r", "RCPT"]) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &sink.server_arg(),
             "--to",
             "a@example.org",
             "--json",
-        ],
-        &[],
-        None,
-    );
+        ])
+        .run();
     assert_eq!(out.code, 8, "{out}");
-    let result: serde_json::Value =
-        serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    let result = out.result();
     assert_eq!(result["phase"], "rcpt");
 }
 
@@ -335,8 +293,8 @@ fn postfix_delivers_over_starttls() {
     let Some(postfix) = PostfixInstance::start(opts) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &postfix.server_arg(),
             "--tls",
@@ -353,10 +311,8 @@ fn postfix_delivers_over_starttls() {
             "via postfix",
             "--body",
             "hello postfix\n.dotted\n",
-        ],
-        &[],
-        None,
-    );
+        ])
+        .run();
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("queued as"), "{out}");
     let delivered = postfix.wait_delivered(1, Duration::from_secs(20));
@@ -372,8 +328,8 @@ fn postfix_refuses_an_unknown_user_at_rcpt() {
     let Some(postfix) = PostfixInstance::start(PostfixOptions::new().users(&["you"])) else {
         return;
     };
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &postfix.server_arg(),
             "--tls",
@@ -384,10 +340,8 @@ fn postfix_refuses_an_unknown_user_at_rcpt() {
             "nobody@example.test",
             "--quit-after",
             "rcpt",
-        ],
-        &[],
-        None,
-    );
+        ])
+        .run();
     assert_eq!(out.code, 7, "{out}");
     assert!(out.stdout.contains("550 5.1.1"), "{out}");
 }

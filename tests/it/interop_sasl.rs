@@ -5,10 +5,11 @@
 //! delivered, and the Received header records the authenticated sender.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::certs::{CertKind, TestPki};
-use crate::support::peers::{POSTFIX_HOSTNAME, PostfixInstance, PostfixOptions};
+use crate::support::peers::{POSTFIX_HOSTNAME, PostfixInstance, PostfixOptions, disconnect_lines};
+use crate::support::run::{Out, Smtpx};
 
 const USER: &str = "tim";
 const PASSWORD: &str = "tanstaaf";
@@ -19,35 +20,6 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(20);
 /// realm is its `myhostname`.
 fn identity() -> String {
     format!("{USER}@{POSTFIX_HOSTNAME}")
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n{}{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-fn smtpx(args: &[&str], password: &str) -> Out {
-    let out = assert_cmd::Command::cargo_bin("smtpx")
-        .unwrap()
-        .arg("send")
-        .args(args)
-        .args(["--no-timing", "--timeout", "30s"])
-        .env("PW", password)
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// A Postfix offering AUTH to `tim` after STARTTLS, with the PKI its
@@ -102,29 +74,8 @@ impl Server {
             "you@example.test",
         ];
         args.extend_from_slice(extra);
-        smtpx(&args, password)
+        Smtpx::send().args(&args).env("PW", password).run()
     }
-
-    /// The maillog once smtpd has logged the end of `n` sessions: smtpd
-    /// writes its `disconnect from` line (with per-command counts such as
-    /// `auth=0/1`) after smtpx has already exited.
-    fn maillog_after_sessions(&self, n: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.postfix.maillog();
-            if log.matches("disconnect from").count() >= n || Instant::now() >= deadline {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-/// smtpd's `disconnect from ...` lines.
-fn disconnect_lines(log: &str) -> Vec<&str> {
-    log.lines()
-        .filter(|l| l.contains("disconnect from"))
-        .collect()
 }
 
 fn warnings(log: &str) -> Vec<&str> {
@@ -151,7 +102,7 @@ fn authenticates_and_delivers(mech: &str, method: &str) {
         ],
         PASSWORD,
     );
-    let log = server.maillog_after_sessions(1);
+    let log = server.postfix.maillog_after_sessions(1);
     assert_eq!(out.code, 0, "{mech}: {out}\nmaillog:\n{log}");
     assert!(out.stdout.contains("certificate verified"), "{out}");
     assert!(out.stdout.contains("<~ 235"), "{out}");
@@ -215,7 +166,7 @@ fn postfix_sasl_auto_skips_mechanisms_smtpx_does_not_speak() {
         return;
     };
     let out = server.send(&["--auth", "auto", "--body", "x"], PASSWORD);
-    let log = server.maillog_after_sessions(1);
+    let log = server.postfix.maillog_after_sessions(1);
     assert_eq!(out.code, 0, "{out}\nmaillog:\n{log}");
     assert!(out.stdout.contains("DIGEST-MD5"), "{out}");
     assert!(
@@ -234,7 +185,7 @@ fn postfix_sasl_mechanism_not_offered_is_exit_6() {
         return;
     };
     let out = server.send(&["--auth", "plain", "--body", "x"], PASSWORD);
-    let log = server.maillog_after_sessions(1);
+    let log = server.postfix.maillog_after_sessions(1);
     assert_eq!(out.code, 6, "{out}\nmaillog:\n{log}");
     // Nothing was tried: smtpd counts no AUTH command in this session.
     let disconnects = disconnect_lines(&log);
@@ -257,7 +208,7 @@ fn postfix_sasl_wrong_password_is_535_and_exit_6() {
     ];
     for (n, (mech, method)) in mechs.iter().enumerate() {
         let out = server.send(&["--auth", mech, "--body", "x"], "wrong-password");
-        let log = server.maillog_after_sessions(n + 1);
+        let log = server.postfix.maillog_after_sessions(n + 1);
         assert_eq!(out.code, 6, "{mech}: {out}\nmaillog:\n{log}");
         assert!(out.stdout.contains("535"), "{mech}: {out}");
         assert!(!out.stdout.contains("wrong-password"), "{out}");
@@ -279,8 +230,8 @@ fn postfix_sasl_unknown_user_is_exit_6() {
         return;
     };
     let ca = server.ca.display().to_string();
-    let out = smtpx(
-        &[
+    let out = Smtpx::send()
+        .args(&[
             "--server",
             &server.postfix.server_arg(),
             "--tls",
@@ -299,10 +250,10 @@ fn postfix_sasl_unknown_user_is_exit_6() {
             "me@example.org",
             "--to",
             "you@example.test",
-        ],
-        PASSWORD,
-    );
-    let log = server.maillog_after_sessions(1);
+        ])
+        .env("PW", PASSWORD)
+        .run();
+    let log = server.postfix.maillog_after_sessions(1);
     assert_eq!(out.code, 6, "{out}\nmaillog:\n{log}");
     assert!(out.stdout.contains("535"), "{out}");
 }
@@ -335,7 +286,7 @@ fn postfix_sasl_offers_auth_only_after_starttls() {
             "{mech} not in {offered:?}"
         );
     }
-    let log = server.maillog_after_sessions(2);
+    let log = server.postfix.maillog_after_sessions(2);
     for disconnect in disconnect_lines(&log) {
         assert!(!disconnect.contains(" auth="), "{log}");
     }
@@ -347,7 +298,7 @@ fn postfix_sasl_credentials_are_never_sent_without_tls() {
         return;
     };
     let out = server.send_tls("none", &["--body", "x"], PASSWORD);
-    let log = server.maillog_after_sessions(1);
+    let log = server.postfix.maillog_after_sessions(1);
     assert_eq!(out.code, 5, "{out}\nmaillog:\n{log}");
     assert!(!out.stdout.contains("AUTH "), "{out}");
     let disconnects = disconnect_lines(&log);
@@ -378,7 +329,7 @@ fn postfix_sasl_offered_in_plaintext_is_still_refused() {
         assert_eq!(out.code, 5, "{mech}: {out}");
         assert!(!out.stdout.contains("~> AUTH"), "{mech}: {out}");
     }
-    let log = server.maillog_after_sessions(4);
+    let log = server.postfix.maillog_after_sessions(4);
     for disconnect in disconnect_lines(&log) {
         assert!(!disconnect.contains(" auth="), "maillog:\n{log}");
     }

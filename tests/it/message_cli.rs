@@ -4,64 +4,51 @@
 //!
 //! Interop with real peers (Postfix, smtp-sink, aiosmtpd) lives elsewhere.
 
-use std::io::Write;
 use std::net::TcpListener;
 
+use crate::support::content::{file_with, message, path};
+use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{
     Record, ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, send,
 };
 
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn both(&self) -> String {
-        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
-    }
-}
-
 /// `smtpx send` with `args` (and `--from me@example.org` unless they give one), against
 /// `server` when given.
-fn smtpx_with(server: Option<&str>, args: &[&str], stdin: Option<&[u8]>) -> Outcome {
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.arg("send");
+fn smtpx_with(server: Option<&str>, args: &[&str], stdin: Option<&[u8]>) -> Out {
+    let mut cmd = Smtpx::new().arg("send");
     if let Some(s) = server {
-        cmd.args(["--server", s]);
+        cmd = cmd.args(&["--server", s]);
     }
     if !args.contains(&"--from") {
-        cmd.args(["--from", "me@example.org"]);
+        cmd = cmd.args(&["--from", "me@example.org"]);
     }
-    cmd.args(["--no-timing", "--timeout", "20s"]);
-    cmd.args(["--helo", "client.test", "--color", "never"]);
-    cmd.args(args);
+    cmd = cmd
+        .args(&["--no-timing", "--timeout", "20s"])
+        .args(&["--helo", "client.test", "--color", "never"])
+        .args(args);
     if let Some(input) = stdin {
-        cmd.write_stdin(input.to_vec());
+        cmd = cmd.stdin(input);
     }
-    cmd.timeout(std::time::Duration::from_secs(30));
-    let out = cmd.output().unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.run()
 }
 
-fn smtpx(server: &ScriptedServer, args: &[&str]) -> Outcome {
+fn smtpx(server: &ScriptedServer, args: &[&str]) -> Out {
     smtpx_with(Some(&server.server_arg()), args, None)
 }
 
-fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(bytes).unwrap();
-    f.flush().unwrap();
-    f
-}
-
-fn path(f: &tempfile::NamedTempFile) -> String {
-    f.path().display().to_string()
+/// `--data FILE --chunking` to you@example.org, the file holding `content`.
+fn send_chunked(server: &ScriptedServer, content: &[u8]) -> Out {
+    let file = file_with(content);
+    smtpx(
+        server,
+        &[
+            "--to",
+            "you@example.org",
+            "--data",
+            &path(&file),
+            "--chunking",
+        ],
+    )
 }
 
 /// The MAIL FROM line the server saw.
@@ -90,6 +77,23 @@ fn pipelined_delivery(caps: &[&str]) -> Vec<Step> {
     script
 }
 
+/// Like [`pipelined_delivery`], with the message as one `BDAT LEN LAST`.
+fn pipelined_bdat(caps: &[&str], len: usize, queued_as: &str) -> Vec<Step> {
+    let mut script = greeting_ehlo(caps);
+    script.extend([
+        expect("MAIL FROM:"),
+        expect("RCPT TO:"),
+        expect(&format!("BDAT {len} LAST")),
+        Step::ExpectBytes(len),
+        expect("QUIT"),
+        send(&format!(
+            "250 Ok\r\n250 Ok\r\n250 Ok: queued as {queued_as}\r\n221 Bye\r\n"
+        )),
+        Step::Close,
+    ]);
+    script
+}
+
 // ---------------------------------------------------------------- --print
 
 #[test]
@@ -110,7 +114,7 @@ fn print_shows_the_message_and_connects_nowhere() {
         ],
         None,
     );
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert!(
         listener.accept().is_err(),
         "--print must not connect to the server"
@@ -159,7 +163,7 @@ fn print_attachments_have_a_content_type_and_base64() {
         ],
         None,
     );
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     let m = &out.stdout;
     assert!(m.contains("Content-Type: multipart/mixed;"), "{m}");
     assert!(m.contains("Content-Type: application/pdf\r\n"), "{m}");
@@ -190,7 +194,7 @@ fn print_html_is_an_alternative_to_the_text() {
         ],
         None,
     );
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     let m = &out.stdout;
     assert!(m.contains("Content-Type: multipart/alternative;"), "{m}");
     let text = m.find("Content-Type: text/plain").expect("text part");
@@ -217,7 +221,7 @@ fn print_encodes_non_ascii_subject_and_names() {
         ],
         None,
     );
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     let m = &out.stdout;
     assert!(m.is_ascii(), "every non-ASCII character is encoded:\n{m}");
     assert!(m.contains("Subject: =?utf-8?"), "{m}");
@@ -245,7 +249,7 @@ fn eight_bit_file_goes_with_body_8bitmime() {
     let out = smtpx(&server, &["--to", "you@example.org", "--data", &path(&msg)]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(
         mail_line(&record),
         "MAIL FROM:<me@example.org> BODY=8BITMIME"
@@ -260,7 +264,7 @@ fn seven_bit_file_needs_no_body_parameter() {
     let out = smtpx(&server, &["--to", "you@example.org", "--data", &path(&msg)]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(mail_line(&record), "MAIL FROM:<me@example.org>");
 }
 
@@ -273,17 +277,12 @@ fn eight_bit_file_without_8bitmime_is_refused_before_mail() {
     let out = smtpx(&server, &["--to", "you@example.org", "--data", &path(&msg)]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 2, "{}", out.both());
+    assert_eq!(out.code, 2, "{out}");
     assert!(
         out.stdout.contains("8-bit bytes (first on line 4)"),
-        "{}",
-        out.both()
+        "{out}"
     );
-    assert!(
-        out.stdout.contains("does not offer 8BITMIME"),
-        "{}",
-        out.both()
-    );
+    assert!(out.stdout.contains("does not offer 8BITMIME"), "{out}");
     assert!(!record.commands.iter().any(|c| c.starts_with("MAIL")));
 }
 
@@ -305,17 +304,9 @@ fn eight_bit_stdin_without_8bitmime_stops_before_the_dot() {
     );
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 2, "{}", out.both());
-    assert!(
-        out.stdout.contains("does not offer 8BITMIME"),
-        "{}",
-        out.both()
-    );
-    assert!(
-        out.stdout.contains("nothing was delivered"),
-        "{}",
-        out.both()
-    );
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stdout.contains("does not offer 8BITMIME"), "{out}");
+    assert!(out.stdout.contains("nothing was delivered"), "{out}");
     let wire = record.received_text();
     assert!(!wire.contains("\r\n.\r\n"), "no final dot: {wire:?}");
     assert!(!wire.contains("QUIT"), "{wire:?}");
@@ -331,7 +322,7 @@ fn stdin_is_declared_8bitmime_when_offered() {
     );
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(
         mail_line(&record),
         "MAIL FROM:<me@example.org> BODY=8BITMIME"
@@ -358,7 +349,7 @@ fn dsn_parameters_go_xtext_encoded() {
     );
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(
         mail_line(&record),
         "MAIL FROM:<me@example.org> RET=HDRS ENVID=batch+3D7+20+2Bx"
@@ -382,8 +373,8 @@ fn dsn_not_offered_is_a_warning_and_nothing_is_sent() {
     );
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
-    assert!(out.stderr.contains("does not offer DSN"), "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("does not offer DSN"), "{out}");
     assert!(!record.received_text().contains("NOTIFY"));
 }
 
@@ -400,36 +391,17 @@ fn dsn_never_cannot_be_combined() {
         ],
         None,
     );
-    assert_eq!(out.code, 2, "{}", out.both());
-    assert!(
-        out.stderr.contains("NEVER cannot be combined"),
-        "{}",
-        out.both()
-    );
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("NEVER cannot be combined"), "{out}");
 }
 
 // ---------------------------------------------------------------- CHUNKING
-
-/// A canonical (CRLF) message of `len` octets with a dot-led line that must not be stuffed.
-fn canonical_message(len: usize) -> Vec<u8> {
-    let mut m = b"Subject: chunks\r\n\r\n.not stuffed\r\n".to_vec();
-    let line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n";
-    while m.len() + line.len() + 2 <= len {
-        m.extend_from_slice(line);
-    }
-    while m.len() < len - 2 {
-        m.push(b'x');
-    }
-    m.extend_from_slice(b"\r\n");
-    m
-}
 
 const CHUNK: usize = 1024 * 1024;
 
 #[test]
 fn bdat_chunks_carry_exact_counts_and_the_last_is_marked() {
-    let msg = canonical_message(2 * CHUNK + 1234);
-    let file = file_with(&msg);
+    let msg = message("chunks", 2 * CHUNK + 1234);
     let mut script = greeting_ehlo(&["CHUNKING", "8BITMIME"]);
     script.extend([
         expect("MAIL FROM:"),
@@ -450,19 +422,10 @@ fn bdat_chunks_carry_exact_counts_and_the_last_is_marked() {
         Step::Close,
     ]);
     let server = ScriptedServer::start(script);
-    let out = smtpx(
-        &server,
-        &[
-            "--to",
-            "you@example.org",
-            "--data",
-            &path(&file),
-            "--chunking",
-        ],
-    );
+    let out = send_chunked(&server, &msg);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     let bdat: Vec<&String> = record
         .commands
         .iter()
@@ -480,8 +443,7 @@ fn bdat_chunks_carry_exact_counts_and_the_last_is_marked() {
 
 #[test]
 fn pipelined_bdat_keeps_one_reply_outstanding() {
-    let msg = canonical_message(2 * CHUNK + 10);
-    let file = file_with(&msg);
+    let msg = message("chunks", 2 * CHUNK + 10);
     let mut script = greeting_ehlo(&["PIPELINING", "CHUNKING"]);
     script.extend([
         expect("MAIL FROM:"),
@@ -498,50 +460,22 @@ fn pipelined_bdat_keeps_one_reply_outstanding() {
         Step::Close,
     ]);
     let server = ScriptedServer::start(script);
-    let out = smtpx(
-        &server,
-        &[
-            "--to",
-            "you@example.org",
-            "--data",
-            &path(&file),
-            "--chunking",
-        ],
-    );
+    let out = send_chunked(&server, &msg);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(record.data.concat(), msg);
 }
 
 #[test]
 fn bdat_normalises_line_ends_without_dot_stuffing() {
-    let file = file_with(b"Subject: x\n\n.dot\nend");
-    let mut script = greeting_ehlo(&["PIPELINING", "CHUNKING"]);
     let wire = b"Subject: x\r\n\r\n.dot\r\nend\r\n";
-    script.extend([
-        expect("MAIL FROM:"),
-        expect("RCPT TO:"),
-        expect(&format!("BDAT {} LAST", wire.len())),
-        Step::ExpectBytes(wire.len()),
-        expect("QUIT"),
-        send("250 Ok\r\n250 Ok\r\n250 Ok: queued as B3\r\n221 Bye\r\n"),
-        Step::Close,
-    ]);
-    let server = ScriptedServer::start(script);
-    let out = smtpx(
-        &server,
-        &[
-            "--to",
-            "you@example.org",
-            "--data",
-            &path(&file),
-            "--chunking",
-        ],
-    );
+    let caps = ["PIPELINING", "CHUNKING"];
+    let server = ScriptedServer::start(pipelined_bdat(&caps, wire.len(), "B3"));
+    let out = send_chunked(&server, b"Subject: x\n\n.dot\nend");
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(record.data[0], wire.to_vec());
 }
 
@@ -550,31 +484,12 @@ fn binary_content_goes_as_binarymime_octet_for_octet() {
     let content =
         b"Subject: bin\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\x01\xff\nbare lf\r."
             .to_vec();
-    let file = file_with(&content);
-    let mut script = greeting_ehlo(&["PIPELINING", "CHUNKING", "BINARYMIME", "8BITMIME"]);
-    script.extend([
-        expect("MAIL FROM:"),
-        expect("RCPT TO:"),
-        expect(&format!("BDAT {} LAST", content.len())),
-        Step::ExpectBytes(content.len()),
-        expect("QUIT"),
-        send("250 Ok\r\n250 Ok\r\n250 Ok: queued as B4\r\n221 Bye\r\n"),
-        Step::Close,
-    ]);
-    let server = ScriptedServer::start(script);
-    let out = smtpx(
-        &server,
-        &[
-            "--to",
-            "you@example.org",
-            "--data",
-            &path(&file),
-            "--chunking",
-        ],
-    );
+    let caps = ["PIPELINING", "CHUNKING", "BINARYMIME", "8BITMIME"];
+    let server = ScriptedServer::start(pipelined_bdat(&caps, content.len(), "B4"));
+    let out = send_chunked(&server, &content);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert!(
         mail_line(&record).contains("BODY=BINARYMIME"),
         "{}",
@@ -589,7 +504,7 @@ fn chunking_not_offered_falls_back_to_data() {
     let out = smtpx(&server, &["--to", "you@example.org", "--chunking"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert!(record.commands.iter().any(|c| c == "DATA"));
     assert!(!record.commands.iter().any(|c| c.starts_with("BDAT")));
     assert!(
@@ -605,13 +520,12 @@ fn chunking_is_off_unless_asked() {
     let out = smtpx(&server, &["--to", "you@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert!(record.commands.iter().any(|c| c == "DATA"));
 }
 
 #[test]
 fn rejected_bdat_ends_the_transaction() {
-    let file = file_with(b"Subject: x\r\n\r\nbody\r\n");
     let mut script = greeting_ehlo(&["CHUNKING"]);
     script.extend([
         expect("MAIL FROM:"),
@@ -626,18 +540,9 @@ fn rejected_bdat_ends_the_transaction() {
         Step::Close,
     ]);
     let server = ScriptedServer::start(script);
-    let out = smtpx(
-        &server,
-        &[
-            "--to",
-            "you@example.org",
-            "--data",
-            &path(&file),
-            "--chunking",
-        ],
-    );
+    let out = send_chunked(&server, b"Subject: x\r\n\r\nbody\r\n");
     server.finish().assert_clean();
-    assert_eq!(out.code, 7, "{}", out.both());
+    assert_eq!(out.code, 7, "{out}");
     assert!(
         out.stdout.contains("rejected: at bdat-last: 554"),
         "{}",
@@ -653,7 +558,7 @@ fn pipelining_costs_four_round_trips() {
     let out = smtpx(&server, &["--to", "you@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     // The client waits once before writing anything (the greeting), then once after
     // each write: EHLO; MAIL+RCPT+DATA; content+dot+QUIT.
     let writes: Vec<String> = record
@@ -674,31 +579,11 @@ fn pipelining_costs_four_round_trips() {
 
 #[test]
 fn chunking_with_pipelining_costs_three_round_trips() {
-    let file = file_with(b"Subject: x\r\n\r\nbody\r\n");
-    let mut script = greeting_ehlo(&["PIPELINING", "CHUNKING"]);
-    script.extend([
-        expect("MAIL FROM:"),
-        expect("RCPT TO:"),
-        expect("BDAT 20 LAST"),
-        Step::ExpectBytes(20),
-        expect("QUIT"),
-        send("250 Ok\r\n250 Ok\r\n250 Ok: queued as C1\r\n221 Bye\r\n"),
-        Step::Close,
-    ]);
-    let server = ScriptedServer::start(script);
-    let out = smtpx(
-        &server,
-        &[
-            "--to",
-            "you@example.org",
-            "--data",
-            &path(&file),
-            "--chunking",
-        ],
-    );
+    let server = ScriptedServer::start(pipelined_bdat(&["PIPELINING", "CHUNKING"], 20, "C1"));
+    let out = send_chunked(&server, b"Subject: x\r\n\r\nbody\r\n");
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(record.reads.len(), 2, "{:#?}", record.reads);
     assert_eq!(
         String::from_utf8_lossy(&record.reads[1]),
@@ -727,7 +612,7 @@ fn without_pipelining_every_command_waits() {
     let out = smtpx(&server, &["--to", "you@example.org", "--no-pipelining"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(
         record.reads.len(),
         6,
@@ -754,7 +639,7 @@ fn all_recipients_refused_sends_no_body() {
     let out = smtpx(&server, &["--to", "a@example.org", "--to", "b@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 7, "{}", out.both());
+    assert_eq!(out.code, 7, "{out}");
     assert!(
         out.stdout.contains("all 2 recipients refused"),
         "{}",
@@ -785,7 +670,7 @@ fn all_recipients_refused_but_data_accepted_ends_with_an_empty_body() {
     let out = smtpx(&server, &["--to", "a@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 7, "{}", out.both());
+    assert_eq!(out.code, 7, "{out}");
     assert_eq!(record.data, vec![Vec::<u8>::new()], "just the dot");
 }
 
@@ -805,7 +690,7 @@ fn data_rejected_sends_no_body() {
     let out = smtpx(&server, &["--to", "a@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 7, "{}", out.both());
+    assert_eq!(out.code, 7, "{out}");
     assert!(
         out.stdout.contains("rejected: at data: 554"),
         "{}",
@@ -829,7 +714,7 @@ fn a_421_mid_group_ends_the_session() {
     let out = smtpx(&server, &["--to", "a@example.org", "--to", "b@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 8, "{}", out.both());
+    assert_eq!(out.code, 8, "{out}");
     assert!(
         out.stdout.contains("421 4.3.2 shutting down"),
         "{}",
@@ -852,9 +737,9 @@ fn non_ascii_address_without_smtputf8_is_refused_naming_it() {
     let out = smtpx(&server, &["--to", "josé@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 2, "{}", out.both());
-    assert!(out.stdout.contains("'josé@example.org'"), "{}", out.both());
-    assert!(out.stdout.contains("SMTPUTF8"), "{}", out.both());
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stdout.contains("'josé@example.org'"), "{out}");
+    assert!(out.stdout.contains("SMTPUTF8"), "{out}");
     assert!(!record.commands.iter().any(|c| c.starts_with("MAIL")));
 }
 
@@ -864,7 +749,7 @@ fn non_ascii_address_with_smtputf8_goes_as_utf8() {
     let out = smtpx(&server, &["--to", "josé@example.org"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert!(
         mail_line(&record).ends_with(" SMTPUTF8"),
         "{}",
@@ -879,21 +764,21 @@ fn idn_domains_go_as_a_labels_without_smtputf8() {
     let out = smtpx(&server, &["--to", "user@Bücher.example"]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(record.commands[2], "RCPT TO:<user@xn--bcher-kva.example>");
     assert!(!mail_line(&record).contains("SMTPUTF8"));
 }
 
 #[test]
 fn size_is_declared_and_over_the_limit_is_exit_7() {
-    let msg = file_with(&canonical_message(5000));
+    let msg = file_with(&message("chunks", 5000));
     let mut script = greeting_ehlo(&["PIPELINING", "SIZE 4096"]);
     script.extend([expect("QUIT"), send("221 bye\r\n"), Step::Close]);
     let server = ScriptedServer::start(script);
     let out = smtpx(&server, &["--to", "you@example.org", "--data", &path(&msg)]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 7, "{}", out.both());
+    assert_eq!(out.code, 7, "{out}");
     assert!(out.stdout.contains("5000 bytes"), "{}", out.stdout);
     assert!(out.stdout.contains("at most 4096"), "{}", out.stdout);
     assert!(!record.commands.iter().any(|c| c.starts_with("MAIL")));
@@ -902,7 +787,7 @@ fn size_is_declared_and_over_the_limit_is_exit_7() {
     let out = smtpx(&server, &["--to", "you@example.org", "--data", &path(&msg)]);
     let record = server.finish();
     record.assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert_eq!(mail_line(&record), "MAIL FROM:<me@example.org> SIZE=5000");
 }
 
@@ -916,7 +801,7 @@ fn the_transcript_shows_extension_parameters() {
         &["--to", "you@example.org", "--dsn-notify", "failure"],
     );
     server.finish().assert_clean();
-    assert_eq!(out.code, 0, "{}", out.both());
+    assert_eq!(out.code, 0, "{out}");
     assert!(
         out.stdout.contains("-> MAIL FROM:<me@example.org> SIZE="),
         "{}",

@@ -2,27 +2,8 @@
 //! loopback port and the scripted SMTP server.
 
 use crate::support::dns::{DnsServer, RecordSpec};
+use crate::support::run::{Out, smtpx};
 use crate::support::scripted::{ScriptedServer, happy_send};
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn smtpx(args: &[&str]) -> Out {
-    let out = assert_cmd::Command::cargo_bin("smtpx")
-        .unwrap()
-        .args(args)
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn mx(dns: &DnsServer, domains: &[&str], extra: &[&str]) -> Out {
     let server = dns.addr().to_string();
@@ -83,11 +64,7 @@ fn mx_json_marks_temporary_failures() {
     };
     let out = mx(&dns, &["two.test", "servfail.test", "nx.test"], &["--json"]);
     assert_eq!(out.code, 3);
-    let objects: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let objects = out.json();
     assert_eq!(objects.len(), 4, "{}", out.stdout);
     assert_eq!(objects[0]["domain"], "two.test");
     assert_eq!(objects[0]["deliverable"], true);
@@ -178,13 +155,11 @@ fn send_dns_failures_are_exit_3_and_temporary_is_marked() {
     };
     let nx = send_mx(&dns, 25, "you@nx.test", &["--json"]);
     assert_eq!(nx.code, 3);
-    let result: serde_json::Value =
-        serde_json::from_str(nx.stdout.lines().last().unwrap()).unwrap();
+    let result = nx.result();
     assert_eq!(result["temporary"], false, "{}", nx.stdout);
     let servfail = send_mx(&dns, 25, "you@servfail.test", &["--json"]);
     assert_eq!(servfail.code, 3);
-    let result: serde_json::Value =
-        serde_json::from_str(servfail.stdout.lines().last().unwrap()).unwrap();
+    let result = servfail.result();
     assert_eq!(result["temporary"], true, "{}", servfail.stdout);
     assert!(
         !servfail.stdout.contains("connecting"),

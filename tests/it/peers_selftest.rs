@@ -339,6 +339,38 @@ fn aiosmtpd_stores_content_byte_for_byte() {
 }
 
 #[test]
+fn aiosmtpd_notes_commands_sent_before_their_reply() {
+    let Some(server) = Aiosmtpd::start(AiosmtpdOptions::new()) else {
+        return;
+    };
+    let mut c = Client::connect(server.addr());
+    c.expect("EHLO client.example.test", 250);
+    c.send_message(
+        "a@example.test",
+        &["b@example.test"],
+        b"Subject: 1\r\n\r\n1\r\n",
+    );
+    // What a pipelining client sends: MAIL, RCPT and DATA in one write, and
+    // QUIT right behind the final dot.
+    let ahead: [(&[u8], &[u16]); 2] = [
+        (
+            b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n",
+            &[250, 250, 354],
+        ),
+        (b"Subject: 2\r\n\r\n2\r\n.\r\nQUIT\r\n", &[250, 221]),
+    ];
+    for (bytes, codes) in ahead {
+        c.conn.write_all(bytes).expect("write ahead");
+        for &code in codes {
+            assert_eq!(c.reply().code, code);
+        }
+    }
+    let got = server.messages();
+    assert!(got[0].pipelined.is_empty(), "{:?}", got[0].pipelined);
+    assert_eq!(got[1].pipelined, ["MAIL", "RCPT", "."]);
+}
+
+#[test]
 fn aiosmtpd_policy_answers_rcpt_vrfy_and_expn() {
     let policy = json!({
         "unknown@example.test": "550 5.1.1 No such user",

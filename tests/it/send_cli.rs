@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::run::{HANG_GUARD, Out, Smtpx};
 use crate::support::scripted::{
     Record, ScriptedServer, ServerOptions, Step, drip, expect, greeting_ehlo, happy_send,
     ipv6_loopback_available, send, send_bytes,
@@ -17,78 +18,8 @@ use crate::support::scripted::{
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// Kills a run that hangs; far above any timeout a test passes to smtpx.
-const HANG_GUARD: Duration = Duration::from_secs(60);
-
 const FROM: &str = "me@example.org";
 const TO: &str = "you@example.org";
-
-/// The binary, with the colour-related environment cleared so the host's
-/// settings cannot change the output.
-fn smtpx() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_smtpx"));
-    cmd.env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("CI")
-        .timeout(HANG_GUARD);
-    cmd
-}
-
-/// What one run printed and how it ended.
-#[derive(Debug)]
-struct Out {
-    /// Exit code; -1 when killed by a signal or the hang guard.
-    code: i32,
-    stdout: String,
-    stderr: String,
-    raw_stdout: Vec<u8>,
-}
-
-impl Out {
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    /// The outcome: the last stdout line.
-    fn outcome(&self) -> &str {
-        self.stdout.lines().last().unwrap_or("")
-    }
-
-    /// Every stdout line as JSON; panics on a line that is not.
-    fn json(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
-            .collect()
-    }
-
-    fn result(&self) -> Value {
-        let all = self.json();
-        let last = all.last().expect("at least one JSON line").clone();
-        assert_eq!(last["type"], "result", "last JSON object: {last}");
-        last
-    }
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn output(cmd: &mut assert_cmd::Command) -> Out {
-    let out = cmd.output().expect("run smtpx");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        raw_stdout: out.stdout,
-    }
-}
 
 /// `send ARGS` with defaults for what ARGS leave out: `--server ADDR`,
 /// `--helo client.test`, `--from me@example.org` and `--to you@example.org`.
@@ -109,21 +40,20 @@ fn send_args(server: &str, args: &[&str]) -> Vec<String> {
     all
 }
 
-fn send_cmd(server: &str, args: &[&str]) -> assert_cmd::Command {
-    let mut cmd = smtpx();
-    cmd.args(send_args(server, args));
-    cmd
+fn send_cmd(server: &str, args: &[&str]) -> Smtpx {
+    let all = send_args(server, args);
+    Smtpx::new().args(&all.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Runs `smtpx send` against `server`, then collects what the server saw.
 fn run(server: ScriptedServer, args: &[&str]) -> (Out, Record) {
-    let out = output(&mut send_cmd(&server.server_arg(), args));
+    let out = send_cmd(&server.server_arg(), args).run();
     (out, server.finish())
 }
 
 /// Like [`run`] with bytes on stdin.
 fn run_stdin(server: ScriptedServer, args: &[&str], stdin: &[u8]) -> (Out, Record) {
-    let out = output(send_cmd(&server.server_arg(), args).write_stdin(stdin.to_vec()));
+    let out = send_cmd(&server.server_arg(), args).stdin(stdin).run();
     (out, server.finish())
 }
 
@@ -582,7 +512,7 @@ fn silent_server_exits_4_after_the_greeting_timeout() {
 #[test]
 fn connection_refused_exits_4() {
     let server = format!("127.0.0.1:{}", refused_port());
-    let out = output(&mut send_cmd(&server, &[]));
+    let out = send_cmd(&server, &[]).run();
     assert_exit(&out, 4);
     assert_outcome_starts(&out, "failed: at connect:");
 }
@@ -794,12 +724,7 @@ fn stdin_read_error_mid_body_sends_no_dot_and_no_quit() {
         .expect("run smtpx");
     let status = wait_bounded(&mut child);
     let raw = child.wait_with_output().expect("collect output");
-    let out = Out {
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&raw.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&raw.stderr).into_owned(),
-        raw_stdout: raw.stdout,
-    };
+    let out = Out::new(status.and_then(|s| s.code()), raw.stdout, &raw.stderr);
     let record = server.finish();
     record.assert_clean();
     assert_ne!(out.code, 0, "{out}");
@@ -1329,7 +1254,9 @@ fn piped_output_has_no_colour_but_always_does() {
     assert!(!out.raw_stdout.contains(&0x1b), "colour in a pipe\n{out}");
 
     let server = ScriptedServer::start(happy_send(1));
-    let out = output(send_cmd(&server.server_arg(), &[]).env("TERM", "xterm-256color"));
+    let out = send_cmd(&server.server_arg(), &[])
+        .env("TERM", "xterm-256color")
+        .run();
     server.finish().assert_clean();
     assert_exit(&out, 0);
     assert!(
@@ -1477,7 +1404,7 @@ fn interrupt_before_the_final_dot_commits_nothing() {
     ]);
     let server = ScriptedServer::start(script);
     // stdin stays open, so the body never ends; Ctrl-C is the only way out.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smtpx"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtpx"))
         .args([
             "send",
             "--server",

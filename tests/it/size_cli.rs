@@ -5,11 +5,13 @@
 use smtpx::diagnosis::rules::human_bytes;
 use smtpx::smtp::size_probe::{MAX_PROBES, SearchResult, SizeSearch};
 
-use crate::check_cli::smtpx;
-use crate::local_peers;
+use serde_json::json;
+
+use crate::support::peers::{Aiosmtpd, AiosmtpdOptions, PostfixInstance, PostfixOptions, SmtpSink};
+use crate::support::run::{Out, smtpx};
 use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, send};
 
-fn size(target: &str, extra: &[&str]) -> crate::check_cli::Out {
+fn size(target: &str, extra: &[&str]) -> Out {
     let mut args = vec![
         "size",
         target,
@@ -52,7 +54,12 @@ fn probe(n: u64, limit: u64) -> [Step; 4] {
 
 #[test]
 fn aiosmtpd_enforces_its_advertised_limit() {
-    let Some(peer) = local_peers::aiosmtpd(1_000_000, None) else {
+    // MAIL answered with aiosmtpd's own "250 OK"; SIZE over the limit is
+    // refused by aiosmtpd itself before the policy is asked.
+    let opts = AiosmtpdOptions::new()
+        .size_limit(1_000_000)
+        .policy(json!({"mail": {"*": "250 OK"}}));
+    let Some(peer) = Aiosmtpd::start(opts) else {
         return;
     };
     let out = size(&peer.server_arg(), &[]);
@@ -75,7 +82,7 @@ fn aiosmtpd_enforces_its_advertised_limit() {
 
 #[test]
 fn smtp_sink_has_no_size_so_nothing_is_declared() {
-    let Some(sink) = local_peers::smtp_sink(&[]) else {
+    let Some(sink) = SmtpSink::start(&[]) else {
         return;
     };
     let out = size(&sink.server_arg(), &["--probe"]);
@@ -112,11 +119,7 @@ fn a_limit_not_enforced_at_mail_and_one_refused_outright() {
     let out = size(&server.server_arg(), &["--json"]);
     server.finish().assert_clean();
     assert_eq!(out.code, 0, "the probes ran: {}", out.stdout);
-    let objects: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let objects = out.json();
     let report = objects.iter().find(|o| o["type"] == "size").unwrap();
     assert_eq!(report["advertised"]["limit"], 5000);
     assert_eq!(report["limit_check"], "refuses-its-own-limit");
@@ -224,7 +227,8 @@ fn unreachable_and_refused_servers_keep_the_usual_codes() {
 
 #[test]
 fn a_private_postfix_enforces_message_size_limit() {
-    let Some(postfix) = local_peers::postfix(None) else {
+    let opts = PostfixOptions::new().message_size_limit(5_000_000);
+    let Some(postfix) = PostfixInstance::start(opts) else {
         return;
     };
     let out = size(&postfix.server_arg(), &[]);

@@ -2,39 +2,21 @@
 //! RFC 3207 security rules, against the scripted server with a test PKI.
 
 use crate::support::certs::{CertKind, TestPki};
+use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, send};
 
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn smtpx(server: &ScriptedServer, pki: &TlsArgs, extra: &[&str]) -> Outcome {
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.args([
-        "send",
-        "--server",
-        &server.server_arg(),
-        "--from",
-        "me@example.org",
-    ]);
-    cmd.args(["--to", "you@example.org", "--body", "hello", "--no-timing"]);
-    cmd.args(["--timeout", "20s", "--helo", "client.test"]);
+fn smtpx(server: &ScriptedServer, pki: &TlsArgs, extra: &[&str]) -> Out {
+    let server = server.server_arg();
+    let mut cmd = Smtpx::new()
+        .args(&["send", "--server", &server, "--from", "me@example.org"])
+        .args(&["--to", "you@example.org", "--body", "hello", "--no-timing"])
+        .args(&["--timeout", "20s", "--helo", "client.test"]);
     if let TlsArgs::Ca(path) = pki
         && !path.is_empty()
     {
-        cmd.args(["--tls-ca", path]);
+        cmd = cmd.args(&["--tls-ca", path]);
     }
-    cmd.args(extra);
-    cmd.env_remove("NO_COLOR")
-        .timeout(std::time::Duration::from_secs(30));
-    let out = cmd.output().unwrap();
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.args(extra).run()
 }
 
 enum TlsArgs {

@@ -1,12 +1,14 @@
 //! `smtpx vrfy` and `smtpx expn` through the binary: the RFC 5321 meaning of each
 //! reply and the exit codes, against aiosmtpd, smtp-sink and the scripted server.
 
-use crate::check_cli::smtpx;
-use crate::local_peers;
+use serde_json::json;
+
 use crate::support::dns::{DnsServer, RecordSpec};
+use crate::support::peers::{Aiosmtpd, AiosmtpdOptions, PostfixInstance, PostfixOptions, SmtpSink};
+use crate::support::run::{Out, smtpx};
 use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, send};
 
-fn query(verb: &str, server: &str, items: &[&str], extra: &[&str]) -> crate::check_cli::Out {
+fn query(verb: &str, server: &str, items: &[&str], extra: &[&str]) -> Out {
     let mut args = vec![verb, "--server", server, "--no-timing", "--timeout", "20s"];
     args.extend_from_slice(extra);
     args.push("--");
@@ -31,7 +33,12 @@ fn script(exchanges: &[(&str, &str)]) -> Vec<Step> {
 
 #[test]
 fn aiosmtpd_answers_250_252_and_550() {
-    let Some(peer) = local_peers::aiosmtpd(1_000_000, None) else {
+    let opts = AiosmtpdOptions::new().policy(json!({"vrfy": {
+        "bob": "250 2.1.5 Bob Example <bob@aio.test>",
+        "maybe": "252 2.1.5 Cannot VRFY user, but will accept message and attempt delivery",
+        "eve@aio.test": "550 5.1.1 <eve@aio.test>: Recipient address rejected: User unknown",
+    }}));
+    let Some(peer) = Aiosmtpd::start(opts) else {
         return;
     };
     let server = peer.server_arg();
@@ -51,7 +58,7 @@ fn aiosmtpd_answers_250_252_and_550() {
     }
     assert_eq!(query("vrfy", &server, &["bob"], &[]).code, 0);
     assert_eq!(query("vrfy", &server, &["maybe"], &[]).code, 8);
-    // aiosmtpd has no EXPN: 502 counts as refused.
+    // No EXPN list is configured, so the fixture answers 502: refused.
     let out = query("expn", &server, &["staff"], &[]);
     assert_eq!(out.code, 7, "{}", out.stdout);
     assert!(
@@ -63,7 +70,7 @@ fn aiosmtpd_answers_250_252_and_550() {
 
 #[test]
 fn smtp_sink_verifies_everything_without_an_address() {
-    let Some(sink) = local_peers::smtp_sink(&[]) else {
+    let Some(sink) = SmtpSink::start(&[]) else {
         return;
     };
     let out = query("vrfy", &sink.server_arg(), &["anyone"], &[]);
@@ -104,11 +111,7 @@ fn expn_lists_the_members() {
     let server = ScriptedServer::start(script(&[("EXPN staff", "250 <ann@mx.test>\r\n")]));
     let out = query("expn", &server.server_arg(), &["staff"], &["--json"]);
     server.finish().assert_clean();
-    let objects: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let objects = out.json();
     let answer = objects.iter().find(|o| o["type"] == "expn").unwrap();
     assert_eq!(answer["members"][0], "<ann@mx.test>");
     assert_eq!(answer["meaning"], "verified");
@@ -248,7 +251,11 @@ fn without_server_each_domain_is_asked_at_its_mx() {
 
 #[test]
 fn a_private_postfix_never_confirms_with_250() {
-    let Some(postfix) = local_peers::postfix(None) else {
+    // A bare VRFY name gets @$myorigin appended: make that the mailbox domain.
+    let opts = PostfixOptions::new()
+        .users(&["root", "postmaster"])
+        .main_cf("myorigin = example.test");
+    let Some(postfix) = PostfixInstance::start(opts) else {
         return;
     };
     let server = postfix.server_arg();
@@ -264,6 +271,6 @@ fn a_private_postfix_never_confirms_with_250() {
         "{}",
         out.stdout
     );
-    let out = query("vrfy", &server, &["postmaster@pf.test"], &[]);
+    let out = query("vrfy", &server, &["postmaster@example.test"], &[]);
     assert_eq!(out.code, 8, "252 is undecided: {}", out.stdout);
 }

@@ -1,6 +1,9 @@
-//! Test fixtures: scripted server, certificates, real peers.
+//! Test fixtures: scripted server, certificates, real peers, the binary and
+//! its input.
 #![allow(dead_code)]
 pub mod certs;
+pub mod content;
 pub mod dns;
 pub mod peers;
+pub mod run;
 pub mod scripted;

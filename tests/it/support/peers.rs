@@ -479,6 +479,12 @@ pub struct Delivered {
     /// The transaction ran over TLS (STARTTLS or implicit).
     pub tls: bool,
     pub authenticated: bool,
+    /// Commands since the connection (or STARTTLS) up to this message, and
+    /// `.` for the end of its content, after which the client had sent more
+    /// before the reply came: pipelining, which aiosmtpd does not offer. Only input that had
+    /// arrived is seen, so a client that waits for each reply always
+    /// leaves this empty.
+    pub pipelined: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -490,6 +496,7 @@ struct DeliveredMeta {
     smtp_utf8: bool,
     tls: bool,
     authenticated: bool,
+    pipelined: Vec<String>,
 }
 
 /// A running `aiosmtpd_server.py`; killed on `Drop`.
@@ -671,6 +678,7 @@ impl Aiosmtpd {
                     smtp_utf8: meta.smtp_utf8,
                     tls: meta.tls,
                     authenticated: meta.authenticated,
+                    pipelined: meta.pipelined,
                 }
             })
             .collect()
@@ -864,28 +872,39 @@ impl SmtpSink {
 /// The message part of an smtp-sink dump: drops the X-Client-*/X-*-Args
 /// lines and the three-line Received header smtp-sink puts in front.
 pub fn strip_sink_headers(dump: &[u8]) -> &[u8] {
-    let mut rest = dump;
     let mut in_received = false;
-    while !rest.is_empty() {
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |i| i + 1);
-        let line = &rest[..end];
-        let own_header = if in_received {
-            line.starts_with(b" ") || line.starts_with(b"\t")
+    strip_leading_lines(dump, |line| {
+        if in_received {
+            is_continuation(line)
         } else if line.starts_with(b"Received: ") {
             in_received = true;
             true
         } else {
             line.starts_with(b"X-")
-        };
-        if !own_header {
+        }
+    })
+}
+
+/// What follows the leading lines of `stored` for which `added` is true:
+/// the lines a receiver put in front of the message it stored.
+fn strip_leading_lines(stored: &[u8], mut added: impl FnMut(&[u8]) -> bool) -> &[u8] {
+    let mut rest = stored;
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        if !added(&rest[..end]) {
             break;
         }
         rest = &rest[end..];
     }
     rest
+}
+
+/// A header's continuation line (RFC 5322 folding).
+fn is_continuation(line: &[u8]) -> bool {
+    line.starts_with(b" ") || line.starts_with(b"\t")
 }
 
 impl Drop for SmtpSink {
@@ -974,8 +993,10 @@ impl PostfixOptions {
         self.sasl_mechanisms = Some(mechanisms.iter().map(|m| (*m).to_owned()).collect());
         self
     }
-    /// An extra `main.cf` line, appended last so it overrides the fixture's
-    /// settings, e.g. `"smtpd_tls_security_level = encrypt"`.
+    /// A `main.cf` line, e.g. `"smtpd_tls_security_level = encrypt"`. It
+    /// replaces the fixture's own line for that parameter (rather than
+    /// following it, which would make every daemon log "overriding earlier
+    /// entry"), or is appended when the fixture does not set it.
     pub fn main_cf(mut self, line: &str) -> Self {
         self.extra_main_cf.push(line.to_owned());
         self
@@ -1191,6 +1212,21 @@ impl PostfixInstance {
         read_lossy(&self.dir.path().join("maillog"))
     }
 
+    /// The maillog once smtpd has logged the end of `n` sessions: smtpd
+    /// writes its `disconnect from` line (with per-command counts such as
+    /// `auth=0/1` or `bdat=3`) after the client has already gone. Waits at
+    /// most 10 s, then returns the log as it is.
+    pub fn maillog_after_sessions(&self, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.maillog();
+            if log.matches("disconnect from").count() >= n || Instant::now() >= deadline {
+                return log;
+            }
+            thread::sleep(POLL);
+        }
+    }
+
     /// Polls until at least one message has been delivered (or `timeout`
     /// passes) and returns everything delivered so far; see
     /// [`PostfixInstance::wait_delivered`].
@@ -1242,6 +1278,35 @@ impl PostfixInstance {
         files.sort();
         files.into_iter().map(|(_, p)| p).collect()
     }
+}
+
+/// A delivered message as the client sent it (but with LF line ends):
+/// drops the Return-Path, X-Original-To and Delivered-To lines and the one
+/// Received header (with its continuation lines) that Postfix puts in front.
+pub fn strip_postfix_headers(delivered: &[u8]) -> &[u8] {
+    let mut in_received = false;
+    strip_leading_lines(delivered, |line| {
+        if is_continuation(line) {
+            in_received
+        } else if line.starts_with(b"Received: ") {
+            // Only the first: later ones came with the message.
+            !std::mem::replace(&mut in_received, true)
+        } else {
+            in_received = false;
+            [&b"Return-Path: "[..], b"X-Original-To: ", b"Delivered-To: "]
+                .iter()
+                .any(|h| line.starts_with(h))
+        }
+    })
+}
+
+/// smtpd's `disconnect from ...` lines in a maillog, e.g. `disconnect from
+/// localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 bdat=2 quit=1 commands=6`.
+pub fn disconnect_lines(maillog: &str) -> Vec<&str> {
+    maillog
+        .lines()
+        .filter(|l| l.contains("disconnect from"))
+        .collect()
 }
 
 impl Drop for PostfixInstance {
@@ -1457,8 +1522,10 @@ smtputf8_enable = yes
         ));
     }
     for line in &opts.extra_main_cf {
-        cf.push_str(line);
-        cf.push('\n');
+        let name = |l: &str| l.split('=').next().unwrap_or_default().trim().to_owned();
+        let mut kept: Vec<&str> = cf.lines().filter(|l| name(l) != name(line)).collect();
+        kept.push(line);
+        cf = kept.join("\n") + "\n";
     }
     cf
 }
