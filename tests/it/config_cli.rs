@@ -3,33 +3,15 @@
 
 use std::path::Path;
 
+use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{ScriptedServer, Step, expect, greeting_ehlo, happy_send, send};
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn smtpx(args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut cmd = assert_cmd::Command::cargo_bin("smtpx").unwrap();
-    cmd.args(args)
-        .env_remove("SMTPX_PROFILE")
-        .env_remove("SMTPX_CONFIG");
-    // Keep the user's own config out of the tests.
-    cmd.env("XDG_CONFIG_HOME", "/nonexistent-smtpx-test");
+    let mut run = Smtpx::new().args(args);
     for (k, v) in env {
-        cmd.env(k, v);
+        run = run.env(k, v);
     }
-    let out = cmd
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run.run()
 }
 
 fn write_config(dir: &Path, text: &str) -> String {

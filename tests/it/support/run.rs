@@ -84,6 +84,10 @@ impl Smtpx {
         cmd.env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CI")
+            .env_remove("SMTPX_PROFILE")
+            .env_remove("SMTPX_CONFIG")
+            // A config file of the person running the tests must not change them.
+            .env("XDG_CONFIG_HOME", "/nonexistent-smtpx-test")
             .timeout(HANG_GUARD);
         Smtpx { cmd }
     }
