@@ -51,3 +51,12 @@ fn man_pages_have_the_required_sections() {
         }
     }
 }
+
+#[test]
+fn a_failure_outside_any_session_is_exit_1() {
+    // Exit 1 is "anything else": here, a file that cannot be written.
+    let out = crate::support::run::smtpx(&["generate", "--man-dir", "/proc/smtpx-cannot-write"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(out.stderr.starts_with("smtpx: error:"), "{out}");
+}
