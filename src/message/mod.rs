@@ -215,7 +215,10 @@ pub fn compose(c: &Composition) -> Vec<u8> {
 /// Subject-like text: as it is (folded at white space) when it is ASCII, RFC 2047
 /// encoded words when it is not.
 fn unstructured(value: &str) -> mail_builder::headers::HeaderType<'static> {
-    if value.is_ascii() {
+    // Plain ASCII folds at its spaces; a word too long for any line (RFC 5322 §2.1.1)
+    // must become encoded-words, which can be split anywhere.
+    let foldable = value.split_whitespace().all(|word| word.len() <= 900);
+    if value.is_ascii() && foldable {
         Raw::new(value.to_string()).into()
     } else {
         Text::new(value.to_string()).into()

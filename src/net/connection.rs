@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
@@ -16,7 +16,15 @@ const READ_CHUNK: usize = 16 * 1024;
 enum Transport {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// A byte stream made elsewhere: in-memory pipes let tests run every RFC 5321
+    /// deadline on a paused clock, which real sockets cannot do exactly.
+    Stream(Box<dyn ByteStream>),
 }
+
+/// What a connection can run over besides TCP.
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for T {}
 
 /// Why reading a reply failed.
 #[derive(Debug)]
@@ -68,6 +76,21 @@ impl Connection {
             peer: addr,
             local,
         })
+    }
+
+    /// A connection over a stream that is already open. TLS cannot be started on it.
+    pub fn over_stream(
+        stream: impl ByteStream + 'static,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Connection {
+        Connection {
+            transport: Some(Transport::Stream(Box::new(stream))),
+            buffered: Vec::new(),
+            parser: ReplyParser::new(ReplyLimits::default()),
+            peer,
+            local,
+        }
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -122,6 +145,7 @@ impl Connection {
         match self.transport.as_mut() {
             Some(Transport::Plain(s)) => s.read(buf).await,
             Some(Transport::Tls(s)) => s.read(buf).await,
+            Some(Transport::Stream(s)) => s.read(buf).await,
             None => Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "connection lost",
@@ -134,6 +158,10 @@ impl Connection {
             match self.transport.as_mut() {
                 Some(Transport::Plain(s)) => s.write_all(bytes).await,
                 Some(Transport::Tls(s)) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
+                Some(Transport::Stream(s)) => {
                     s.write_all(bytes).await?;
                     s.flush().await
                 }
@@ -157,8 +185,14 @@ impl Connection {
         host: &str,
         deadline: Instant,
     ) -> Result<TlsInfo, TlsFailure> {
-        let Some(Transport::Plain(tcp)) = self.transport.take() else {
-            return Err(TlsFailure::Handshake("TLS is already active".into()));
+        let tcp = match self.transport.take() {
+            Some(Transport::Plain(tcp)) => tcp,
+            other => {
+                self.transport = other;
+                return Err(TlsFailure::Handshake(
+                    "TLS needs a plain TCP connection".into(),
+                ));
+            }
         };
         let (tls, info) = client.handshake(tcp, host, deadline).await?;
         self.transport = Some(Transport::Tls(Box::new(tls)));
@@ -172,6 +206,7 @@ impl Connection {
             let _ = match t {
                 Transport::Plain(s) => s.shutdown().await,
                 Transport::Tls(s) => s.shutdown().await,
+                Transport::Stream(s) => s.shutdown().await,
             };
         }
     }

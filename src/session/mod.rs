@@ -99,16 +99,9 @@ impl<'a> Session<'a> {
                     local: conn.local(),
                     took: started.elapsed(),
                 });
-                Ok(Session {
-                    ctx,
-                    conn,
-                    capabilities: None,
-                    tls: None,
-                    channel: Channel::Plain,
-                    last_sent: started,
-                    redactions: Vec::new(),
-                    quit_sent: false,
-                })
+                let mut session = Session::over(ctx, conn);
+                session.last_sent = started;
+                Ok(session)
             }
             Err(e) => {
                 let reason = match e {
@@ -130,6 +123,20 @@ impl<'a> Session<'a> {
                     Failure::new(Phase::Connect, kind, format!("{addr}: {reason}")),
                 ))
             }
+        }
+    }
+
+    /// A session over a connection opened elsewhere (see `Connection::over_stream`).
+    pub fn over(ctx: SessionContext<'a>, conn: Connection) -> Session<'a> {
+        Session {
+            ctx,
+            conn,
+            capabilities: None,
+            tls: None,
+            channel: Channel::Plain,
+            last_sent: Instant::now(),
+            redactions: Vec::new(),
+            quit_sent: false,
         }
     }
 

@@ -1,5 +1,6 @@
 //! One integration-test binary; each module is one area.
 mod auth_cli;
+mod catalog;
 mod check_cli;
 mod config_cli;
 mod dns_route;
@@ -10,6 +11,7 @@ mod interop_sasl;
 mod message_cli;
 mod mx_cli;
 mod peers_selftest;
+mod properties;
 mod scripted_selftest;
 mod send_cli;
 mod size_cli;

@@ -69,6 +69,19 @@ pub enum Step {
     /// Neither read nor write for this long: a server that stops reading
     /// mid-body so the client's writes back up.
     Stall(Duration),
+    /// Write `head`, then `unit` over and over until `max` bytes in all went
+    /// out or a write fails: a reply line that never ends, or endless
+    /// continuation lines. The client hanging up is the expected end, so a
+    /// failed write ends the step without an error; the count is in
+    /// [`Record::flooded`].
+    Flood {
+        head: Vec<u8>,
+        unit: Vec<u8>,
+        max: usize,
+    },
+    /// TCP FIN without a TLS close_notify first: a truncation attack on a
+    /// TLS session (same as [`Step::Close`] in plaintext).
+    Truncate,
 }
 
 impl fmt::Debug for Step {
@@ -85,6 +98,10 @@ impl fmt::Debug for Step {
             Step::StartTls(_) => f.write_str("StartTls"),
             Step::ReadUntilClose => f.write_str("ReadUntilClose"),
             Step::Stall(d) => write!(f, "Stall({d:?})"),
+            Step::Flood { head, unit, max } => {
+                write!(f, "Flood({} + {}.., {max})", escape(head), escape(unit))
+            }
+            Step::Truncate => f.write_str("Truncate"),
         }
     }
 }
@@ -176,6 +193,8 @@ pub struct Record {
     pub tls: Vec<TlsHandshake>,
     /// Script mismatches, timeouts, I/O errors, unfinished scripts.
     pub errors: Vec<String>,
+    /// Bytes written by [`Step::Flood`] steps.
+    pub flooded: usize,
 }
 
 /// What the server saw of a completed TLS handshake.
@@ -550,7 +569,49 @@ impl<'a> Session<'a> {
             Step::Reset => self.reset(),
             Step::StartTls(config) => self.start_tls(config),
             Step::ReadUntilClose => self.read_until_close(),
+            Step::Flood { head, unit, max } => {
+                self.flood(&head, &unit, max);
+                Ok(())
+            }
+            Step::Truncate => {
+                self.truncate();
+                Ok(())
+            }
         }
+    }
+
+    fn flood(&mut self, head: &[u8], unit: &[u8], max: usize) {
+        // Large writes keep the number of syscalls small for hundreds of MiB.
+        let mut block = head.to_vec();
+        while block.len() < head.len() + 64 * 1024 && !unit.is_empty() {
+            block.extend_from_slice(unit);
+        }
+        let mut sent = 0;
+        let mut first = true;
+        while sent < max && !self.server.stopped() {
+            let chunk = if first {
+                &block[..]
+            } else {
+                &block[head.len()..]
+            };
+            first = false;
+            let chunk = &chunk[..chunk.len().min(max - sent)];
+            if chunk.is_empty() || self.io.write_all(chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        lock(&self.server.record).flooded += sent;
+    }
+
+    /// FIN on the TCP socket under the TLS session, with no close_notify.
+    fn truncate(&mut self) {
+        if let Some(sock) = self.io.tcp()
+            && sock.shutdown(Shutdown::Write).is_ok()
+        {
+            self.drain();
+        }
+        self.io = Transport::Gone;
     }
 
     /// Sleeps in slices so a dropped or timed-out server stops promptly.
