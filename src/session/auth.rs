@@ -3,6 +3,7 @@
 
 use super::{Channel, Event, Session};
 use crate::outcome::{Failure, FailureKind, Phase};
+use crate::smtp::redact;
 use crate::smtp::sasl::{self, Credentials, MAX_CHALLENGES, Mechanism, SaslClient, SaslError};
 use crate::smtp::{Command, Reply, ReplyClass};
 
@@ -46,7 +47,7 @@ impl Session<'_> {
         .map_err(|e| Failure::input(format!("--user/--password: {e}")))?;
         // From here on, nothing that reveals the secret may reach any output.
         let mut forms = client.secret_forms();
-        forms.push(hex(plan.credentials.secret.expose().as_bytes()));
+        forms.extend(redact::leak_forms(plan.credentials.secret.expose()));
         self.redact(forms);
         let initial = client.initial_response();
         let auth = Command::Auth {
@@ -200,10 +201,6 @@ fn violation(message: String) -> Failure {
 
 fn words(reply: &Reply) -> String {
     format!("{} {}", reply.code, reply.lines.join(" "))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Randomness for the SCRAM client nonce (RFC 5802 §5.1).

@@ -225,7 +225,14 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
         }
         match session.authenticate(auth).await {
             Ok(_) => {}
-            Err(f) if f.kind == FailureKind::Protocol => {
+            // After a violation, a timeout or a lost connection the exchange is out of
+            // step: QUIT would be read as an AUTH response, if it is read at all.
+            Err(f)
+                if matches!(
+                    f.kind,
+                    FailureKind::Protocol | FailureKind::Timeout | FailureKind::Closed
+                ) =>
+            {
                 return Opened::Failed(session.abort().await, f);
             }
             Err(f) => return Opened::Declined(session, f),

@@ -174,6 +174,18 @@ impl Session<'_> {
                 ));
             }
         }
+        // Nothing may follow the 354 until the message ends: a reply already waiting
+        // would be taken for the answer to the final dot (a false success).
+        let early = self.unread().len();
+        if early > 0 {
+            return TransactionEnd::Failed(Failure::new(
+                Phase::Data,
+                FailureKind::Protocol,
+                format!(
+                    "protocol violation: the server sent {early} bytes after its 354, before the message; nothing was sent"
+                ),
+            ));
+        }
         let stats = match self.send_content(body, transfer).await {
             Ok(s) => s,
             Err(f) => return TransactionEnd::Failed(f),

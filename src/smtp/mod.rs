@@ -7,6 +7,7 @@ pub mod chunking;
 pub mod command;
 pub mod data;
 pub mod dsn;
+pub mod redact;
 pub mod reply;
 pub mod sasl;
 pub mod size_probe;

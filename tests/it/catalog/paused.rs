@@ -42,6 +42,9 @@ pub struct Peer {
     pub drip: Option<(&'static [u8], Duration)>,
     /// Written once the drip is done.
     pub after: &'static [u8],
+    /// Written once the client has ended the message (`CRLF.CRLF`): replies sent
+    /// earlier would be unsolicited, which the client rightly refuses.
+    pub after_dot: &'static [u8],
     /// Read what the client sends; when false, the client's writes back up.
     pub reads: bool,
     /// The message content.
@@ -55,6 +58,7 @@ impl Peer {
             before,
             drip: None,
             after: b"",
+            after_dot: b"",
             reads: true,
             body: b"Subject: paused\r\n\r\nhello\r\n".to_vec(),
         }
@@ -84,10 +88,13 @@ async fn session(peer: Peer) -> LibRun {
     let Peer {
         drip,
         after,
+        after_dot,
         reads,
         body,
         ..
     } = peer;
+    let dot_seen = Arc::new(tokio::sync::Notify::new());
+    let dot_signal = Arc::clone(&dot_seen);
     tokio::spawn(async move {
         if let Some((bytes, every)) = drip {
             for (i, b) in bytes.iter().enumerate() {
@@ -100,6 +107,10 @@ async fn session(peer: Peer) -> LibRun {
             }
         }
         let _ = to_client.write_all(after).await;
+        if !after_dot.is_empty() {
+            dot_seen.notified().await;
+            let _ = to_client.write_all(after_dot).await;
+        }
         // Holding the write half keeps the pipe open: silence, not a close.
         std::future::pending::<()>().await;
     });
@@ -111,9 +122,11 @@ async fn session(peer: Peer) -> LibRun {
                 if n == 0 {
                     break;
                 }
-                wire.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend_from_slice(&buf[..n]);
+                let mut seen = wire.lock().unwrap_or_else(|p| p.into_inner());
+                seen.extend_from_slice(&buf[..n]);
+                if seen.windows(5).any(|w| w == b"\r\n.\r\n") {
+                    dot_signal.notify_one();
+                }
             }
         });
     } else {

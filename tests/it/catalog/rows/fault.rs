@@ -73,8 +73,8 @@ const TO_MAIL: &[u8] = b"220 mx.test ESMTP\r\n250 mx.test\r\n250 2.1.0 Ok\r\n";
 const TO_RCPT: &[u8] = b"220 mx.test ESMTP\r\n250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n";
 const TO_DATA: &[u8] =
     b"220 mx.test ESMTP\r\n250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n";
-const AFTER_GREETING: &[u8] =
-    b"250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n250 2.0.0 Ok: queued as P1\r\n221 Bye\r\n";
+const AFTER_GREETING: &[u8] = b"250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n";
+const AFTER_DOT: &[u8] = b"250 2.0.0 Ok: queued as P1\r\n221 Bye\r\n";
 
 pub fn rows() -> Vec<Row> {
     let mut rows = vec![
@@ -298,6 +298,7 @@ pub fn rows() -> Vec<Row> {
                 paused::run(Peer {
                     drip: Some((GREETING, 14 * SECOND)),
                     after: AFTER_GREETING,
+                    after_dot: AFTER_DOT,
                     ..Peer::replies(b"")
                 })
             })
