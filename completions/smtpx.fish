@@ -34,6 +34,7 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "check" -d 'Diagnose a m
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "vrfy" -d 'Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "expn" -d 'Ask a server to expand mailing lists (EXPN), listing the members it returns'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "size" -d 'Show a server\'s advertised message size limit and probe what MAIL FROM ... SIZE=n accepts, without sending a message'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "verify" -d 'Verify addresses in bulk by asking each domain\'s MX hosts at RCPT TO (nothing is sent), with a catch-all probe per domain and a progress bar'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "config" -d 'Show the settings a profile resolves to (secrets redacted)'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "generate" -d 'Regenerate man pages and shell completions (for packagers)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
@@ -303,6 +304,53 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l json -d 'One JSON o
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l file -d 'Read addresses from FILE (\'-\' for stdin), one per line; blank lines, lines starting with \'#\', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this host\'s name when fully qualified, else the address literal of our end, e.g. postmaster@[192.0.2.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output format [default: table; jsonl with --json; only the counts with -q]' -r -f -a "table\t'Aligned columns: address, verdict, reply'
+csv\t'RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host'
+jsonl\t'One JSON object per address, then a result object with the counts'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l concurrency -d 'Sessions (and MX lookups) at once, over all domains' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l per-host -d 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l rate -d 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l retry-temporary -d 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s v -l verbose -d 'Show each session\'s commands and replies on stderr, tagged with the domain'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -s h -l help -d 'Print help'

@@ -41,6 +41,24 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `smtpx verify` gives its verdicts their own codes.
+const VERIFY_EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "Every address is deliverable."),
+    ("2", "Usage error or bad input; nothing was sent."),
+    (
+        "7",
+        "An address is undeliverable, invalid, no-mail or no-domain.",
+    ),
+    (
+        "8",
+        "Otherwise: an address is undecided (temporary, accept-all, unreachable, dns-error, policy).",
+    ),
+    (
+        "130",
+        "Interrupted (Ctrl-C); the verdicts decided before were printed, then the counts.",
+    ),
+];
+
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "NO_COLOR",
@@ -74,6 +92,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "Check whether a recipient would be accepted, without sending",
         "smtpx send -s mx.example.org --from me@example.org --to you@example.org --quit-after rcpt",
+    ),
+    (
+        "Verify a list of addresses at their domains' MX hosts, as CSV",
+        "smtpx verify --file list.txt --format csv > verdicts.csv",
     ),
     (
         "Send a prepared message from stdin, machine-readable",
@@ -123,7 +145,12 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
         man.render_subcommands_section(&mut out)?;
     }
     let mut roff = Roff::default();
-    section(&mut roff, "EXIT STATUS", EXIT_STATUS);
+    let exit_status = if cmd.get_name() == "verify" {
+        VERIFY_EXIT_STATUS
+    } else {
+        EXIT_STATUS
+    };
+    section(&mut roff, "EXIT STATUS", exit_status);
     section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
     roff.control("SH", ["FILES"]);
     roff.control("TP", [] as [&str; 0]);

@@ -11,6 +11,7 @@
 //!           ├─ dns/      the only module that names hickory types
 //!           ├─ diagnosis/ facts about a server and the pure verdict rules of `check`
 //!           ├─ message/  RFC 5322 message composition
+//!           ├─ verify/   pure rules of `verify`: input lines, verdicts, batches, retries
 //!           └─ render/   the only code that prints
 //! ```
 pub mod cli;
@@ -26,3 +27,4 @@ pub mod secret;
 pub mod session;
 pub mod smtp;
 pub mod subcommands;
+pub mod verify;

@@ -60,6 +60,15 @@ Exit codes:
    9  protocol violation by the server
  130  interrupted (Ctrl-C)";
 
+const VERIFY_EXIT_CODES: &str = "\
+Exit codes:
+   0  every address is deliverable
+   2  usage error (nothing sent)
+   7  an address is undeliverable, invalid, no-mail or no-domain
+   8  otherwise: something is undecided (temporary, accept-all, unreachable, dns-error,
+      policy)
+ 130  interrupted (Ctrl-C); what was decided before is printed, then the counts";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smtpx",
@@ -107,6 +116,10 @@ pub enum Verb {
     /// accepts, without sending a message
     #[command(after_help = SIZE_EXIT_CODES)]
     Size(Box<SizeArgs>),
+    /// Verify addresses in bulk by asking each domain's MX hosts at RCPT TO (nothing is
+    /// sent), with a catch-all probe per domain and a progress bar
+    #[command(after_help = VERIFY_EXIT_CODES)]
+    Verify(Box<VerifyArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
     Config(ConfigArgs),
     /// Regenerate man pages and shell completions (for packagers)
@@ -398,6 +411,65 @@ pub struct SizeArgs {
     pub output: OutputArgs,
 }
 
+/// `smtpx verify --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// Aligned columns: address, verdict, reply
+    Table,
+    /// RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host
+    Csv,
+    /// One JSON object per address, then a result object with the counts
+    Jsonl,
+}
+
+/// `smtpx verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Addresses to verify [default: read from --file, or one per line from stdin]
+    #[arg(value_name = "ADDRESS", conflicts_with = "file")]
+    pub addresses: Vec<String>,
+    /// Read addresses from FILE ('-' for stdin), one per line; blank lines, lines
+    /// starting with '#', CRLF line ends and a UTF-8 BOM are fine, and a bad line is
+    /// reported by its number without stopping the run
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this
+    /// host's name when fully qualified, else the address literal of our end, e.g.
+    /// postmaster@[192.0.2.1]]
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// Output format [default: table; jsonl with --json; only the counts with -q]
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "quiet"])]
+    pub format: Option<VerifyFormat>,
+    /// Sessions (and MX lookups) at once, over all domains
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Sessions at once to one MX host (or to --server); a domain with more than 100
+    /// addresses is then shared among up to N sessions
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub per_host: u16,
+    /// At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX
+    /// routing; no limit with --server]
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    /// Ask addresses that got a temporary (4xx) answer once more after DURATION, in the
+    /// same run, e.g. 5m for greylisting [default: report them as temporary at once]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_temporary: Option<Duration>,
+    /// Send commands one at a time even when the server offers PIPELINING
+    #[arg(long)]
+    pub no_pipelining: bool,
+    /// Show each session's commands and replies on stderr, tagged with the domain
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Output")]
@@ -627,6 +699,45 @@ mod tests {
         let cli = Cli::try_parse_from(["smtpx", "size", "[::1]:25", "--probe"]).unwrap();
         let Verb::Size(args) = cli.verb else { panic!() };
         assert!(args.probe && args.target.as_deref() == Some("[::1]:25"));
+    }
+
+    #[test]
+    fn parses_a_verify() {
+        let cli = Cli::try_parse_from([
+            "smtpx",
+            "verify",
+            "a@b.example",
+            "c@d.example",
+            "--per-host",
+            "4",
+            "--retry-temporary",
+            "5m",
+            "--format",
+            "csv",
+            "-v",
+        ])
+        .unwrap();
+        let Verb::Verify(args) = cli.verb else {
+            panic!()
+        };
+        assert_eq!(args.addresses.len(), 2);
+        assert_eq!(args.per_host, 4);
+        assert_eq!(args.concurrency, 8);
+        assert_eq!(args.retry_temporary, Some(Duration::from_secs(300)));
+        assert_eq!(args.format, Some(VerifyFormat::Csv));
+        assert!(args.verbose);
+        for bad in [
+            &["a@b.c", "--file", "x"][..],
+            &["--format", "jsonl", "--json"],
+            &["--format", "csv", "-q"],
+            &["-v", "-q"],
+            &["--concurrency", "0"],
+            &["--retry-temporary", "0s"],
+        ] {
+            let mut argv = vec!["smtpx", "verify"];
+            argv.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod size;
 pub mod text;
 pub mod tls;
 pub mod transcript;
+pub mod verify;
 pub mod vrfy;
 
 use std::io::Write;

@@ -5,6 +5,7 @@ pub mod auth;
 mod chunking;
 pub mod event;
 pub mod open;
+pub mod probe;
 pub mod timeouts;
 pub mod transaction;
 

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod profile;
 pub mod send;
 pub mod size;
+pub mod verify;
 pub mod vrfy;
 
 use crate::cli::Verb;
@@ -34,6 +35,7 @@ pub fn run(parsed: profile::Parsed) -> u8 {
         Verb::Vrfy(args) => vrfy::run(*args),
         Verb::Expn(args) => expn::run(*args),
         Verb::Size(args) => size::run(*args),
+        Verb::Verify(args) => verify::run(*args),
         Verb::Config(ref args) => config::run(args, &parsed),
         Verb::Generate(args) => generate::run(&args),
     }

@@ -232,9 +232,22 @@ pub async fn route_open(
         }
         MailRoute::Mx { .. } | MailRoute::Implicit { .. } => {}
     }
-    let cfg = dns_config(server).map_err(Failure::input)?;
-    let hops: Vec<Hop> = crate::dns::delivery_candidates(
-        &route,
+    let hops = route_hops(&route, port, server).map_err(Failure::input)?;
+    if hops.is_empty() {
+        return Err(dns_failure(
+            false,
+            format!("no MX host of {domain} has a usable address"),
+        ));
+    }
+    Ok(OpenPlan { hops, ..plan })
+}
+
+/// The places to try for a route with MX hosts (or an implicit MX), in the order
+/// RFC 5321 §5.1 gives, with `--max-hops`, `-4`/`-6` applied; empty for any other route.
+pub fn route_hops(route: &MailRoute, port: u16, server: &ServerArgs) -> Result<Vec<Hop>, String> {
+    let cfg = dns_config(server)?;
+    Ok(crate::dns::delivery_candidates(
+        route,
         port,
         &cfg,
         usize::from(server.max_hops),
@@ -245,14 +258,7 @@ pub async fn route_open(
         host: c.host,
         addr: c.addr,
     })
-    .collect();
-    if hops.is_empty() {
-        return Err(dns_failure(
-            false,
-            format!("no MX host of {domain} has a usable address"),
-        ));
-    }
-    Ok(OpenPlan { hops, ..plan })
+    .collect())
 }
 
 /// What `check` and `size` are pointed at.

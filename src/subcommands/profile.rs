@@ -88,6 +88,11 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
                 args.from = p.from.clone();
             }
         }
+        // The profile's sender is for messages; verify's sender has its own default.
+        Verb::Verify(args) => {
+            apply_server(&mut args.server, p, m, true);
+            apply_tls(&mut args.tls, p, m)?;
+        }
         Verb::Mx(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())

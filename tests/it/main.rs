@@ -17,4 +17,5 @@ mod send_cli;
 mod size_cli;
 mod support;
 mod tls_cli;
+mod verify_cli;
 mod vrfy_cli;

@@ -383,6 +383,7 @@ pub struct AiosmtpdOptions {
     size_limit: Option<u64>,
     policy: Option<serde_json::Value>,
     smtputf8: bool,
+    pipelining: bool,
     hostname: Option<String>,
     verbose: bool,
 }
@@ -448,6 +449,12 @@ impl AiosmtpdOptions {
     /// Advertise SMTPUTF8 and accept `MAIL FROM:<...> SMTPUTF8`.
     pub fn smtputf8(mut self) -> Self {
         self.smtputf8 = true;
+        self
+    }
+    /// Advertise PIPELINING (RFC 2920); aiosmtpd handles pipelined commands
+    /// in order but does not say so by itself.
+    pub fn pipelining(mut self) -> Self {
+        self.pipelining = true;
         self
     }
     /// The name in the banner and EHLO reply (default `aiosmtpd.example.test`).
@@ -572,6 +579,9 @@ impl Aiosmtpd {
         }
         if opts.smtputf8 {
             cmd.arg("--enable-smtputf8");
+        }
+        if opts.pipelining {
+            cmd.arg("--pipelining");
         }
         if opts.verbose {
             cmd.arg("--verbose");

@@ -1,0 +1,533 @@
+//! The concurrent part of `verify`: domains in bounded tasks, one MX lookup each,
+//! sessions limited overall (`--concurrency`) and per host (`--per-host`), RCPTs paced
+//! per host (`--rate`), lost connections retried once, temporary answers asked again
+//! after `--retry-temporary`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep, sleep_until, timeout_at};
+
+use super::{AddressList, Plan, Sender};
+use crate::dns::MailRoute;
+use crate::outcome::FailureKind;
+use crate::render::verify::{Output, Record};
+use crate::session::open::{Hop, OpenPlan, Opened, default_helo, open};
+use crate::session::probe::Answer;
+use crate::session::{EventSink, Session, SessionContext, Timed};
+use crate::smtp::{Address, Command, Param, ReplyClass, ReversePath};
+use crate::verify::verdict::probe_local_part;
+use crate::verify::{CatchAll, Decided, Loss, Pace, Verdict, Work};
+
+/// Wait before a fresh connection after a 421 or a lost one: long enough not to hammer
+/// a server that is shedding load, short enough not to stall the run.
+const BACKOFF: Duration = Duration::from_secs(1);
+
+/// Domain tasks alive at once, per unit of `--concurrency`: a few more than sessions,
+/// so that domains waiting for a busy host do not hold up the others.
+const TASKS_PER_SESSION: usize = 4;
+
+/// What the tasks share.
+struct Shared {
+    plan: Arc<Plan>,
+    list: Arc<AddressList>,
+    tx: Sender,
+    sessions: Semaphore,
+    lookups: Semaphore,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+/// One MX host (or `--server`): its session slots and its pace.
+struct Host {
+    slots: Semaphore,
+    pace: Mutex<Pace>,
+}
+
+impl Shared {
+    fn host(&self, key: &str) -> Arc<Host> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        hosts
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    slots: Semaphore::new(self.plan.per_host),
+                    pace: Mutex::new(Pace::new(self.plan.rate)),
+                })
+            })
+            .clone()
+    }
+
+    fn send(&self, output: Output) {
+        // Only fails when the writer is gone, and then there is nobody to tell.
+        let _ = self.tx.send(output);
+    }
+}
+
+/// Verifies every domain of the list; returns when all are decided.
+pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Sender) {
+    let shared = Arc::new(Shared {
+        sessions: Semaphore::new(plan.concurrency),
+        lookups: Semaphore::new(plan.concurrency),
+        hosts: Mutex::new(HashMap::new()),
+        plan,
+        list,
+        tx,
+    });
+    let fixed = match &shared.plan.target {
+        None => None,
+        Some(target) => {
+            let open = shared.plan.open.clone();
+            match crate::subcommands::plan::resolve_open(&shared.plan.server, target, open).await {
+                Ok(open) => Some(open.hops),
+                Err(f) => {
+                    for (_, ids) in &shared.list.domains {
+                        settle(&shared, ids, Verdict::Unreachable, &f.message);
+                    }
+                    return;
+                }
+            }
+        }
+    };
+    let mut domains = shared.list.domains.iter().enumerate();
+    let cap = shared.plan.concurrency * TASKS_PER_SESSION;
+    let mut tasks = JoinSet::new();
+    // Each turn starts a task or waits for one to end: bounded by the domain count.
+    loop {
+        while tasks.len() < cap {
+            let Some((index, _)) = domains.next() else {
+                break;
+            };
+            tasks.spawn(verify_domain(shared.clone(), index, fixed.clone()));
+        }
+        if tasks.join_next().await.is_none() {
+            break;
+        }
+    }
+}
+
+/// Every address of one domain the same verdict, without asking anyone.
+fn settle(shared: &Shared, ids: &[usize], verdict: Verdict, note: &str) {
+    for &id in ids {
+        shared.send(Output::Verdict(record(
+            shared,
+            id,
+            verdict,
+            None,
+            Some(note.to_string()),
+            None,
+        )));
+    }
+}
+
+fn record(
+    shared: &Shared,
+    id: usize,
+    verdict: Verdict,
+    reply: Option<crate::smtp::Reply>,
+    note: Option<String>,
+    host: Option<&str>,
+) -> Record {
+    let entry = &shared.list.entries[id];
+    Record {
+        line: entry.line,
+        address: entry.text.clone(),
+        verdict,
+        reply,
+        note,
+        host: host.map(str::to_string),
+    }
+}
+
+async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>>) {
+    let (domain, ids) = &shared.list.domains[index];
+    let hops = match fixed {
+        Some(hops) => hops,
+        None => match route(&shared, domain).await {
+            Ok(hops) => hops,
+            Err((verdict, note)) => return settle(&shared, ids, verdict, &note),
+        },
+    };
+    let key = hops
+        .first()
+        .map(|h| format!("{}:{}", h.host.to_ascii_lowercase(), h.addr.port()))
+        .unwrap_or_default();
+    let host = shared.host(&key);
+    let shares = crate::verify::work::shares(ids, shared.plan.per_host);
+    let several = shares.len() > 1;
+    let mut tasks = JoinSet::new();
+    for (n, share) in shares.into_iter().enumerate() {
+        let tag: Arc<str> = if several {
+            format!("{domain}#{}", n + 1).into()
+        } else {
+            domain.as_str().into()
+        };
+        let job = Job {
+            shared: shared.clone(),
+            domain: domain.clone(),
+            tag,
+            hops: hops.clone(),
+            host: host.clone(),
+        };
+        tasks.spawn(job.run(share));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// The domain's hops (RFC 5321 §5.1), or the verdict for all its addresses.
+async fn route(shared: &Shared, domain: &str) -> Result<Vec<Hop>, (Verdict, String)> {
+    let Some(dns) = &shared.plan.dns else {
+        return Err((Verdict::DnsError, "no DNS resolver".into()));
+    };
+    let route = {
+        let _slot = shared.lookups.acquire().await;
+        match shared.plan.overall {
+            Some(deadline) => timeout_at(deadline, dns.mail_route(domain))
+                .await
+                .unwrap_or_else(|_| MailRoute::Temporary {
+                    reason: "the overall --timeout expired".into(),
+                }),
+            None => dns.mail_route(domain).await,
+        }
+    };
+    match &route {
+        MailRoute::NullMx { .. } => Err((
+            Verdict::NoMail,
+            format!("{domain} has a null MX (RFC 7505): it accepts no mail"),
+        )),
+        MailRoute::NoMail => Err((
+            Verdict::NoMail,
+            format!("{domain} has no MX records and no addresses: no mail route"),
+        )),
+        MailRoute::NxDomain => Err((
+            Verdict::NoDomain,
+            format!("{domain} does not exist (NXDOMAIN)"),
+        )),
+        MailRoute::InvalidDomain { reason } => Err((Verdict::NoDomain, reason.clone())),
+        MailRoute::Temporary { reason } => Err((
+            Verdict::DnsError,
+            format!("looking up MX for {domain} failed: {reason}"),
+        )),
+        MailRoute::Mx { .. } | MailRoute::Implicit { .. } => {
+            let port = shared.plan.server.port;
+            match crate::subcommands::plan::route_hops(&route, port, &shared.plan.server) {
+                Ok(hops) if !hops.is_empty() => Ok(hops),
+                Ok(_) => Err((
+                    Verdict::Unreachable,
+                    format!("no MX host of {domain} has a usable address"),
+                )),
+                Err(e) => Err((Verdict::DnsError, e)),
+            }
+        }
+    }
+}
+
+/// One share of a domain's addresses, worked through sessions.
+struct Job {
+    shared: Arc<Shared>,
+    domain: String,
+    tag: Arc<str>,
+    hops: Vec<Hop>,
+    host: Arc<Host>,
+}
+
+/// Whether a pass may hold temporary verdicts back for a later pass.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    First { defer: bool },
+    Again,
+}
+
+impl Job {
+    async fn run(self, ids: Vec<usize>) {
+        let limit = self.host_pace(|p| p.batch_limit());
+        let mut work = Work::new(ids, limit, CatchAll::NotAsked);
+        let defer = self.shared.plan.retry_temporary.is_some();
+        let deferred = self.pass(&mut work, Pass::First { defer }).await;
+        let Some(delay) = self.shared.plan.retry_temporary else {
+            return;
+        };
+        if deferred.is_empty() {
+            return;
+        }
+        let wake = Instant::now() + delay;
+        if self.shared.plan.overall.is_some_and(|d| d <= wake) {
+            // No time left to ask again: the temporary answers stand as they are.
+            return;
+        }
+        sleep_until(wake).await;
+        // A probe that was only deferred is asked again with the addresses.
+        let catch_all = match &work.catch_all {
+            known @ (CatchAll::Yes(_) | CatchAll::No) => known.clone(),
+            _ => CatchAll::NotAsked,
+        };
+        let mut again = Work::new(deferred, limit, catch_all);
+        self.pass(&mut again, Pass::Again).await;
+    }
+
+    fn host_pace<T>(&self, f: impl FnOnce(&mut Pace) -> T) -> T {
+        f(&mut self
+            .host
+            .pace
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Sessions until every address of `work` is decided; returns the ids held back
+    /// for another pass.
+    async fn pass(&self, work: &mut Work, pass: Pass) -> Vec<usize> {
+        let mut deferred = Vec::new();
+        // Each connection decides an address or counts an attempt against one (two at
+        // most each), so this bound is never the reason to stop in practice.
+        let cap = 2 * work.remaining() + 2;
+        for connection in 0..cap {
+            if work.is_done() {
+                return deferred;
+            }
+            let wait = if connection > 0 {
+                BACKOFF
+            } else {
+                Duration::ZERO
+            };
+            let overall = self.shared.plan.overall;
+            if overall.is_some_and(|d| Instant::now() + wait >= d) {
+                let note = "the overall --timeout expired before an answer came";
+                let d = work.settle_all(Verdict::Unreachable, None, note);
+                self.emit(d, None, pass, &mut deferred);
+                return deferred;
+            }
+            sleep(wait).await;
+            self.connection(work, pass, &mut deferred).await;
+        }
+        let d = work.settle_all(Verdict::Unreachable, None, "too many lost connections");
+        self.emit(d, None, pass, &mut deferred);
+        deferred
+    }
+
+    /// One connection: open it within the slots, then converse or settle.
+    async fn connection(&self, work: &mut Work, pass: Pass, deferred: &mut Vec<usize>) {
+        // Host first: a task waiting for a busy host holds no session slot meanwhile.
+        let _host = self.host.slots.acquire().await;
+        let _session = self.shared.sessions.acquire().await;
+        let plan = OpenPlan {
+            hops: self.hops.clone(),
+            ..self.shared.plan.open.clone()
+        };
+        let decided = match open(self.context(), &plan).await {
+            Opened::Ready(session) => return self.converse(session, work, pass, deferred).await,
+            Opened::Refused(session, phase, reply) => {
+                session.quit().await;
+                if reply.class() == ReplyClass::TransientNegative {
+                    work.connection_lost(&Loss::Closing(reply))
+                } else {
+                    let note = format!("the server refused the session at {phase}");
+                    work.settle_all(Verdict::Policy, Some(&reply), &note)
+                }
+            }
+            Opened::Declined(session, f) => {
+                session.quit().await;
+                work.settle_all(Verdict::Policy, None, &f.message)
+            }
+            Opened::Failed(_, f) if matches!(f.kind, FailureKind::Tls | FailureKind::Protocol) => {
+                work.settle_all(Verdict::Unreachable, None, &f.message)
+            }
+            Opened::Failed(_, f) => work.connection_lost(&Loss::Dropped(f.message)),
+            Opened::Stopped(session, _) => {
+                session.abort().await;
+                work.settle_all(Verdict::Unreachable, None, "stopped")
+            }
+        };
+        self.emit(decided, None, pass, deferred);
+    }
+
+    /// Batches on an open session until the work is done or the connection is lost.
+    async fn converse(
+        &self,
+        mut session: Session<'static>,
+        work: &mut Work,
+        pass: Pass,
+        deferred: &mut Vec<usize>,
+    ) {
+        let caps = session.capabilities.clone().unwrap_or_default();
+        let peer = session.peer_addr();
+        let host = self
+            .hops
+            .iter()
+            .find(|h| h.addr == peer)
+            .map_or_else(|| peer.to_string(), |h| h.host.clone());
+        let host = Some(host.as_str());
+        let entries = &self.shared.list.entries;
+        let address = |id: usize| entries[id].parsed.as_ref().ok();
+        // RFC 6531 §3.4: a non-ASCII local part may only go to a server offering SMTPUTF8.
+        let needs_utf8 = |id: usize| address(id).is_some_and(Address::needs_smtputf8);
+        if !caps.smtputf8() {
+            let note = "the local part is not ASCII and the server does not offer SMTPUTF8 (RFC 6531), so it cannot take mail for it";
+            let d = work.settle_where(needs_utf8, Verdict::Undeliverable, note);
+            self.emit(d, host, pass, deferred);
+        }
+        // RFC 6531 §3.4: SMTPUTF8 on MAIL only for a transaction that needs it.
+        let utf8 = caps.smtputf8() && work.pending_ids().any(needs_utf8);
+        let mail = Command::Mail {
+            from: self.sender(&session),
+            params: if utf8 {
+                vec![Param::new("SMTPUTF8", None)]
+            } else {
+                Vec::new()
+            },
+        };
+        let probe = Address::parse(&format!("{}@{}", probe_local_part(random()), self.domain));
+        if let Err(e) = &probe
+            && !work.catch_all.is_known()
+        {
+            work.catch_all = CatchAll::Unknown(format!("could not be formed ({e})"));
+        }
+        let pipelined = self.shared.plan.pipelining && caps.pipelining();
+        let mut reset = false;
+        while let Some(mut round) = work.begin() {
+            let batch = round.batch();
+            let mut rcpts = Vec::with_capacity(batch.len());
+            if let (true, Ok(to)) = (batch.probe, &probe) {
+                rcpts.push(Command::Rcpt {
+                    to: to.clone(),
+                    params: Vec::new(),
+                });
+            }
+            rcpts.extend(batch.ids.iter().filter_map(|&id| {
+                address(id).map(|to| Command::Rcpt {
+                    to: to.clone(),
+                    params: Vec::new(),
+                })
+            }));
+            let now = self.shared.plan.started.elapsed();
+            let wait = self.host_pace(|p| p.book(now, rcpts.len()));
+            if !wait.is_zero() {
+                sleep(wait).await;
+            }
+            // Each verdict goes out the moment its reply is read.
+            let answer = |a: Answer<'_>| {
+                let d = match a {
+                    Answer::Mail(reply) => work.mail_reply(&mut round, reply),
+                    Answer::Rcpt(reply) => work.rcpt_reply(&mut round, reply),
+                };
+                self.emit(d, host, pass, deferred);
+            };
+            let end = session
+                .rcpt_batch(reset, &mail, &rcpts, pipelined, answer)
+                .await;
+            reset = true;
+            let lost = end.failure.is_some() || round.is_closing();
+            let loss = end.failure.map(|f| Loss::Dropped(f.message));
+            let d = work.end(round, end.sent, loss);
+            self.emit(d, host, pass, deferred);
+            if lost {
+                // The server is gone (RFC 5321 §3.8), or the connection is broken.
+                session.abort().await;
+                return;
+            }
+        }
+        session.quit().await;
+    }
+
+    /// `--from`, or postmaster at the name this session gave in EHLO: RFC 5321 §4.5.1
+    /// requires every mail domain to have a postmaster, and it names who is asking.
+    fn sender(&self, session: &Session<'_>) -> ReversePath {
+        if let Some(from) = &self.shared.plan.from {
+            return from.clone();
+        }
+        let name = self
+            .shared
+            .plan
+            .open
+            .helo
+            .clone()
+            .unwrap_or_else(|| default_helo(session.local_addr()));
+        ReversePath::parse(&format!("postmaster@{name}")).unwrap_or(ReversePath::Null)
+    }
+
+    fn context(&self) -> SessionContext<'static> {
+        let plan = &self.shared.plan;
+        let events: Box<dyn EventSink> = if plan.verbose {
+            Box::new(Tagged {
+                tag: self.tag.clone(),
+                tx: self.shared.tx.clone(),
+            })
+        } else {
+            Box::new(Discard)
+        };
+        SessionContext {
+            events,
+            timeouts: plan.timeouts,
+            overall: plan.overall,
+            started: plan.started,
+            show_secrets: false,
+        }
+    }
+
+    /// Sends decided addresses to the writer. In a first pass with
+    /// `--retry-temporary`, a temporary verdict is held back for the next pass.
+    fn emit(
+        &self,
+        decided: Vec<Decided>,
+        host: Option<&str>,
+        pass: Pass,
+        deferred: &mut Vec<usize>,
+    ) {
+        for d in decided {
+            let record = record(&self.shared, d.id, d.verdict, d.reply, d.note, host);
+            let output = match pass {
+                Pass::First { defer: true } if d.verdict == Verdict::Temporary => {
+                    deferred.push(d.id);
+                    Output::Provisional { key: d.id, record }
+                }
+                Pass::First { .. } => Output::Verdict(record),
+                Pass::Again => Output::Settled { key: d.id, record },
+            };
+            self.shared.send(output);
+        }
+    }
+}
+
+/// Session events for `-v`, tagged with the domain.
+struct Tagged {
+    tag: Arc<str>,
+    tx: Sender,
+}
+
+impl EventSink for Tagged {
+    fn emit(&mut self, event: Timed) {
+        let _ = self.tx.send(Output::Event {
+            tag: self.tag.clone(),
+            event,
+        });
+    }
+}
+
+/// Session events nobody asked to see.
+struct Discard;
+
+impl EventSink for Discard {
+    fn emit(&mut self, _: Timed) {}
+}
+
+/// 64 unpredictable bits for the catch-all probe's local part: from the kernel, or, if
+/// that cannot be read, from the process's randomly keyed hasher.
+fn random() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok()
+    {
+        return u64::from_ne_bytes(bytes);
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}

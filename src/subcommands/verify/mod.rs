@@ -1,0 +1,290 @@
+//! `smtpx verify`: many addresses, grouped by domain, each domain's MX hosts asked at
+//! RCPT TO (never DATA) with one catch-all probe; each verdict is printed the moment
+//! it is decided, so an interrupted run keeps everything it learnt.
+
+mod drive;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, IsTerminal};
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::plan;
+use crate::cli::{VerifyArgs, VerifyFormat};
+use crate::dns::Dns;
+use crate::net::target::Target;
+use crate::outcome::{ExitCode, Phase};
+use crate::render::verify::{self as view, Format, Output, Record, WriterOptions};
+use crate::render::{Status, Summary};
+use crate::session::Timeouts;
+use crate::session::open::OpenPlan;
+use crate::smtp::ReversePath;
+use crate::verify::{Entry, Lines, Verdict, input};
+
+/// Messages the writer may have queued before a sender waits: enough to keep the
+/// sessions busy, small enough that a slow terminal bounds memory.
+const OUTPUT_QUEUE: usize = 256;
+
+/// The arguments, validated: everything the sessions need besides the addresses.
+pub(crate) struct Plan {
+    /// `--from`; None for postmaster@ the EHLO name of each session.
+    pub from: Option<ReversePath>,
+    /// `--server`, instead of MX routing.
+    pub target: Option<Target>,
+    pub open: OpenPlan,
+    pub dns: Option<Dns>,
+    pub server: crate::cli::ServerArgs,
+    pub pipelining: bool,
+    /// RCPTs a second to one host; None for no limit.
+    pub rate: Option<u32>,
+    pub retry_temporary: Option<Duration>,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub verbose: bool,
+    pub timeouts: Timeouts,
+    pub started: Instant,
+    pub overall: Option<Instant>,
+}
+
+/// The input, read and grouped: addresses by domain (first seen first), bad lines apart.
+pub(crate) struct AddressList {
+    pub entries: Vec<Entry>,
+    /// Lower-case ASCII domain and the ids (indexes into `entries`) of its addresses.
+    pub domains: Vec<(String, Vec<usize>)>,
+    pub invalid: Vec<usize>,
+    pub duplicates: usize,
+}
+
+impl AddressList {
+    /// Groups entries by domain and drops repeats of an address (its domain compared
+    /// case-insensitively, its local part exactly: RFC 5321 §2.4).
+    pub fn new(entries: impl IntoIterator<Item = Entry>) -> AddressList {
+        let mut list = AddressList {
+            entries: Vec::new(),
+            domains: Vec::new(),
+            invalid: Vec::new(),
+            duplicates: 0,
+        };
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut by_domain: HashMap<String, usize> = HashMap::new();
+        for entry in entries {
+            let id = list.entries.len();
+            match &entry.parsed {
+                Err(_) => list.invalid.push(id),
+                Ok(address) => {
+                    let domain = address.domain().as_str().to_ascii_lowercase();
+                    if !seen.insert((address.local_part().to_string(), domain.clone())) {
+                        list.duplicates += 1;
+                        continue;
+                    }
+                    let slot = *by_domain.entry(domain.clone()).or_insert_with(|| {
+                        list.domains.push((domain, Vec::new()));
+                        list.domains.len() - 1
+                    });
+                    list.domains[slot].1.push(id);
+                }
+            }
+            list.entries.push(entry);
+        }
+        list
+    }
+
+    pub fn total(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+pub fn run(args: VerifyArgs) -> u8 {
+    let options = plan::render_options(&args.output);
+    // clap keeps --format, --json and -q apart.
+    let format = match (args.format, args.output.json, args.output.quiet) {
+        (Some(VerifyFormat::Csv), ..) => Format::Csv,
+        (Some(VerifyFormat::Jsonl), ..) | (None, true, _) => Format::Jsonl,
+        (None, false, true) => Format::Quiet,
+        (Some(VerifyFormat::Table), ..) | (None, false, false) => Format::Table,
+    };
+    let plan = match validate(&args) {
+        Ok(p) => p,
+        Err(msg) => return usage_error(&msg, format),
+    };
+    let list = match read_input(&args) {
+        Ok(list) if list.total() > 0 => list,
+        Ok(_) => return usage_error("no addresses to verify", format),
+        Err(msg) => return usage_error(&msg, format),
+    };
+    let runtime = match plan::runtime() {
+        Ok(rt) => rt,
+        Err(msg) => return usage_error(&msg, format),
+    };
+    let quiet_terminal = std::env::var_os("CI").is_some() || !std::io::stderr().is_terminal();
+    let writer = WriterOptions {
+        format,
+        palette: options.palette,
+        timing: options.timing,
+        progress: matches!(format, Format::Table | Format::Csv) && !quiet_terminal,
+        total: list.total(),
+        duplicates: list.duplicates,
+    };
+    let (tx, rx) = sync_channel(OUTPUT_QUEUE);
+    let printer = std::thread::spawn(move || view::write_all(rx, writer));
+    for &id in &list.invalid {
+        let entry = &list.entries[id];
+        let _ = tx.send(Output::Verdict(Record {
+            line: entry.line,
+            address: entry.text.clone(),
+            verdict: Verdict::Invalid,
+            reply: None,
+            note: entry.parsed.as_ref().err().cloned(),
+            host: None,
+        }));
+    }
+    let started = plan.started;
+    let finished = runtime.block_on(async {
+        let work = drive::verify_all(Arc::new(plan), Arc::new(list), tx.clone());
+        tokio::select! {
+            () = work => true,
+            _ = tokio::signal::ctrl_c() => false,
+        }
+    });
+    // The work is dropped: its sessions close. Whatever was decided is already queued
+    // ahead of the end, so the writer prints it before the counts.
+    let _ = tx.send(Output::Finish {
+        interrupted: !finished,
+        elapsed: started.elapsed(),
+    });
+    drop(tx);
+    runtime.shutdown_background();
+    match printer.join() {
+        Ok(tally) => tally.exit_code().code(),
+        Err(_) => ExitCode::Other.code(),
+    }
+}
+
+/// Bad input found before any connection: one line on stderr (and the result object
+/// with `--format jsonl`), exit 2.
+fn usage_error(message: &str, format: Format) -> u8 {
+    crate::render::error_line(message);
+    if format == Format::Jsonl {
+        let summary = Summary::new(Status::Failed, ExitCode::Usage, message.to_string())
+            .with("phase", Phase::Input);
+        crate::render::json::JsonLines::new(std::io::stdout(), false).finish(&summary);
+    }
+    ExitCode::Usage.code()
+}
+
+fn validate(args: &VerifyArgs) -> Result<Plan, String> {
+    let server = &args.server;
+    let target = plan::target(server)?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|f| {
+            ReversePath::parse(f).map_err(|e| format!("invalid --from '{}': {e}", f.escape_debug()))
+        })
+        .transpose()?;
+    let dns = match target {
+        Some(_) => None,
+        None => {
+            Some(plan::dns_config(server).and_then(|c| Dns::new(&c).map_err(|e| e.to_string()))?)
+        }
+    };
+    // Someone else's MX hosts get a polite pace; one's own server (--server) none.
+    let rate = match args.rate {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None if target.is_some() => None,
+        None => Some(10),
+    };
+    let started = Instant::now();
+    Ok(Plan {
+        from,
+        open: plan::open_plan(server, &args.tls, &Default::default(), None)?,
+        target,
+        dns,
+        server: server.clone(),
+        pipelining: !args.no_pipelining,
+        rate,
+        retry_temporary: args.retry_temporary,
+        concurrency: usize::from(args.concurrency),
+        per_host: usize::from(args.per_host),
+        verbose: args.verbose,
+        timeouts: plan::timeouts(server),
+        started,
+        overall: server.timeout.map(|d| started + d),
+    })
+}
+
+/// Arguments, `--file`, or stdin, read whole before the first connection (addresses
+/// must be grouped by domain), each line bounded.
+fn read_input(args: &VerifyArgs) -> Result<AddressList, String> {
+    if !args.addresses.is_empty() {
+        return Ok(AddressList::new(input::arguments(&args.addresses)));
+    }
+    let stdin = || -> Result<Box<dyn std::io::BufRead>, String> {
+        Ok(Box::new(BufReader::new(std::io::stdin())))
+    };
+    let (reader, name): (Box<dyn std::io::BufRead>, String) = match &args.file {
+        Some(path) if path.as_os_str() == "-" => (stdin()?, "stdin".into()),
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| format!("--file {}: {}", path.display(), io_words(&e)))?;
+            (Box::new(BufReader::new(file)), path.display().to_string())
+        }
+        None if std::io::stdin().is_terminal() => {
+            return Err(
+                "no addresses: give them as arguments, with --file FILE, or one per line on stdin"
+                    .into(),
+            );
+        }
+        None => (stdin()?, "stdin".into()),
+    };
+    let entries: Result<Vec<Entry>, std::io::Error> = Lines::new(reader).collect();
+    entries
+        .map(AddressList::new)
+        .map_err(|e| format!("reading {name} failed: {}", io_words(&e)))
+}
+
+fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Where verdicts go: the writer thread, in order; blocking while its queue is full.
+pub(crate) type Sender = SyncSender<Output>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_grouped_by_domain_and_repeats_dropped() {
+        let args: Vec<String> = [
+            "a@X.example",
+            "b@y.example",
+            "junk",
+            "c@x.example",
+            "a@x.example",
+            "A@x.example",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let list = AddressList::new(input::arguments(&args));
+        assert_eq!(
+            list.domains,
+            vec![
+                ("x.example".to_string(), vec![0, 3, 4]),
+                ("y.example".to_string(), vec![1])
+            ]
+        );
+        assert_eq!(list.invalid, vec![2]);
+        assert_eq!(list.duplicates, 1, "the local part is case-sensitive");
+        assert_eq!(list.total(), 5);
+    }
+}
