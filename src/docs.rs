@@ -59,6 +59,31 @@ const VERIFY_EXIT_STATUS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `smtpx bench` counts many messages, so its codes sum up a run rather than one message.
+const BENCH_EXIT_STATUS: &[(&str, &str)] = &[
+    (
+        "0",
+        "Every message started was accepted, and every session opened.",
+    ),
+    ("2", "Usage error or bad input; nothing was sent."),
+    (
+        "4",
+        "No message was sent because no connection could be made (5 for TLS, 6 for AUTH, 7 or 8 for a refused greeting or EHLO).",
+    ),
+    (
+        "7",
+        "Some message or session was refused permanently (5xx).",
+    ),
+    (
+        "8",
+        "Some message was refused temporarily (4xx) or failed (lost connection, timeout, protocol violation), or a session could not be opened.",
+    ),
+    (
+        "130",
+        "Interrupted (Ctrl-C); the report covers what was done.",
+    ),
+];
+
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "NO_COLOR",
@@ -100,6 +125,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "Send a prepared message from stdin, machine-readable",
         "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
+    ),
+    (
+        "Load-test a lab server: 10 sessions, 10000 messages with 1 KB bodies",
+        "smtpx bench -s 127.0.0.1:2525 -n 10000 -c 10 --size 1024",
     ),
 ];
 
@@ -147,6 +176,8 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
     let mut roff = Roff::default();
     let exit_status = if cmd.get_name() == "verify" {
         VERIFY_EXIT_STATUS
+    } else if cmd.get_name() == "bench" {
+        BENCH_EXIT_STATUS
     } else {
         EXIT_STATUS
     };
@@ -176,6 +207,8 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
         italic("swaks"),
         roman("(1), "),
         italic("openssl-s_client"),
+        roman("(1), "),
+        italic("smtp-source"),
         roman("(1)"),
     ]);
     roff.to_writer(&mut out)?;

@@ -10,6 +10,7 @@
 //!           │     └─ net/    TCP, TLS (rustls), bounded reply reader
 //!           ├─ dns/      the only module that names hickory types
 //!           ├─ diagnosis/ facts about a server and the pure verdict rules of `check`
+//!           ├─ load/     bench without I/O: budget, pipeline decisions, statistics
 //!           ├─ message/  RFC 5322 message composition
 //!           ├─ verify/   pure rules of `verify`: input lines, verdicts, batches, retries
 //!           └─ render/   the only code that prints
@@ -19,6 +20,7 @@ pub mod config;
 pub mod diagnosis;
 pub mod dns;
 pub mod docs;
+pub mod load;
 pub mod message;
 pub mod net;
 pub mod outcome;

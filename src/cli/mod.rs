@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod bench;
+
 pub use crate::render::palette::ColorChoice;
+pub use bench::{BENCH_EXIT_CODES, BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -120,6 +123,19 @@ pub enum Verb {
     /// sent), with a catch-all probe per domain and a progress bar
     #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(Box<VerifyArgs>),
+    /// Load-test a server: many messages over parallel sessions, with PIPELINING, and a
+    /// report of counts, throughput and latency percentiles (like Postfix's smtp-source)
+    #[command(
+        after_help = BENCH_EXIT_CODES,
+        mut_arg("server", |a| a
+            .required(true)
+            .help("Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)")),
+        // One server is loaded; no MX lookup happens, so the DNS options do nothing.
+        mut_arg("dns_server", |a| a.hide(true)),
+        mut_arg("dns_timeout", |a| a.hide(true)),
+        mut_arg("max_hops", |a| a.hide(true)),
+    )]
+    Bench(Box<BenchArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
     Config(ConfigArgs),
     /// Regenerate man pages and shell completions (for packagers)
@@ -628,7 +644,7 @@ pub struct SendArgs {
     pub output: OutputArgs,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 1m30s)"))?;
     if d.is_zero() {
         return Err("must be greater than zero".into());

@@ -1,6 +1,7 @@
 //! Renderers: the only code that writes to stdout and stderr. Each is generic over
 //! `io::Write`, so tests render into a `Vec<u8>`.
 
+pub mod bench;
 pub mod check;
 pub mod json;
 pub mod message;

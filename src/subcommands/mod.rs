@@ -1,5 +1,6 @@
 //! One runner per subcommand: validated plan in, outcome and exit code out.
 
+pub mod bench;
 pub mod check;
 pub mod config;
 pub mod expn;
@@ -35,6 +36,7 @@ pub fn run(parsed: profile::Parsed) -> u8 {
         Verb::Vrfy(args) => vrfy::run(*args),
         Verb::Expn(args) => expn::run(*args),
         Verb::Size(args) => size::run(*args),
+        Verb::Bench(args) => bench::run(*args),
         Verb::Verify(args) => verify::run(*args),
         Verb::Config(ref args) => config::run(args, &parsed),
         Verb::Generate(args) => generate::run(&args),

@@ -93,6 +93,15 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
             apply_server(&mut args.server, p, m, true);
             apply_tls(&mut args.tls, p, m)?;
         }
+        // bench's --server is required on the command line: one server is loaded.
+        Verb::Bench(args) => {
+            apply_server(&mut args.server, p, m, false);
+            apply_tls(&mut args.tls, p, m)?;
+            apply_auth(&mut args.auth, p, m)?;
+            if !given(m, "from") && p.from.is_some() {
+                args.from = p.from.clone();
+            }
+        }
         Verb::Mx(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())

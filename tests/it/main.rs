@@ -1,5 +1,6 @@
 //! One integration-test binary; each module is one area.
 mod auth_cli;
+mod bench_cli;
 mod catalog;
 mod check_cli;
 mod config_cli;
