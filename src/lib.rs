@@ -13,6 +13,8 @@
 //!           ├─ load/     bench without I/O: budget, pipeline decisions, statistics
 //!           ├─ message/  RFC 5322 message composition
 //!           ├─ verify/   pure rules of `verify`: input lines, verdicts, batches, retries
+//!           ├─ config    profiles from config.toml; secret: where a password comes from
+//!           ├─ outcome   phases, failures and the documented exit codes
 //!           └─ render/   the only code that prints
 //! ```
 pub mod cli;
