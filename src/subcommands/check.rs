@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::time::Instant;
 
-use super::plan::{self, Destination, HostHops, Run};
+use super::plan::{self, Destination, HostHops};
 use crate::cli::{CheckArgs, ServerArgs};
 use crate::diagnosis::facts::{PtrLookup, PtrName, RelayFacts, ReverseDns, TurnFacts};
 use crate::diagnosis::{Answer, Ending, HostFacts, OpenFacts, Probes, Verdict, rules};
@@ -46,14 +46,9 @@ struct Checked {
 }
 
 pub fn run(args: CheckArgs) -> u8 {
-    let mut run = Run::new(&args.output);
-    let plan = match validate(&args) {
-        Ok(p) => p,
-        Err(msg) => return run.usage_error(&msg),
-    };
-    let runtime = match plan::runtime() {
-        Ok(rt) => rt,
-        Err(msg) => return run.usage_error(&msg),
+    let (mut run, plan, runtime) = match plan::start(&args.output, || validate(&args)) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let log = Log::default();
     let result = runtime.block_on(async {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::plan::{self, Run};
+use super::plan;
 use crate::cli::MxArgs;
 use crate::dns::{Dns, MailRoute};
 use crate::outcome::{ExitCode, Phase};
@@ -10,16 +10,13 @@ use crate::render::route::{deliverable, describe};
 use crate::render::{Status, Summary};
 
 pub fn run(args: MxArgs) -> u8 {
-    let mut run = Run::new(&args.output);
-    let dns = match plan::dns_settings(&args.dns, args.ipv4, args.ipv6)
-        .and_then(|cfg| Dns::new(&cfg).map_err(|e| e.to_string()))
-    {
-        Ok(d) => d,
-        Err(msg) => return run.usage_error(&msg),
+    let dns = || {
+        plan::dns_settings(&args.dns, args.ipv4, args.ipv6)
+            .and_then(|cfg| Dns::new(&cfg).map_err(|e| e.to_string()))
     };
-    let runtime = match plan::runtime() {
-        Ok(rt) => rt,
-        Err(msg) => return run.usage_error(&msg),
+    let (mut run, dns, runtime) = match plan::start(&args.output, dns) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     // Every domain at once: the time is that of the slowest lookup, not the sum.
     let routes: Vec<MailRoute> = runtime.block_on(async {

@@ -134,6 +134,19 @@ pub fn timeouts(server: &ServerArgs) -> Timeouts {
     }
 }
 
+/// What every runner starts with: its renderer, its validated plan and a runtime. Bad
+/// input ends the run here: one line on stderr, exit 2, nothing sent.
+pub fn start<P>(
+    output: &OutputArgs,
+    validate: impl FnOnce() -> Result<P, String>,
+) -> Result<(Run, P, tokio::runtime::Runtime), u8> {
+    let mut run = Run::new(output);
+    match validate().and_then(|plan| runtime().map(|rt| (plan, rt))) {
+        Ok((plan, rt)) => Ok((run, plan, rt)),
+        Err(msg) => Err(run.usage_error(&msg)),
+    }
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -2,7 +2,7 @@
 //! SIZE=n` probes showing what it really accepts. No message is ever sent: each probe
 //! ends with RSET.
 
-use super::plan::{self, Destination, Run};
+use super::plan::{self, Destination};
 use crate::cli::{ServerArgs, SizeArgs};
 use crate::diagnosis::Ending;
 use crate::dns::Dns;
@@ -24,14 +24,9 @@ struct SizePlan {
 }
 
 pub fn run(args: SizeArgs) -> u8 {
-    let mut run = Run::new(&args.output);
-    let plan = match validate(&args) {
-        Ok(p) => p,
-        Err(msg) => return run.usage_error(&msg),
-    };
-    let runtime = match plan::runtime() {
-        Ok(rt) => rt,
-        Err(msg) => return run.usage_error(&msg),
+    let (mut run, plan, runtime) = match plan::start(&args.output, || validate(&args)) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let (ctx, _) = run.context(&plan.server, false);

@@ -1,7 +1,7 @@
 //! `smtpx vrfy` (and, through [`run_queries`], `smtpx expn`): one session, one VRFY or
 //! EXPN per argument, each answer labelled with its RFC 5321 §3.5 meaning.
 
-use super::plan::{self, Run};
+use super::plan;
 use crate::cli::{AuthArgs, OutputArgs, ServerArgs, TlsArgs, VrfyArgs};
 use crate::dns::Dns;
 use crate::net::target::Target;
@@ -66,14 +66,10 @@ pub fn run_queries(
     auth: &AuthArgs,
     output: &OutputArgs,
 ) -> u8 {
-    let mut run = Run::new(output);
-    let plan = match validate(query, items, server, tls, auth) {
-        Ok(p) => p,
-        Err(msg) => return run.usage_error(&msg),
-    };
-    let runtime = match plan::runtime() {
-        Ok(rt) => rt,
-        Err(msg) => return run.usage_error(&msg),
+    let validated = plan::start(output, || validate(query, items, server, tls, auth));
+    let (mut run, plan, runtime) = match validated {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let fates = runtime.block_on(async {
         let (ctx, _) = run.context(server, auth.show_secrets);

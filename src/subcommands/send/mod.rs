@@ -17,18 +17,13 @@ use crate::session::transaction::{Envelope, TransactionEnd, is_closing};
 use validate::{Content, SendPlan, io_words};
 
 pub fn run(args: SendArgs) -> u8 {
-    let mut run = Run::new(&args.output);
-    let plan = match validate::validate(&args) {
-        Ok(p) => p,
-        Err(msg) => return run.usage_error(&msg),
+    let (mut run, plan, runtime) = match plan::start(&args.output, || validate::validate(&args)) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     if args.print {
         return print(&plan.content);
     }
-    let runtime = match plan::runtime() {
-        Ok(rt) => rt,
-        Err(msg) => return run.usage_error(&msg),
-    };
     let server = args.server.clone();
     let summary = runtime.block_on(async {
         let (ctx, watch) = run.context(&server, args.auth.show_secrets);
