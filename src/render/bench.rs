@@ -2,6 +2,7 @@
 //! terminal), then the report — counts, throughput, latency percentiles — as text or as
 //! one JSON object, and the outcome line.
 
+use crate::render::json_ms;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -188,17 +189,13 @@ fn number(x: f64) -> String {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
 fn latency_json(s: &LatencySummary) -> Value {
     json!({
         "count": s.count,
-        "p50": ms(s.p50),
-        "p90": ms(s.p90),
-        "p99": ms(s.p99),
-        "max": ms(s.max),
+        "p50": json_ms(s.p50),
+        "p90": json_ms(s.p90),
+        "p99": json_ms(s.p99),
+        "max": json_ms(s.max),
     })
 }
 
@@ -244,7 +241,7 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
             "message_bytes": q.message_size,
             "body_bytes": q.body_size,
             "rate_per_s": q.rate,
-            "duration_ms": q.duration.map(ms),
+            "duration_ms": q.duration.map(json_ms),
             "chunking": q.chunking,
         },
         "stopped": r.stop,
@@ -277,7 +274,7 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
                     .map(|l| (s.name().to_string(), latency_json(&l)))
             })
             .collect();
-        v["elapsed_ms"] = json!(ms(r.elapsed));
+        v["elapsed_ms"] = json!(json_ms(r.elapsed));
         v["messages_per_s"] = json!((r.messages_per_second() * 10.0).round() / 10.0);
         v["mb_per_s"] = json!((r.megabytes_per_second() * 1000.0).round() / 1000.0);
         v["latency_ms"] = Value::Object(latency);

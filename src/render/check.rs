@@ -1,6 +1,7 @@
 //! How `smtpx check` reads: one screen per server, and the same as one JSON object.
 //! Every string that came from the server or DNS is escaped before it is shown.
 
+use crate::render::json_ms;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -395,15 +396,11 @@ pub fn json(f: &HostFacts, verdicts: &[Verdict], timing: bool) -> Value {
     if timing {
         let phases: serde_json::Map<String, Value> = timings(f)
             .into_iter()
-            .map(|(p, d)| (p.to_string(), json!(ms(d))))
+            .map(|(p, d)| (p.to_string(), json!(json_ms(d))))
             .collect();
         v["timings_ms"] = Value::Object(phases);
     }
     v
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 fn cap_json(cap: &Capability) -> Value {
@@ -413,7 +410,7 @@ fn cap_json(cap: &Capability) -> Value {
 fn answer_json(a: &Answer, timing: bool) -> Value {
     let mut v = reply_json(&a.reply);
     if timing {
-        v["ms"] = json!(ms(a.took));
+        v["ms"] = json!(json_ms(a.took));
     }
     v
 }

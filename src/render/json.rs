@@ -1,6 +1,7 @@
 //! `--json`: one JSON object per line per event, then one `result` object.
 //! The schema is documented in README.md ("JSON output").
 
+use crate::render::json_ms;
 use std::io::Write;
 
 use serde_json::{Value, json};
@@ -12,10 +13,6 @@ pub struct JsonLines<W: Write> {
     out: W,
     timing: bool,
     broken: bool,
-}
-
-fn ms(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 impl<W: Write> JsonLines<W> {
@@ -40,7 +37,7 @@ impl<W: Write> JsonLines<W> {
     pub fn emit(&mut self, timed: Timed) {
         let mut v = event_json(&timed.event, self.timing);
         if self.timing {
-            v["t_ms"] = json!(ms(timed.at));
+            v["t_ms"] = json!(json_ms(timed.at));
         }
         self.write(&v);
     }
@@ -54,7 +51,7 @@ impl<W: Write> JsonLines<W> {
         let mut v = serde_json::to_value(summary).unwrap_or(Value::Null);
         v["type"] = json!("result");
         if let (true, Some(d)) = (self.timing, summary.elapsed) {
-            v["elapsed_ms"] = json!(ms(d));
+            v["elapsed_ms"] = json!(json_ms(d));
         }
         self.write(&v);
     }
@@ -62,7 +59,13 @@ impl<W: Write> JsonLines<W> {
 
 /// The JSON form of one event (without its time).
 pub fn event_json(event: &Event, timing: bool) -> Value {
-    let took = |d| if timing { json!(ms(d)) } else { Value::Null };
+    let took = |d| {
+        if timing {
+            json!(json_ms(d))
+        } else {
+            Value::Null
+        }
+    };
     let mut v = match event {
         Event::Connecting { host, addr } => {
             json!({"type": "connecting", "host": host, "addr": addr.to_string()})

@@ -152,6 +152,16 @@ impl<W: Write + Send, E: Write + Send> EventSink for Renderer<W, E> {
     }
 }
 
+/// Milliseconds for JSON: three decimals (microsecond resolution).
+pub fn json_ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// "" for one, "s" for any other count.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// Milliseconds with a precision that suits the size.
 pub fn format_ms(d: std::time::Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

@@ -5,6 +5,7 @@ use super::{Status, Summary};
 use crate::outcome::{
     ExitCode, Failure, FailureKind, Phase, RecipientResult, recipients_exit_code,
 };
+use crate::render::plural;
 use crate::session::transaction::{TransactionEnd, TransactionReport};
 use crate::smtp::Reply;
 
@@ -49,10 +50,6 @@ pub fn transaction(report: TransactionReport) -> Summary {
         TransactionEnd::Rejected { phase, reply } => rejected(phase, &reply, &recipients),
         TransactionEnd::Failed(f) => failure(&f, &recipients),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 pub fn stopped(phase: Phase) -> Summary {

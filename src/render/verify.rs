@@ -2,6 +2,7 @@
 //! CSV or JSON lines), a progress bar on stderr, tagged transcripts with `-v`, and the
 //! counts per verdict at the end — also after Ctrl-C.
 
+use crate::render::plural;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -146,10 +147,6 @@ impl Tally {
             .collect();
         Value::Object(map)
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// The reply and note of a record as one line of text, control characters escaped.

@@ -554,6 +554,15 @@ pub fn auth_plan(auth: &AuthArgs, server: &ServerArgs) -> Result<Option<AuthPlan
     }))
 }
 
+/// Plain words for why an input file could not be read.
+pub fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

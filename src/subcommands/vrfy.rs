@@ -4,6 +4,7 @@
 use super::plan;
 use crate::cli::{AuthArgs, OutputArgs, ServerArgs, TlsArgs, VrfyArgs};
 use crate::dns::Dns;
+use crate::message::Mailbox;
 use crate::net::target::Target;
 use crate::outcome::{ExitCode, Failure, Phase};
 use crate::render::outcome::worst_exit;
@@ -153,11 +154,8 @@ fn validate(
 
 /// The domain of `user@domain` or `Name <user@domain>`, lower-cased.
 fn domain_of(item: &str) -> Result<String, String> {
-    let inner = match (item.rfind('<'), item.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &item[open + 1..close],
-        _ => item.trim(),
-    };
-    let (_, domain) = inner.rsplit_once('@').ok_or("has no domain")?;
+    let (_, inner) = Mailbox::split(item)?;
+    let (_, domain) = inner.trim().rsplit_once('@').ok_or("has no domain")?;
     Domain::parse(domain).map_err(|e| format!("has an invalid domain: {e}"))?;
     Ok(domain.to_ascii_lowercase())
 }

@@ -5,6 +5,7 @@ mod validate;
 
 use tokio::io::AsyncRead;
 
+use super::plan::io_words;
 use super::plan::{self, Run};
 use crate::cli::{SendArgs, ServerArgs};
 use crate::dns::Dns;
@@ -14,7 +15,7 @@ use crate::render::outcome as summary;
 use crate::session::SessionContext;
 use crate::session::open::{OpenPlan, Opened, open};
 use crate::session::transaction::{Envelope, TransactionEnd, is_closing};
-use validate::{Content, SendPlan, io_words};
+use validate::{Content, SendPlan};
 
 pub fn run(args: SendArgs) -> u8 {
     let (mut run, plan, runtime) = match plan::start(&args.output, || validate::validate(&args)) {

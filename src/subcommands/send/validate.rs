@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::super::plan;
+use super::super::plan::{self, io_words};
 use crate::cli::{DsnNotify, DsnRet, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
@@ -280,12 +280,4 @@ fn read_text(path: &Path, flag: &str) -> Result<String, String> {
             path.display()
         )
     })
-}
-
-pub(super) fn io_words(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }

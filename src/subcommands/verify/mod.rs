@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::plan;
+use super::plan::{self, io_words};
 use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::dns::Dns;
 use crate::net::target::Target;
@@ -245,14 +245,6 @@ fn read_input(args: &VerifyArgs) -> Result<AddressList, String> {
     entries
         .map(AddressList::new)
         .map_err(|e| format!("reading {name} failed: {}", io_words(&e)))
-}
-
-fn io_words(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }
 
 /// Where verdicts go: the writer thread, in order; blocking while its queue is full.
