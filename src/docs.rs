@@ -233,12 +233,34 @@ pub const SHELLS: [Shell; 5] = [
     Shell::Elvish,
 ];
 
+/// The command as a user may type it: hidden subcommands (`generate`) and the flags a
+/// subcommand hides because it ignores them (`bench --dns-server`) are left out, so a
+/// completion never offers them.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_string())
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true);
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(version.to_string());
+    }
+    out = out.args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    out.subcommands(
+        cmd.get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(visible),
+    )
+}
+
 /// Every completion script, as (file name, contents).
 pub fn completions() -> Vec<(String, Vec<u8>)> {
     SHELLS
         .iter()
         .map(|&shell| {
-            let mut cmd = command();
+            let mut cmd = visible(&command());
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "smtpx", &mut out);
             let name = match shell {
@@ -269,4 +291,30 @@ pub fn write_all(man_dir: &Path, completions_dir: &Path) -> io::Result<Vec<PathB
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_offer_only_what_a_user_may_type() {
+        for (name, bytes) in completions() {
+            let text = String::from_utf8(bytes).unwrap();
+            for word in [
+                "subcmd__generate",
+                "smtpx,generate",
+                "smtpx;generate",
+                "(generate)",
+            ] {
+                assert!(!text.contains(word), "{name} offers generate: {word}");
+            }
+        }
+        let cmd = visible(&command());
+        let bench = cmd.find_subcommand("bench").unwrap();
+        assert!(bench.get_arguments().all(|a| a.get_id() != "dns_server"));
+        assert!(cmd.find_subcommand("generate").is_none());
+        let send = cmd.find_subcommand("send").unwrap();
+        assert!(send.get_arguments().any(|a| a.get_id() == "dns_server"));
+    }
 }

@@ -73,10 +73,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE", help_heading = "Message")]
     pub data: Option<PathBuf>,
     /// Send the content with BDAT (RFC 3030) when the server offers CHUNKING
-    #[arg(long, help_heading = "Message")]
+    #[arg(long, help_heading = "Session")]
     pub chunking: bool,
     /// Send one command at a time even when the server offers PIPELINING
-    #[arg(long, help_heading = "Message")]
+    #[arg(long, help_heading = "Session")]
     pub no_pipelining: bool,
     #[command(flatten)]
     pub output: OutputArgs,

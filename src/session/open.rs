@@ -215,6 +215,16 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
         }
     }
     if plan.stop_after == Some(Phase::TlsHandshake) {
+        if session.tls.is_none() {
+            // Opportunistic TLS went on in plaintext: "stopped after tls" would claim
+            // a handshake that never happened.
+            let f = Failure::new(
+                Phase::TlsHandshake,
+                FailureKind::Tls,
+                "--quit-after tls: no TLS handshake happened (the server did not offer or refused STARTTLS)",
+            );
+            return Opened::Declined(session, f);
+        }
         return Opened::Stopped(session, Phase::TlsHandshake);
     }
     if let Some(auth) = &plan.auth {

@@ -12,6 +12,7 @@ mod interop_sasl;
 mod message_cli;
 mod mx_cli;
 mod peers_selftest;
+mod promises_cli;
 mod properties;
 mod scripted_selftest;
 mod send_cli;

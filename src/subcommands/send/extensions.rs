@@ -24,7 +24,8 @@ pub(super) fn negotiate(
             message: "the server does not offer CHUNKING: sending with DATA".into(),
         });
     }
-    if let (Some(size), Some(SizeLimit::Bytes(max))) = (plan.content.size(), caps.size())
+    if let (Some(size), Some(SizeLimit::Bytes(max)), None) =
+        (plan.content.size(), caps.size(), plan.stop_after)
         && size > max
     {
         return Err(Failure::new(
@@ -35,7 +36,8 @@ pub(super) fn negotiate(
             ),
         ));
     }
-    if let (Some(size), Some(_)) = (plan.content.size(), caps.size()) {
+    // A declared size is a promise about a message; --quit-after sends none.
+    if let (Some(size), Some(_), None) = (plan.content.size(), caps.size(), plan.stop_after) {
         envelope
             .mail_params
             .push(Param::new("SIZE", Some(size.to_string())));

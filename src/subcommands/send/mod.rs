@@ -142,6 +142,18 @@ async fn deliver<'a>(
         Opened::Declined(s, f) => return (s.quit().await, summary::failure(&f, &waiting)),
         Opened::Failed(ctx, f) => return (ctx, summary::failure(&f, &waiting)),
     };
+    // --quit-after never sends a message: a step before MAIL that was not reached on
+    // this server (validation refuses the ones that cannot be) stops here, not at DATA.
+    if let Some(step) = plan.stop_after.filter(|&p| p < Phase::Mail) {
+        let f = Failure::new(
+            step,
+            FailureKind::Input,
+            format!(
+                "--quit-after {step}: that step did not happen on this server; nothing was sent"
+            ),
+        );
+        return (session.quit().await, summary::failure(&f, &waiting));
+    }
     let caps = session.capabilities.clone().unwrap_or_default();
     let mut envelope = envelope.clone();
     let mut notes = Vec::new();

@@ -9,7 +9,7 @@ use crate::cli::{DsnNotify, DsnRet, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
-use crate::session::open::OpenPlan;
+use crate::session::open::{OpenPlan, TlsMode as OpenTls};
 use crate::session::transaction::Envelope;
 use crate::smtp::{Address, BodyReport, BodyScanner, DsnRequest, Notify, Ret, ReversePath};
 
@@ -76,7 +76,10 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         }
     };
     let parse_all = |flag: &str, list: &[String]| -> Result<Vec<Mailbox>, String> {
-        list.iter().map(|a| mailbox(flag, a)).collect()
+        list.iter()
+            .flat_map(|a| Mailbox::split_list(a))
+            .map(|a| mailbox(flag, a))
+            .collect()
     };
     let to = parse_all("--to", &args.to)?;
     let cc = parse_all("--cc", &args.cc)?;
@@ -120,6 +123,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     });
     let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
     let target = plan::target(&args.server)?;
+    quit_after_can_happen(stop_after, &open, all.is_empty(), target.is_some())?;
     let domains: std::collections::HashSet<String> = all
         .iter()
         .map(|a| a.domain().as_str().to_ascii_lowercase())
@@ -141,6 +145,35 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         dsn,
         stop_after,
     })
+}
+
+/// `--quit-after STEP` promises that no message is sent and that the session stops at
+/// STEP: a step that cannot happen is refused before connecting, naming why, and a
+/// recipient is needed only when the session goes as far as RCPT.
+fn quit_after_can_happen(
+    stop_after: Option<Phase>,
+    open: &OpenPlan,
+    no_recipient: bool,
+    has_server: bool,
+) -> Result<(), String> {
+    match stop_after {
+        Some(Phase::Auth) if open.auth.is_none() => {
+            return Err("--quit-after auth needs --user: without credentials there is no AUTH step to stop after".into());
+        }
+        Some(Phase::TlsHandshake) if open.tls_mode == OpenTls::Off => {
+            return Err("--quit-after tls with --tls none: no TLS handshake would happen (use --tls starttls, implicit or opportunistic)".into());
+        }
+        _ => {}
+    }
+    if no_recipient {
+        if stop_after.is_none_or(|p| p >= Phase::Rcpt) {
+            return Err("--to is required: name at least one recipient (only --quit-after connect, greeting, ehlo, tls, auth or mail go without one)".into());
+        }
+        if !has_server {
+            return Err("--server is required without --to: there is no recipient domain to look up MX hosts for".into());
+        }
+    }
+    Ok(())
 }
 
 /// `ADDRESS` or `Name <ADDRESS>`, with an IDN domain turned into A-labels.
