@@ -7,70 +7,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+pub mod exit;
 
 pub use crate::render::palette::ColorChoice;
-pub use bench::{BENCH_EXIT_CODES, BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
-
-const EXIT_CODES: &str = "\
-Exit codes:
-   0  accepted by every recipient (or --quit-after reached with every reply positive)
-   1  anything else
-   2  usage error or bad input (nothing sent)
-   3  DNS failure
-   4  connection failure (refused, unreachable, connect timeout, no greeting)
-   5  TLS failure or TLS policy refusal
-   6  authentication failure
-   7  permanent rejection (5xx)
-   8  temporary rejection or failure (4xx, timeout or lost connection before the final dot)
-   9  protocol violation by the server
-  10  outcome unknown (connection lost after the final dot: the message may have been accepted)
- 130  interrupted (Ctrl-C)";
-
-const CHECK_EXIT_CODES: &str = "\
-Exit codes:
-   0  every check passed or only warned
-   2  usage error
-   3  DNS failure (no MX route, NXDOMAIN, null MX)
-   4  connection failure (refused, unreachable, no greeting)
-   5  TLS failure before the greeting (implicit TLS)
-   7  a check failed (or the greeting or EHLO was refused with 5xx)
-   8  the greeting or EHLO was refused with 4xx
-   9  protocol violation by the server before EHLO was answered
- 130  interrupted (Ctrl-C)
-With several MX hosts, the worst host's code is the result.";
-
-const QUERY_EXIT_CODES: &str = "\
-Exit codes:
-   0  every argument was verified (250/251)
-   2  usage error (nothing sent)
-   3  DNS failure
-   4  connection failure
-   5  TLS failure or TLS policy refusal
-   7  an argument was refused: unknown (550/551/553), disabled (500/502) or another 5xx
-   8  undecided: 252 \"cannot verify\", 4xx, or the session ended before every answer
-   9  protocol violation by the server
- 130  interrupted (Ctrl-C)";
-
-const SIZE_EXIT_CODES: &str = "\
-Exit codes:
-   0  the probes ran, whatever the limit turned out to be
-   2  usage error (nothing sent)
-   3  DNS failure
-   4  connection failure
-   5  TLS failure or TLS policy refusal
-   7  the greeting or EHLO was refused (5xx)
-   8  the greeting or EHLO was refused (4xx), or the session ended early
-   9  protocol violation by the server
- 130  interrupted (Ctrl-C)";
-
-const VERIFY_EXIT_CODES: &str = "\
-Exit codes:
-   0  every address is deliverable
-   2  usage error (nothing sent)
-   7  an address is undeliverable, invalid, no-mail or no-domain
-   8  otherwise: something is undecided (temporary, accept-all, unreachable, dns-error,
-      policy)
- 130  interrupted (Ctrl-C); what was decided before is printed, then the counts";
+pub use bench::{BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -80,7 +20,7 @@ Exit codes:
     long_about = "smtpx opens an SMTP session and walks through the conversation - greeting, EHLO, \
                   STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, QUIT - printing every command it sends \
                   and every reply it gets, with reply codes, timing and TLS details.",
-    after_help = EXIT_CODES,
+    after_help = exit::top_help(),
     propagate_version = true
 )]
 pub struct Cli {
@@ -98,35 +38,33 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Send a message and show the whole SMTP conversation
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help(exit::SEND))]
     Send(Box<SendArgs>),
     /// Show a domain's mail routing: MX hosts, addresses, null MX, implicit MX
-    #[command(
-        after_help = "Exit codes: 0 every domain has somewhere to deliver; 3 a domain has a null MX, does not exist, has only dangling MX targets, or its lookup failed; 2 usage error."
-    )]
+    #[command(after_help = exit::help(exit::MX))]
     Mx(MxArgs),
     /// Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY,
     /// EXPN, TURN, timing, and a pass/warn/fail verdict list
-    #[command(after_help = CHECK_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::CHECK))]
     Check(Box<CheckArgs>),
     /// Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply
-    #[command(after_help = QUERY_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::QUERY))]
     Vrfy(Box<VrfyArgs>),
     /// Ask a server to expand mailing lists (EXPN), listing the members it returns
-    #[command(after_help = QUERY_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::QUERY))]
     Expn(Box<ExpnArgs>),
     /// Show a server's advertised message size limit and probe what MAIL FROM ... SIZE=n
     /// accepts, without sending a message
-    #[command(after_help = SIZE_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::SIZE))]
     Size(Box<SizeArgs>),
     /// Verify addresses in bulk by asking each domain's MX hosts at RCPT TO (nothing is
     /// sent), with a catch-all probe per domain and a progress bar
-    #[command(after_help = VERIFY_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::VERIFY))]
     Verify(Box<VerifyArgs>),
     /// Load-test a server: many messages over parallel sessions, with PIPELINING, and a
     /// report of counts, throughput and latency percentiles (like Postfix's smtp-source)
     #[command(
-        after_help = BENCH_EXIT_CODES,
+        after_help = exit::help(exit::BENCH),
         mut_arg("server", |a| a
             .required(true)
             .help("Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)")),
@@ -137,6 +75,7 @@ pub enum Verb {
     )]
     Bench(Box<BenchArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
+    #[command(after_help = exit::help(exit::CONFIG))]
     Config(ConfigArgs),
     /// Regenerate man pages and shell completions (for packagers)
     #[command(hide = true)]
