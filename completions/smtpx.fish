@@ -36,6 +36,7 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "expn" -d 'Ask a server 
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "size" -d 'Show a server\'s advertised message size limit and probe what MAIL FROM ... SIZE=n accepts, without sending a message'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "verify" -d 'Verify addresses in bulk by asking each domain\'s MX hosts at RCPT TO (nothing is sent), with a catch-all probe per domain and a progress bar'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "bench" -d 'Load-test a server: many messages over parallel sessions, with PIPELINING, and a report of counts, throughput and latency percentiles (like Postfix\'s smtp-source)'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "session" -d 'Type SMTP by hand, with smtpx doing STARTTLS, AUTH, dot-stuffing and reply meanings: a telnet or `openssl s_client` that knows SMTP'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "config" -d 'Show the settings a profile resolves to (secrets redacted)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
@@ -409,6 +410,56 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l json -d 'One JSON 
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+implicit\t'TLS from the first byte (port 465)'
+opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
+none\t'Never use TLS'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
+plain\t''
+login\t''
+cram-md5\t''
+scram-sha-256\t''
+xoauth2\t''
+oauthbearer\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l user -d 'User name to authenticate as (implies --auth auto)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l no-history -d 'Keep no history of typed lines (on a terminal, lines other than AUTH are kept in $XDG_STATE_HOME/smtpx/history)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -s h -l help -d 'Print help'

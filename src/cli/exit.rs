@@ -111,6 +111,42 @@ pub const SIZE: ExitTable = &[
     (130, "interrupted (Ctrl-C)"),
 ];
 
+/// `smtpx session`: the last reply decides, as in `send`.
+pub const SESSION: ExitTable = &[
+    (
+        0,
+        "the session ended with 221 (QUIT answered), or with any other 2xx reply last",
+    ),
+    (
+        2,
+        "usage error found before connecting (nothing sent), or the input ended in the middle of DATA (the final dot was never sent)",
+    ),
+    (
+        3,
+        "DNS failure (null MX, NXDOMAIN, no route, lookup failed)",
+    ),
+    (4, "connection failure (refused, unreachable, no greeting)"),
+    (
+        5,
+        "TLS failure: the handshake after STARTTLS or implicit TLS failed, or the certificate was refused",
+    ),
+    (
+        6,
+        "authentication failure that ended the session (the exchange broke off)",
+    ),
+    (7, "the last reply was a permanent rejection (5xx)"),
+    (
+        8,
+        "the last reply was temporary (4xx, e.g. 421), or the connection was lost or timed out",
+    ),
+    (9, "protocol violation by the server"),
+    (
+        10,
+        "the connection was lost after the final dot, before its reply: the message may have been accepted",
+    ),
+    (130, "interrupted (Ctrl-C while waiting for the server)"),
+];
+
 pub const VERIFY: ExitTable = &[
     (0, "every address is deliverable"),
     (2, "usage error (nothing sent)"),

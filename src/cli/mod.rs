@@ -8,9 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
 pub mod exit;
+mod session;
 
 pub use crate::render::palette::ColorChoice;
 pub use bench::{BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
+pub use session::SessionArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +76,10 @@ pub enum Verb {
         mut_arg("max_hops", |a| a.hide(true)),
     )]
     Bench(Box<BenchArgs>),
+    /// Type SMTP by hand, with smtpx doing STARTTLS, AUTH, dot-stuffing and reply
+    /// meanings: a telnet or `openssl s_client` that knows SMTP
+    #[command(after_help = exit::help(exit::SESSION))]
+    Session(Box<SessionArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
     #[command(after_help = exit::help(exit::CONFIG))]
     Config(ConfigArgs),

@@ -51,7 +51,8 @@ pub const PAGES: &[Page] = &[
             "Each subcommand has its own page: smtpx-send(1) sends a message, smtpx-mx(1) \
              shows a domain's mail routing, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
              smtpx-expn(1) and smtpx-size(1) probe it, smtpx-verify(1) verifies addresses in \
-             bulk, smtpx-bench(1) loads a server, smtpx-config(1) shows a profile.",
+             bulk, smtpx-bench(1) loads a server, smtpx-session(1) lets you type SMTP by hand, \
+             smtpx-config(1) shows a profile.",
             TRANSCRIPT,
         ],
         sections: &[],
@@ -362,6 +363,64 @@ pub const PAGES: &[Page] = &[
             (
                 "At most 500 messages a second for five minutes, 3 recipients each",
                 "smtpx bench -s mx.lab.example -c 20 --rcpts 3 --to 'user{n%1000}@lab.example' --rate 500/s --duration 5m",
+            ),
+        ],
+    },
+    Page {
+        name: "session",
+        description: &[
+            "An interactive SMTP session: what telnet or openssl s_client -starttls smtp \
+             give, with smtpx doing the parts that are hard by hand. It connects to \
+             HOST[:PORT] (or a domain's first usable MX host), shows the greeting, and sends \
+             each line typed as one SMTP command (CRLF added). The server is read all the \
+             time, so an unsolicited reply (a 421) or a closed connection shows at once.",
+            "Replies are annotated: the reply code and the enhanced status code (RFC 3463) \
+             in plain words, and each EHLO capability with its meaning, as smtpx-check(1) \
+             gives them.",
+            "STARTTLS typed by hand (or /tls): on its 220 the TLS handshake happens at once, \
+             the certificate and verdict are shown and the markers switch to ~> and <~; the \
+             verification rules and flags are those of smtpx-send(1) (on port 587 or with \
+             --tls starttls an unverified certificate ends the session). Send EHLO again \
+             after it (RFC 3207 section 4.2).",
+            "AUTH PLAIN, AUTH LOGIN, AUTH CRAM-MD5, AUTH SCRAM-SHA-256, AUTH XOAUTH2 or AUTH \
+             OAUTHBEARER typed without arguments (or /auth [MECH]): smtpx runs the exchange, \
+             with the user name from --user and the password from --password-file, \
+             --password-env, --password-command or, on a terminal, a prompt without echo. \
+             Credentials are never sent in plaintext without --allow-insecure-auth. An AUTH \
+             line typed with its base64 is redacted in every output, and so is anything \
+             typed while the server's 334 awaits an answer.",
+            "After DATA's 354, lines typed are the message: a lone . ends it, and a line that \
+             starts with a dot is dot-stuffed by smtpx (type the message, not its wire \
+             form). /file PATH sends a file there instead, CRLF-normalised, dot-stuffed and \
+             streamed. If the input ends inside DATA the final dot is never sent.",
+            "smtpx's own commands start with /: /help, /caps, /tls, /auth [MECH], /file \
+             PATH, /reconnect, /quit. A mistyped one gets a suggestion and is never sent to \
+             the server.",
+            "On a terminal: line editing, a history kept in $XDG_STATE_HOME/smtpx/history \
+             (~/.local/state/smtpx/history; AUTH lines are never stored; --no-history keeps \
+             none), Tab completion of SMTP verbs, the server's AUTH mechanisms and extension \
+             verbs and the / commands, Ctrl-C cancels the line being typed, Ctrl-D ends the \
+             session with QUIT. Off a terminal (stdin a pipe or a file) lines are read the \
+             same way, so sessions can be scripted: each line waits for its reply, except \
+             that lines that arrived together go in one write when the server offers \
+             PIPELINING (MAIL, RCPT, RSET, NOOP, ending with DATA at most). At the end of \
+             the input smtpx sends QUIT.",
+            TRANSCRIPT,
+        ],
+        sections: &[("TIMEOUTS", TIMEOUTS), ("JSON OUTPUT", &[RESULT_JSON])],
+        exit: exit::SESSION,
+        examples: &[
+            (
+                "Talk to a server by hand",
+                "smtpx session mx.example.org:25",
+            ),
+            (
+                "Debug submission: STARTTLS and AUTH typed, the password asked without echo",
+                "smtpx session smtp.example.org:587 --user me@example.org",
+            ),
+            (
+                "A scripted session (one SMTP line per line of the file), as JSON events",
+                "smtpx session -s mx.example.org --json < lines.txt",
             ),
         ],
     },

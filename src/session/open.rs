@@ -330,7 +330,7 @@ async fn starttls<'a>(
 
 /// The TLS handshake and the verdict on the certificate: required and implicit TLS stop
 /// on a bad certificate; opportunistic TLS goes on, labelled unverified.
-async fn handshake(
+pub(crate) async fn handshake(
     session: &mut Session<'_>,
     plan: &OpenPlan,
     hop: &Hop,

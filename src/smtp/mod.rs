@@ -11,6 +11,7 @@ pub mod redact;
 pub mod reply;
 pub mod sasl;
 pub mod size_probe;
+pub mod status;
 pub mod vrfy;
 pub mod xtext;
 

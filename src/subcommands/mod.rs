@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod expn;
 pub mod generate;
+pub mod interactive;
 pub mod mx;
 pub mod plan;
 pub mod profile;
@@ -50,6 +51,7 @@ pub fn run(parsed: profile::Parsed) -> u8 {
         Verb::Size(args) => size::run(*args),
         Verb::Bench(args) => bench::run(*args),
         Verb::Verify(args) => verify::run(*args),
+        Verb::Session(args) => interactive::run(*args),
         Verb::Config(ref args) => config::run(args, &parsed),
         Verb::Generate(args) => generate::run(&args),
     }

@@ -119,6 +119,12 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
                 args.from = p.from.clone();
             }
         }
+        Verb::Session(args) => {
+            let target = args.target.is_none();
+            apply_server(&mut args.server, p, m, target);
+            apply_tls(&mut args.tls, p, m)?;
+            apply_auth(&mut args.auth, p, m)?;
+        }
         Verb::Mx(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())

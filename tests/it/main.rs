@@ -16,6 +16,7 @@ mod promises_cli;
 mod properties;
 mod scripted_selftest;
 mod send_cli;
+mod session_cli;
 mod size_cli;
 mod support;
 mod tls_cli;
