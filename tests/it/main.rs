@@ -17,6 +17,7 @@ mod properties;
 mod scripted_selftest;
 mod send_cli;
 mod session_cli;
+mod session_interop;
 mod size_cli;
 mod support;
 mod tls_cli;
