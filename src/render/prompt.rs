@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use rustyline::completion::Completer;
+use rustyline::config::Configurer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -53,6 +54,9 @@ enum Source {
         answers: mpsc::UnboundedReceiver<Input>,
         asked: bool,
         words: Arc<Mutex<Vec<String>>>,
+        /// The terminal's settings before the editor, put back by `close`.
+        saved: Option<nix::sys::termios::Termios>,
+        direct: Arc<std::sync::atomic::AtomicBool>,
     },
 }
 
@@ -103,11 +107,14 @@ impl Keyboard {
         history: Option<PathBuf>,
         words: Vec<String>,
     ) -> Result<(Keyboard, ScreenWriter), String> {
-        let config = Config::builder()
+        let mut builder = Config::builder()
             .auto_add_history(false)
             .max_history_size(1000)
-            .map_err(|e| e.to_string())?
-            .build();
+            .map_err(|e| e.to_string())?;
+        // Some terminals (tmux without a client) hold a synchronized update for
+        // seconds: the prompt would show late.
+        builder.enable_synchronized_output(false);
+        let config = builder.build();
         let mut editor: Editor<Completion, DefaultHistory> = Editor::with_config(config)
             .map_err(|e| format!("cannot start the line editor: {e}"))?;
         let words = Arc::new(Mutex::new(words));
@@ -121,10 +128,13 @@ impl Keyboard {
         let printer = editor
             .create_external_printer()
             .map_err(|e| format!("cannot start the line editor: {e}"))?;
+        let direct = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let screen = ScreenWriter {
             printer: Arc::new(Mutex::new(Box::new(printer))),
             pending: Vec::new(),
+            direct: direct.clone(),
         };
+        let saved = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
         let (req_tx, req_rx) = std::sync::mpsc::channel::<Request>();
         let (ans_tx, ans_rx) = mpsc::unbounded_channel();
         std::thread::spawn(move || editor_thread(editor, history, req_rx, ans_tx));
@@ -135,6 +145,8 @@ impl Keyboard {
                     answers: ans_rx,
                     asked: false,
                     words,
+                    saved,
+                    direct,
                 },
             },
             screen,
@@ -209,6 +221,31 @@ impl Keyboard {
                     _ => Err("no password was typed".into()),
                 }
             }
+        }
+    }
+
+    /// Ends the editor's hold on the terminal: a line still being read when the server
+    /// ended the session would otherwise leave the terminal in raw mode, and later
+    /// output unseen. Output goes straight to stdout from here on.
+    pub fn close(&mut self) {
+        if let Source::Terminal {
+            saved,
+            direct,
+            asked,
+            ..
+        } = &mut self.source
+        {
+            if let Some(t) = saved.take() {
+                let _ = nix::sys::termios::tcsetattr(
+                    std::io::stdin(),
+                    nix::sys::termios::SetArg::TCSADRAIN,
+                    &t,
+                );
+            }
+            if *asked {
+                let _ = std::io::stdout().write_all(b"\n");
+            }
+            direct.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -356,6 +393,8 @@ impl Helper for Completion {}
 pub struct ScreenWriter {
     printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>,
     pending: Vec<u8>,
+    /// Set once the editor is closed: write to stdout itself.
+    direct: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Clone for ScreenWriter {
@@ -363,6 +402,7 @@ impl Clone for ScreenWriter {
         ScreenWriter {
             printer: self.printer.clone(),
             pending: Vec::new(),
+            direct: self.direct.clone(),
         }
     }
 }
@@ -378,6 +418,11 @@ impl Write for ScreenWriter {
             return Ok(());
         };
         let text: Vec<u8> = self.pending.drain(..=end).collect();
+        if self.direct.load(std::sync::atomic::Ordering::SeqCst) {
+            let mut out = std::io::stdout();
+            out.write_all(&text)?;
+            return out.flush();
+        }
         let text = String::from_utf8_lossy(&text).into_owned();
         let mut printer = self
             .printer

@@ -18,6 +18,7 @@ mod scripted_selftest;
 mod send_cli;
 mod session_cli;
 mod session_interop;
+mod session_terminal;
 mod size_cli;
 mod support;
 mod tls_cli;

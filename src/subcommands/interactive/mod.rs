@@ -148,17 +148,19 @@ async fn converse(
         Err(f) => return failed(f),
     };
     let mut credentials = None;
-    loop {
+    let outcome = loop {
         let session = match connect(ctx, &open_plan).await {
             Ok(s) => s,
-            Err(outcome) => return outcome,
+            Err(outcome) => break outcome,
         };
         let console = Console::new(session, &mut keyboard, plan, &open_plan, &mut credentials);
         match console.run().await {
             Next::Reconnect(c) => ctx = c,
-            Next::Done(outcome) => return outcome,
+            Next::Done(outcome) => break outcome,
         }
-    }
+    };
+    keyboard.close();
+    outcome
 }
 
 /// The addresses to try: `--server` or HOST[:PORT], or a domain's MX hosts in order.
