@@ -74,7 +74,7 @@ pub enum Opened<'a> {
 /// qualified domain name, otherwise the address literal of our end of the connection.
 pub fn default_helo(local: SocketAddr) -> Domain {
     let name = gethostname::gethostname().to_string_lossy().into_owned();
-    match Domain::parse(&name) {
+    match Domain::parse(&name).and_then(|d| d.to_ascii()) {
         Ok(d) if name.contains('.') && !d.is_literal() => d,
         _ => Domain::literal(local.ip()),
     }
