@@ -171,8 +171,12 @@ pub fn target(server: &ServerArgs) -> Result<Option<Target>, String> {
         .server
         .as_deref()
         .map(|raw| {
-            Target::parse(raw, server.port)
-                .map_err(|e| format!("invalid --server '{}': {e}", raw.escape_debug()))
+            Target::parse(raw, server.port).map_err(|e| {
+                format!(
+                    "invalid --server '{}': {e}",
+                    target::redacted(raw).escape_debug()
+                )
+            })
         })
         .transpose()
 }
@@ -291,8 +295,12 @@ pub fn destination(target: Option<&str>, server: &ServerArgs) -> Result<Destinat
         return Ok(Destination::Host(t));
     }
     let raw = target.ok_or("name a DOMAIN or HOST[:PORT] to check, or give --server")?;
-    let parsed = Target::parse(raw, server.port)
-        .map_err(|e| format!("invalid target '{}': {e}", raw.escape_debug()))?;
+    let parsed = Target::parse(raw, server.port).map_err(|e| {
+        format!(
+            "invalid target '{}': {e}",
+            target::redacted(raw).escape_debug()
+        )
+    })?;
     if raw.contains(':') || raw.starts_with('[') || parsed.ip().is_some() {
         Ok(Destination::Host(parsed))
     } else {

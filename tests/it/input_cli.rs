@@ -71,3 +71,56 @@ fn invalid_idn_helo_exits_2_before_connecting() {
     let (out, record) = run(untouched_server(), &["--helo", "\u{301}a.test"]);
     assert_refused_before_connect(&out, &record, "--helo");
 }
+
+// ---------------------------------------------------------------------------
+// Secrets in --server are never echoed
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_password_in_the_server_value_is_never_echoed() {
+    let values = [
+        "smtp://user:SECRET@mail.example.org",
+        "smtps://user:SECRET@mail.example.org:465",
+        "user:SECRET@mail.example.org:25",
+        "user:SECRET@mail.example.org",
+    ];
+    let runs: [&[&str]; 7] = [
+        &[
+            "send",
+            "--to",
+            "you@example.org",
+            "--from",
+            "me@example.org",
+        ],
+        &["check"],
+        &["vrfy", "you@example.org"],
+        &["expn", "list"],
+        &["size"],
+        &["verify", "you@example.org"],
+        &["bench", "-n", "1"],
+    ];
+    for value in values {
+        for args in runs {
+            let out = Smtpx::new().args(args).args(&["--server", value]).run();
+            assert_eq!(out.code, 2, "{args:?} {value}\n{out}");
+            assert!(
+                !out.all().contains("SECRET"),
+                "{args:?} echoed the secret\n{out}"
+            );
+            assert!(
+                out.stderr.starts_with("smtpx: error: ") && out.stderr.contains("--server"),
+                "{args:?} {value}\n{out}"
+            );
+        }
+    }
+    for verb in ["check", "size"] {
+        let out = Smtpx::new()
+            .args(&[verb, "smtp://user:SECRET@mail.example.org"])
+            .run();
+        assert_eq!(out.code, 2, "{out}");
+        assert!(
+            !out.all().contains("SECRET"),
+            "{verb} echoed the secret\n{out}"
+        );
+    }
+}
