@@ -95,6 +95,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
             [CompletionResult]::new('--tls-no-verify', '--tls-no-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s certificate (every later line is labelled unverified)')
             [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Show AUTH exchanges unredacted (prints a warning)')
             [CompletionResult]::new('--allow-insecure-auth', '--allow-insecure-auth', [CompletionResultType]::ParameterName, 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)')
+            [CompletionResult]::new('--allow-empty', '--allow-empty', [CompletionResultType]::ParameterName, 'Send an empty --data message instead of refusing it')
             [CompletionResult]::new('--print', '--print', [CompletionResultType]::ParameterName, 'Print the composed message (headers and body, as it would be sent) and exit without connecting')
             [CompletionResult]::new('--no-pipelining', '--no-pipelining', [CompletionResultType]::ParameterName, 'Send commands one at a time even when the server offers PIPELINING')
             [CompletionResult]::new('--chunking', '--chunking', [CompletionResultType]::ParameterName, 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]')

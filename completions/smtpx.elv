@@ -91,6 +91,7 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --tls-no-verify 'Do not verify the server''s certificate (every later line is labelled unverified)'
             cand --show-secrets 'Show AUTH exchanges unredacted (prints a warning)'
             cand --allow-insecure-auth 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+            cand --allow-empty 'Send an empty --data message instead of refusing it'
             cand --print 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
             cand --no-pipelining 'Send commands one at a time even when the server offers PIPELINING'
             cand --chunking 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'

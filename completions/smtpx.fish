@@ -108,6 +108,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use I
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-empty -d 'Send an empty --data message instead of refusing it'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l print -d 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'

@@ -616,6 +616,9 @@ pub struct SendArgs {
     /// first 8-bit byte
     #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"])]
     pub data: Option<PathBuf>,
+    /// Send an empty --data message instead of refusing it
+    #[arg(long, requires = "data", help_heading = "Message")]
+    pub allow_empty: bool,
     /// Print the composed message (headers and body, as it would be sent) and exit
     /// without connecting
     #[arg(long, conflicts_with_all = ["data", "json", "quit_after"])]

@@ -124,3 +124,91 @@ fn a_password_in_the_server_value_is_never_echoed() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Empty messages and NUL bytes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_empty_data_file_is_refused_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.eml");
+    std::fs::write(&empty, b"").unwrap();
+    let (out, record) = run(untouched_server(), &["--data", empty.to_str().unwrap()]);
+    assert_refused_before_connect(&out, &record, "the message is empty");
+    assert!(out.stderr.contains("--allow-empty"), "{out}");
+}
+
+#[test]
+fn empty_stdin_is_refused_before_connecting() {
+    let server = untouched_server();
+    let out = send_cmd(&server.server_arg(), &["--data", "-"])
+        .stdin(Vec::new())
+        .run();
+    let record = server.finish();
+    assert_refused_before_connect(&out, &record, "the message is empty");
+}
+
+#[test]
+fn allow_empty_sends_an_empty_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.eml");
+    std::fs::write(&empty, b"").unwrap();
+    let (out, record) = run(
+        ScriptedServer::start(happy_send(1)),
+        &["--data", empty.to_str().unwrap(), "--allow-empty"],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(record.data, vec![Vec::<u8>::new()]);
+    let server = ScriptedServer::start(happy_send(1));
+    let out = send_cmd(&server.server_arg(), &["--data", "-", "--allow-empty"])
+        .stdin(Vec::new())
+        .run();
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+}
+
+#[test]
+fn stdin_read_ahead_is_sent_whole() {
+    // More than one read's worth, so the part read before connecting and the rest join.
+    let mut message = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..20_000 {
+        message.extend_from_slice(format!("line {i}\r\n").as_bytes());
+    }
+    let server = ScriptedServer::start(happy_send(1));
+    let out = send_cmd(&server.server_arg(), &["--data", "-"])
+        .stdin(message.clone())
+        .run();
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(record.data, vec![message]);
+}
+
+#[test]
+fn nul_bytes_in_raw_data_are_warned_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nul.eml");
+    std::fs::write(&file, b"Subject: nul\r\n\r\na\0b\r\n\0\0\r\n").unwrap();
+    let (out, record) = run(
+        ScriptedServer::start(happy_send(1)),
+        &["--data", file.to_str().unwrap()],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    let all = out.all();
+    let warnings: Vec<&str> = all.lines().filter(|l| l.contains("NUL")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(
+        out.stderr.starts_with("warning: 3 NUL byte(s)"),
+        "a warning, as for over-long lines\n{out}"
+    );
+    let server = ScriptedServer::start(happy_send(1));
+    let out = send_cmd(&server.server_arg(), &["--data", "-"])
+        .stdin(b"Subject: nul\r\n\r\na\0b\r\n".to_vec())
+        .run();
+    server.finish().assert_clean();
+    assert_eq!(out.all().matches("NUL").count(), 1, "{out}");
+}
