@@ -311,7 +311,8 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
         }
         'smtpx;verify' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read addresses from FILE (''-'' for stdin), one per line; blank lines, lines starting with ''#'', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run')
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this host''s name when fully qualified, else the address literal of our end, e.g. postmaster@[192.0.2.1]]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host''s name when fully qualified), else the null sender <>, as callout verifiers use]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host''s name when fully qualified), else the null sender <>, as callout verifiers use]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table; jsonl with --json; only the counts with -q]')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Sessions (and MX lookups) at once, over all domains')
             [CompletionResult]::new('--per-host', '--per-host', [CompletionResultType]::ParameterName, 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions')

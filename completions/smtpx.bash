@@ -948,7 +948,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__verify)
-            opts="-v -s -p -4 -6 -q -h -V --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --verbose --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-f -v -s -p -4 -6 -q -h -V --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --verbose --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,6 +959,10 @@ _smtpx() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

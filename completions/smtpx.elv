@@ -301,7 +301,8 @@ set edit:completion:arg-completer[smtpx] = {|@words|
         }
         &'smtpx;verify'= {
             cand --file 'Read addresses from FILE (''-'' for stdin), one per line; blank lines, lines starting with ''#'', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run'
-            cand --from 'Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this host''s name when fully qualified, else the address literal of our end, e.g. postmaster@[192.0.2.1]]'
+            cand -f 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host''s name when fully qualified), else the null sender <>, as callout verifiers use]'
+            cand --from 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host''s name when fully qualified), else the null sender <>, as callout verifiers use]'
             cand --format 'Output format [default: table; jsonl with --json; only the counts with -q]'
             cand --concurrency 'Sessions (and MX lookups) at once, over all domains'
             cand --per-host 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions'

@@ -307,7 +307,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-timing -d 'Hide 
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l file -d 'Read addresses from FILE (\'-\' for stdin), one per line; blank lines, lines starting with \'#\', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this host\'s name when fully qualified, else the address literal of our end, e.g. postmaster@[192.0.2.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s f -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host\'s name when fully qualified), else the null sender <>, as callout verifiers use]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output format [default: table; jsonl with --json; only the counts with -q]' -r -f -a "table\t'Aligned columns: address, verdict, reply'
 csv\t'RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host'
 jsonl\t'One JSON object per address, then a result object with the counts'"

@@ -449,10 +449,10 @@ pub struct VerifyArgs {
     /// reported by its number without stopping the run
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this
-    /// host's name when fully qualified, else the address literal of our end, e.g.
-    /// postmaster@[192.0.2.1]]
-    #[arg(long, value_name = "ADDRESS")]
+    /// Envelope sender of the probes [default: postmaster@ the EHLO name when that is a
+    /// domain (--helo, or this host's name when fully qualified), else the null sender
+    /// <>, as callout verifiers use]
+    #[arg(short, long, value_name = "ADDRESS")]
     pub from: Option<String>,
     /// Output format [default: table; jsonl with --json; only the counts with -q]
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "quiet"])]

@@ -60,6 +60,10 @@ pub enum Output {
     Provisional { key: usize, record: Record },
     /// The second answer for a provisional record.
     Settled { key: usize, record: Record },
+    /// The sender of the probes and where it came from; sent first.
+    Sender { sender: String, why: &'static str },
+    /// A server refused the sender at MAIL FROM.
+    SenderRefused { sender: String, reply: Reply },
     /// A session event (`-v`), tagged with the domain it belongs to.
     Event { tag: Arc<str>, event: Timed },
     /// The end: print the counts.
@@ -173,6 +177,8 @@ pub struct Rows<W: Write> {
     format: Format,
     palette: Palette,
     header_done: bool,
+    /// The probes' reverse-path, for the JSON result.
+    sender: Option<String>,
     /// Set once the output is gone (`| head`): later rows are dropped, not a panic.
     broken: bool,
 }
@@ -184,6 +190,7 @@ impl<W: Write> Rows<W> {
             format,
             palette,
             header_done: false,
+            sender: None,
             broken: false,
         }
     }
@@ -195,6 +202,16 @@ impl<W: Write> Rows<W> {
                 .is_err()
         {
             self.broken = true;
+        }
+    }
+
+    /// Shows the sender: a note above the table, a field of the JSON result. (CSV keeps
+    /// to its rows: the writer puts the note on stderr.)
+    pub fn sender(&mut self, sender: &str, why: &str) {
+        self.sender = Some(sender.to_string());
+        if self.format == Format::Table {
+            let note = sender_note(sender, why);
+            self.write(&note);
         }
     }
 
@@ -244,6 +261,9 @@ impl<W: Write> Rows<W> {
             .with("decided", tally.decided())
             .with("duplicates", tally.duplicates)
             .with("interrupted", tally.interrupted);
+        if let Some(sender) = &self.sender {
+            summary = summary.with("sender", sender);
+        }
         summary.elapsed = elapsed;
         if self.format == Format::Jsonl {
             if !self.broken {
@@ -254,6 +274,20 @@ impl<W: Write> Rows<W> {
         let line = summary_line(tally, elapsed, self.palette);
         self.write(&line);
     }
+}
+
+/// "*  Sender: MAIL FROM:<> (why)".
+pub fn sender_note(sender: &str, why: &str) -> String {
+    format!("*  Sender: MAIL FROM:{} ({why})", escape_controls(sender))
+}
+
+/// The one line that says a server refused the sender, and what to do.
+pub fn sender_refused_line(sender: &str, reply: &Reply) -> String {
+    escape_controls(&format!(
+        "warning: the server refused the sender {sender} at MAIL FROM ({} {}): its addresses were not asked; give a sender it accepts with --from",
+        reply.code,
+        reply.lines.join(" ")
+    ))
 }
 
 /// "rejected: 6 addresses: 2 deliverable, ... in 12 ms".
@@ -337,6 +371,7 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
     // Held back until their second answer; few in practice, and each is small.
     let mut provisional: BTreeMap<usize, Record> = BTreeMap::new();
     let mut finish = None;
+    let mut sender_refused = false;
     while let Ok(message) = rx.recv() {
         let record = match message {
             Output::Verdict(record) => record,
@@ -346,6 +381,23 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
             }
             Output::Provisional { key, record } => {
                 provisional.insert(key, record);
+                continue;
+            }
+            Output::Sender { sender, why } => {
+                if opts.format == Format::Csv {
+                    let _ = writeln!(std::io::stderr(), "{}", sender_note(&sender, why));
+                }
+                rows.sender(&sender, why);
+                continue;
+            }
+            Output::SenderRefused { sender, reply } => {
+                if !sender_refused {
+                    sender_refused = true;
+                    let line = sender_refused_line(&sender, &reply);
+                    bar.suspend(|| {
+                        let _ = writeln!(std::io::stderr(), "{line}");
+                    });
+                }
                 continue;
             }
             Output::Event { tag, event } => {

@@ -73,10 +73,15 @@ pub enum Opened<'a> {
 /// The default EHLO name (RFC 5321 §4.1.4): this host's name when it is a fully
 /// qualified domain name, otherwise the address literal of our end of the connection.
 pub fn default_helo(local: SocketAddr) -> Domain {
+    host_name().unwrap_or_else(|| Domain::literal(local.ip()))
+}
+
+/// This host's name, when it is a fully qualified domain name (as A-labels).
+pub fn host_name() -> Option<Domain> {
     let name = gethostname::gethostname().to_string_lossy().into_owned();
     match Domain::parse(&name).and_then(|d| d.to_ascii()) {
-        Ok(d) if name.contains('.') && !d.is_literal() => d,
-        _ => Domain::literal(local.ip()),
+        Ok(d) if name.contains('.') && !d.is_literal() => Some(d),
+        _ => None,
     }
 }
 

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::support::run::{Out, Smtpx};
-use crate::support::scripted::{Record, ScriptedServer, ServerOptions, happy_send};
+use crate::support::scripted::{
+    Record, ScriptedServer, ServerOptions, Step, expect, greeting_ehlo, happy_send, send,
+};
 
 /// `smtpx send` to `server` with a sender, a recipient and an EHLO name unless ARGS
 /// give their own.
@@ -211,4 +213,118 @@ fn nul_bytes_in_raw_data_are_warned_about_once() {
         .run();
     server.finish().assert_clean();
     assert_eq!(out.all().matches("NUL").count(), 1, "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// verify's sender
+// ---------------------------------------------------------------------------
+
+/// Greeting and EHLO, MAIL FROM expected with `from`, answered `mail_reply`.
+fn verify_script(from: &str, mail_reply: &str) -> Vec<Step> {
+    let mut script = greeting_ehlo(&[]);
+    script.extend([expect(&format!("MAIL FROM:{from}")), send(mail_reply)]);
+    script
+}
+
+fn verify_cmd(server: &ScriptedServer, args: &[&str]) -> Out {
+    let arg = server.server_arg();
+    let mut all = vec![
+        "verify",
+        "--server",
+        &arg,
+        "--no-timing",
+        "--timeout",
+        "30s",
+    ];
+    all.extend_from_slice(args);
+    Smtpx::new().args(&all).run()
+}
+
+/// Probe then one address, both answered, then QUIT.
+fn probe_and_one(reply: &str) -> Vec<Step> {
+    vec![
+        expect("RCPT TO:<smtpx-probe-"),
+        send("550 5.1.1 no such user\r\n"),
+        expect("RCPT TO:<a@t.test>"),
+        send(reply),
+        expect("QUIT"),
+        send("221 bye\r\n"),
+        Step::Close,
+    ]
+}
+
+#[test]
+fn verify_without_a_domain_name_sends_the_null_sender_and_says_so() {
+    // An address literal is no domain for postmaster@: stock Exim refuses
+    // `MAIL FROM:<postmaster@[127.0.0.1]>` with 501.
+    let mut script = verify_script("<>", "250 OK\r\n");
+    script.extend(probe_and_one("250 2.1.5 OK\r\n"));
+    let server = ScriptedServer::start(script);
+    let out = verify_cmd(&server, &["--helo", "[127.0.0.1]", "a@t.test"]);
+    server.finish().assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.starts_with("*  Sender: MAIL FROM:<>"), "{out}");
+    let mut script = verify_script("<>", "250 OK\r\n");
+    script.extend(probe_and_one("250 2.1.5 OK\r\n"));
+    let server = ScriptedServer::start(script);
+    let out = verify_cmd(&server, &["--helo", "[127.0.0.1]", "--json", "a@t.test"]);
+    server.finish().assert_clean();
+    assert_eq!(out.result()["sender"], "<>", "{out}");
+}
+
+#[test]
+fn verify_with_a_domain_name_sends_postmaster_at_it() {
+    let mut script = verify_script("<postmaster@client.test>", "250 OK\r\n");
+    script.extend(probe_and_one("250 2.1.5 OK\r\n"));
+    let server = ScriptedServer::start(script);
+    let out = verify_cmd(&server, &["--helo", "client.test", "a@t.test"]);
+    server.finish().assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .starts_with("*  Sender: MAIL FROM:<postmaster@client.test>"),
+        "{out}"
+    );
+}
+
+#[test]
+fn verify_short_f_sets_the_sender() {
+    let mut script = verify_script("<me@example.org>", "250 OK\r\n");
+    script.extend(probe_and_one("250 2.1.5 OK\r\n"));
+    let server = ScriptedServer::start(script);
+    let out = verify_cmd(&server, &["-f", "me@example.org", "a@t.test"]);
+    server.finish().assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+}
+
+#[test]
+fn a_refused_sender_is_named_in_every_verdict_and_on_stderr() {
+    let mut script = verify_script(
+        "<postmaster@client.test>",
+        "501 5.1.7 domain literals not allowed\r\n",
+    );
+    script.extend([expect("QUIT"), send("221 bye\r\n"), Step::Close]);
+    let server = ScriptedServer::start(script);
+    let out = verify_cmd(&server, &["--helo", "client.test", "a@t.test", "b@t.test"]);
+    server.finish().assert_clean();
+    assert_eq!(out.code, 8, "{out}");
+    for address in ["a@t.test", "b@t.test"] {
+        let row = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(address))
+            .unwrap_or_else(|| panic!("no row for {address}\n{out}"));
+        assert!(
+            row.contains("501 5.1.7 domain literals not allowed")
+                && row.contains("sender <postmaster@client.test> refused"),
+            "{row}\n{out}"
+        );
+    }
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("--from"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one line naming --from\n{out}");
+    assert!(warnings[0].contains("<postmaster@client.test>"), "{out}");
 }

@@ -20,7 +20,7 @@ use crate::outcome::{ExitCode, Phase};
 use crate::render::verify::{self as view, Format, Output, Record, WriterOptions};
 use crate::render::{Status, Summary};
 use crate::session::Timeouts;
-use crate::session::open::OpenPlan;
+use crate::session::open::{OpenPlan, host_name};
 use crate::smtp::ReversePath;
 use crate::verify::{Entry, Lines, Verdict, input};
 
@@ -30,8 +30,8 @@ const OUTPUT_QUEUE: usize = 256;
 
 /// The arguments, validated: everything the sessions need besides the addresses.
 pub(crate) struct Plan {
-    /// `--from`; None for postmaster@ the EHLO name of each session.
-    pub from: Option<ReversePath>,
+    /// `--from`, or [`crate::verify::default_sender`].
+    pub from: ReversePath,
     /// `--server`, instead of MX routing.
     pub target: Option<Target>,
     pub open: OpenPlan,
@@ -130,6 +130,10 @@ pub fn run(args: VerifyArgs) -> u8 {
     };
     let (tx, rx) = sync_channel(OUTPUT_QUEUE);
     let printer = std::thread::spawn(move || view::write_all(rx, writer));
+    let _ = tx.send(Output::Sender {
+        sender: plan.from.to_string(),
+        why: sender_why(&args, &plan.from),
+    });
     for &id in &list.invalid {
         let entry = &list.entries[id];
         let _ = tx.send(Output::Verdict(Record {
@@ -163,6 +167,17 @@ pub fn run(args: VerifyArgs) -> u8 {
     }
 }
 
+/// Where the sender came from, for the note that shows it.
+fn sender_why(args: &VerifyArgs, from: &ReversePath) -> &'static str {
+    match (&args.from, from) {
+        (Some(_), _) => "--from",
+        (None, ReversePath::Null) => {
+            "the null sender, as callout verifiers use, since this host has no domain name; --from sets another"
+        }
+        (None, ReversePath::Mailbox(_)) => "postmaster at the EHLO name; --from sets another",
+    }
+}
+
 /// Bad input found before any connection: one line on stderr (and the result object
 /// with `--format jsonl`), exit 2.
 fn usage_error(message: &str, format: Format) -> u8 {
@@ -178,13 +193,16 @@ fn usage_error(message: &str, format: Format) -> u8 {
 fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let server = &args.server;
     let target = plan::target(server)?;
-    let from = args
-        .from
-        .as_deref()
-        .map(|f| {
-            ReversePath::parse(f).map_err(|e| format!("invalid --from '{}': {e}", f.escape_debug()))
-        })
-        .transpose()?;
+    let open = plan::open_plan(server, &args.tls, &Default::default(), None)?;
+    let from = match args.from.as_deref() {
+        Some(f) => ReversePath::parse(f)
+            .and_then(|p| match p {
+                ReversePath::Mailbox(a) => a.with_ascii_domain().map(ReversePath::Mailbox),
+                null => Ok(null),
+            })
+            .map_err(|e| format!("invalid --from '{}': {e}", f.escape_debug()))?,
+        None => crate::verify::default_sender(open.helo.clone().or_else(host_name).as_ref()),
+    };
     let dns = match target {
         Some(_) => None,
         None => {
@@ -201,7 +219,7 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let started = Instant::now();
     Ok(Plan {
         from,
-        open: plan::open_plan(server, &args.tls, &Default::default(), None)?,
+        open,
         target,
         dns,
         server: server.clone(),
