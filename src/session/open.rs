@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
-use crate::net::tls::{TlsClient, TlsInfo, Verification};
+use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
 
@@ -341,12 +341,22 @@ async fn handshake(
     match &info.verification {
         Verification::Verified => {}
         Verification::Failed { reason } if plan.tls_mode != TlsMode::Opportunistic => {
+            // The name checked is the SNI sent (`--tls-server-name`, or the host), or
+            // the IP address when there is none.
+            let checked = info.sni.as_deref().unwrap_or(&hop.host);
+            let other_name = info
+                .chain
+                .first()
+                .is_some_and(|leaf| !certificate_names(leaf, checked));
+            let advice = if other_name {
+                "if this is the right server under another name, check the certificate against that name with --tls-server-name NAME"
+            } else {
+                "use --tls-ca for a private CA, or --tls-no-verify for a lab server"
+            };
             return Err(Failure::new(
                 Phase::TlsHandshake,
                 FailureKind::Tls,
-                format!(
-                    "{reason}; stopping before EHLO (use --tls-ca for a private CA, or --tls-no-verify for a lab server)"
-                ),
+                format!("{reason}; stopping before EHLO ({advice})"),
             ));
         }
         Verification::Failed { reason } => {

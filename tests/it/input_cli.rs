@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::support::certs::{CertKind, TestPki};
 use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{
     Record, ScriptedServer, ServerOptions, Step, expect, greeting_ehlo, happy_send, send,
@@ -327,4 +328,45 @@ fn a_refused_sender_is_named_in_every_verdict_and_on_stderr() {
         .collect();
     assert_eq!(warnings.len(), 1, "one line naming --from\n{out}");
     assert!(warnings[0].contains("<postmaster@client.test>"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Hints that name the flag to use
+// ---------------------------------------------------------------------------
+
+/// STARTTLS offered and started with a certificate of `kind`, then whatever comes.
+fn tls_upgrade(pki: &TestPki, kind: CertKind) -> Vec<Step> {
+    let mut script = greeting_ehlo(&["STARTTLS"]);
+    script.extend([
+        expect("STARTTLS"),
+        send("220 2.0.0 Ready to start TLS\r\n"),
+        Step::StartTls(pki.server_config(kind)),
+        Step::ReadUntilClose,
+    ]);
+    script
+}
+
+#[test]
+fn a_certificate_for_another_name_suggests_tls_server_name() {
+    for (kind, hint, not) in [
+        (CertKind::WrongName, "--tls-server-name", "--tls-ca"),
+        (CertKind::Expired, "--tls-ca", "--tls-server-name"),
+    ] {
+        let pki = TestPki::new();
+        let ca = pki.ca_pem_path.display().to_string();
+        let (out, _) = run(
+            ScriptedServer::start(tls_upgrade(&pki, kind)),
+            &[
+                "--tls",
+                "starttls",
+                "--tls-ca",
+                &ca,
+                "--tls-server-name",
+                "localhost",
+            ],
+        );
+        assert_eq!(out.code, 5, "{out}");
+        assert!(out.outcome().contains(hint), "{kind:?}\n{out}");
+        assert!(!out.outcome().contains(not), "{kind:?}\n{out}");
+    }
 }
