@@ -370,3 +370,39 @@ fn a_certificate_for_another_name_suggests_tls_server_name() {
         assert!(!out.outcome().contains(not), "{kind:?}\n{out}");
     }
 }
+
+#[test]
+fn authentication_required_suggests_user() {
+    for reply in [
+        "530 5.7.0 Authentication required\r\n",
+        "530 Authentication required\r\n",
+    ] {
+        let mut script = greeting_ehlo(&["AUTH PLAIN LOGIN"]);
+        script.extend([
+            expect("MAIL FROM:"),
+            send(reply),
+            expect("QUIT"),
+            send("221 bye\r\n"),
+            Step::Close,
+        ]);
+        let (out, record) = run(ScriptedServer::start(script), &[]);
+        record.assert_clean();
+        assert_eq!(out.code, 7, "{out}");
+        assert!(out.outcome().contains("--user"), "{out}");
+    }
+}
+
+#[test]
+fn user_against_a_server_without_auth_or_starttls_says_no_auth() {
+    let mut script = greeting_ehlo(&["PIPELINING"]);
+    script.extend([expect("QUIT"), send("221 bye\r\n"), Step::Close]);
+    let server = ScriptedServer::start(script);
+    let args = ["--user", "me", "--password-env", "SMTPX_TEST_PASSWORD"];
+    let out = send_cmd(&server.server_arg(), &args)
+        .env("SMTPX_TEST_PASSWORD", "secret")
+        .run();
+    server.finish().assert_clean();
+    assert_eq!(out.code, 6, "{out}");
+    assert!(out.outcome().contains("offers no AUTH"), "{out}");
+    assert!(!out.outcome().contains("--tls starttls"), "{out}");
+}
