@@ -153,8 +153,9 @@ impl Tally {
     }
 }
 
-/// The reply and note of a record as one line of text, control characters escaped.
-pub fn detail(record: &Record) -> String {
+/// The reply and note of a record as one line of text, control characters escaped. An
+/// invalid entry says where it was: `place` is "line" (a file) or "argument".
+pub fn detail(record: &Record, place: &str) -> String {
     let mut parts = Vec::new();
     if let Some(reply) = &record.reply {
         parts.push(format!("{} {}", reply.code, reply.lines.join(" ")));
@@ -164,7 +165,7 @@ pub fn detail(record: &Record) -> String {
     }
     let text = parts.join("; ");
     let text = if record.verdict == Verdict::Invalid {
-        format!("line {}: {text}", record.line)
+        format!("{place} {}: {text}", record.line)
     } else {
         text
     };
@@ -177,6 +178,8 @@ pub struct Rows<W: Write> {
     format: Format,
     palette: Palette,
     header_done: bool,
+    /// What [`Record::line`] counts: "line" or "argument".
+    place: &'static str,
     /// The probes' reverse-path, for the JSON result.
     sender: Option<String>,
     /// Set once the output is gone (`| head`): later rows are dropped, not a panic.
@@ -191,6 +194,7 @@ impl<W: Write> Rows<W> {
             palette,
             header_done: false,
             sender: None,
+            place: "line",
             broken: false,
         }
     }
@@ -203,6 +207,12 @@ impl<W: Write> Rows<W> {
         {
             self.broken = true;
         }
+    }
+
+    /// Addresses came from the command line: they are numbered as arguments.
+    pub fn from_arguments(mut self) -> Self {
+        self.place = "argument";
+        self
     }
 
     /// Shows the sender: a note above the table, a field of the JSON result. (CSV keeps
@@ -230,7 +240,7 @@ impl<W: Write> Rows<W> {
         }
         let line = match self.format {
             Format::Table => self.table_row(record),
-            Format::Csv => csv_row(record),
+            Format::Csv => csv_row(record, self.place),
             Format::Jsonl => json_row(record).to_string(),
             Format::Quiet => return,
         };
@@ -248,9 +258,12 @@ impl<W: Write> Rows<W> {
             v if v.is_bad() => self.palette.bad(&name),
             _ => self.palette.warn(&name),
         };
-        format!("{address:<ADDRESS_WIDTH$}  {name}  {}", detail(record))
-            .trim_end()
-            .to_string()
+        format!(
+            "{address:<ADDRESS_WIDTH$}  {name}  {}",
+            detail(record, self.place)
+        )
+        .trim_end()
+        .to_string()
     }
 
     /// The counts, on this writer (table, quiet) or as the JSON `result` object.
@@ -302,7 +315,7 @@ pub fn summary_line(tally: &Tally, elapsed: Option<Duration>, palette: Palette) 
     format!("{word}: {}{took}", tally.words())
 }
 
-fn csv_row(record: &Record) -> String {
+fn csv_row(record: &Record, place: &str) -> String {
     let reply = record.reply.as_ref();
     let fields = [
         record.line.to_string(),
@@ -312,7 +325,7 @@ fn csv_row(record: &Record) -> String {
         reply
             .and_then(Reply::enhanced_status)
             .map_or(String::new(), |s| s.to_string()),
-        detail(record),
+        detail(record, place),
         record.host.clone().unwrap_or_default(),
     ];
     fields
@@ -356,6 +369,8 @@ pub struct WriterOptions {
     /// The total the bar counts towards.
     pub total: usize,
     pub duplicates: usize,
+    /// The addresses are command-line arguments, not lines of a file.
+    pub arguments: bool,
 }
 
 /// The writer thread's loop: prints what arrives, in order, until `Finish` (or until
@@ -363,6 +378,9 @@ pub struct WriterOptions {
 pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
     let bar = progress_bar(&opts);
     let mut rows = Rows::new(std::io::stdout(), opts.format, opts.palette);
+    if opts.arguments {
+        rows = rows.from_arguments();
+    }
     let mut tally = Tally {
         total: opts.total,
         duplicates: opts.duplicates,
@@ -556,6 +574,18 @@ mod tests {
     }
 
     #[test]
+    fn command_line_addresses_are_arguments_not_lines() {
+        let mut out = Vec::new();
+        let mut rows = Rows::new(&mut out, Format::Table, Palette::PLAIN).from_arguments();
+        rows.row(&sample()[2]);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("invalid        argument 3: missing '@domain'"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn csv() {
         let text = render(Format::Csv);
         let lines: Vec<&str> = text.lines().collect();
@@ -673,6 +703,7 @@ mod tests {
                 progress: false,
                 total: 3,
                 duplicates: 0,
+                arguments: false,
             },
         );
         assert_eq!(tally.counts[Verdict::Deliverable.index()], 1);

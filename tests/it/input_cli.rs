@@ -406,3 +406,42 @@ fn user_against_a_server_without_auth_or_starttls_says_no_auth() {
     assert!(out.outcome().contains("offers no AUTH"), "{out}");
     assert!(!out.outcome().contains("--tls starttls"), "{out}");
 }
+
+#[test]
+fn a_line_break_in_an_address_is_called_that() {
+    for (flag, value) in [
+        ("--to", "you@example.org\r\nRCPT TO:<x@example.org>"),
+        ("--to", "Bob\n <you@example.org>"),
+        ("--cc", "a@example.org\n<b@example.org>"),
+    ] {
+        let (out, record) = run(untouched_server(), &[flag, value]);
+        assert_refused_before_connect(&out, &record, flag);
+        assert!(
+            out.stderr
+                .contains("the address contains a control character (CR/LF)"),
+            "{out}"
+        );
+        assert!(!out.stderr.contains("display name"), "{out}");
+    }
+}
+
+#[test]
+fn verify_numbers_command_line_addresses_as_arguments() {
+    let out = Smtpx::new()
+        .args(&[
+            "verify",
+            "--server",
+            "127.0.0.1:1",
+            "--",
+            "ok@t.test",
+            "nope",
+        ])
+        .run();
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("nope"))
+        .unwrap_or_else(|| panic!("no row\n{out}"));
+    assert!(row.contains("argument 2: missing '@domain'"), "{out}");
+    assert!(!row.contains("line"), "{out}");
+}

@@ -147,6 +147,18 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
 /// `ADDRESS` or `Name <ADDRESS>`, with an IDN domain turned into A-labels.
 fn mailbox(flag: &str, s: &str) -> Result<Mailbox, String> {
     let bad = |e: String| format!("invalid {flag} '{}': {e}", s.escape_debug());
+    // Checked on the whole value first: a line break is an injection attempt on the
+    // address, whichever part of `Name <addr>` it landed in.
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        let which = match c {
+            '\r' | '\n' => "CR/LF",
+            '\0' => "NUL",
+            _ => "not printable",
+        };
+        return Err(bad(format!(
+            "the address contains a control character ({which})"
+        )));
+    }
     let (name, text) = Mailbox::split(s).map_err(bad)?;
     let address = Address::parse(text)
         .and_then(|a| a.with_ascii_domain())

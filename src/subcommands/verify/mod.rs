@@ -127,6 +127,7 @@ pub fn run(args: VerifyArgs) -> u8 {
         progress: matches!(format, Format::Table | Format::Csv) && !quiet_terminal,
         total: list.total(),
         duplicates: list.duplicates,
+        arguments: !args.addresses.is_empty(),
     };
     let (tx, rx) = sync_channel(OUTPUT_QUEUE);
     let printer = std::thread::spawn(move || view::write_all(rx, writer));
