@@ -20,7 +20,9 @@ pub struct Parsed {
 /// Errors in the config file come back as one line (exit 2).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let matches = Cli::command().get_matches_from(args);
-    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    // clap's own errors keep clap's form ("error: ..."), like every other usage error;
+    // its text already starts with that prefix, so it must not go through ours.
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let (config_path, file) = load(&cli)?;
     let profile = file.select(cli.profile.as_deref())?;
     if let (Some((_, p)), Some((_, sub))) = (&profile, matches.subcommand()) {

@@ -445,3 +445,36 @@ fn verify_numbers_command_line_addresses_as_arguments() {
     assert!(row.contains("argument 2: missing '@domain'"), "{out}");
     assert!(!row.contains("line"), "{out}");
 }
+
+#[test]
+fn every_error_of_smtpx_has_one_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let missing = missing.to_str().unwrap();
+    let runs: [&[&str]; 10] = [
+        &["send", "--to", "a@b.test", "-s", "h:0"],
+        &["check", "h:0"],
+        &["vrfy", "-s", "h:0", "x"],
+        &["expn", "-s", "h:0", "x"],
+        &["size", "--from", "bad@@", "h"],
+        &["verify", "--file", missing],
+        &["bench", "-s", "127.0.0.1:1", "-n", "1", "--rate", "bad"],
+        &["config", "show", "--config", missing],
+        &["send", "--to", "a@b.test", "-s", "h", "--tls-ca", missing],
+        &["mx", "example.test", "--dns-server", "bad"],
+    ];
+    for args in runs {
+        let out = Smtpx::new().args(args).run();
+        assert_eq!(out.code, 2, "{args:?}\n{out}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}\n{out}");
+        assert!(lines[0].starts_with("smtpx: error: "), "{args:?}\n{out}");
+        assert!(!lines[0].contains("error: error"), "{args:?}\n{out}");
+    }
+    // clap's own usage errors keep clap's form.
+    let out = Smtpx::new()
+        .args(&["send", "--to", "a@b.test", "--timeout", "xx"])
+        .run();
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.starts_with("error: invalid value 'xx'"), "{out}");
+}
