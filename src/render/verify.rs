@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use super::outcome::reply_json;
@@ -405,7 +405,7 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
                 if opts.format == Format::Csv {
                     let _ = writeln!(std::io::stderr(), "{}", sender_note(&sender, why));
                 }
-                rows.sender(&sender, why);
+                bar.suspend(|| rows.sender(&sender, why));
                 continue;
             }
             Output::SenderRefused { sender, reply } => {
@@ -458,11 +458,7 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
 /// The bar on stderr: done/total, rate and ETA. indicatif hides a stderr target that is
 /// not a terminal by itself; the caller decides the rest (CI, jsonl, -q).
 fn progress_bar(opts: &WriterOptions) -> ProgressBar {
-    let target = if opts.progress {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
+    let target = super::progress::target(opts.progress);
     let bar = ProgressBar::with_draw_target(Some(opts.total as u64), target);
     if let Ok(style) = ProgressStyle::with_template(
         "{spinner} [{bar:30}] {pos}/{len} addresses  {rate}  ETA {eta}",

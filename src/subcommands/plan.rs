@@ -67,6 +67,7 @@ impl Run {
         tokio::select! {
             summary = work => summary,
             _ = tokio::signal::ctrl_c() => {
+                crate::render::progress::after_interrupt_std();
                 if dot_pending.load(Ordering::SeqCst) {
                     let f = Failure::new(
                         Phase::FinalDot,

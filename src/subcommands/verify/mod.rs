@@ -154,6 +154,10 @@ pub fn run(args: VerifyArgs) -> u8 {
             _ = tokio::signal::ctrl_c() => false,
         }
     });
+    if !finished && !writer.progress {
+        // The bar, when there was one, takes the echoed ^C away with it.
+        crate::render::progress::after_interrupt_std();
+    }
     // The work is dropped: its sessions close. Whatever was decided is already queued
     // ahead of the end, so the writer prints it before the counts.
     let _ = tx.send(Output::Finish {
@@ -173,9 +177,9 @@ fn sender_why(args: &VerifyArgs, from: &ReversePath) -> &'static str {
     match (&args.from, from) {
         (Some(_), _) => "--from",
         (None, ReversePath::Null) => {
-            "the null sender, as callout verifiers use, since this host has no domain name; --from sets another"
+            "no domain name here for postmaster@, so the null sender, as callout verifiers use; --from sets one"
         }
-        (None, ReversePath::Mailbox(_)) => "postmaster at the EHLO name; --from sets another",
+        (None, ReversePath::Mailbox(_)) => "postmaster at the EHLO name; --from sets one",
     }
 }
 
