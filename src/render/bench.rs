@@ -5,7 +5,7 @@
 use crate::render::json_ms;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use super::text::escape_controls;
@@ -330,11 +330,7 @@ impl Progress {
     /// `total` is the number of messages; a run bounded only by `duration` shows a
     /// count and the time it may take.
     pub fn new(total: Option<u64>, duration: Option<Duration>, visible: bool) -> Progress {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
+        let target = super::progress::target(visible);
         let (bar, template) = match total {
             Some(n) => (
                 ProgressBar::with_draw_target(Some(n), target),

@@ -7,6 +7,7 @@ pub mod json;
 pub mod message;
 pub mod outcome;
 pub mod palette;
+pub mod progress;
 pub mod route;
 pub mod size;
 pub mod text;

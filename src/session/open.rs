@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
-use crate::net::tls::{TlsClient, TlsInfo, Verification};
+use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
 
@@ -73,10 +73,15 @@ pub enum Opened<'a> {
 /// The default EHLO name (RFC 5321 §4.1.4): this host's name when it is a fully
 /// qualified domain name, otherwise the address literal of our end of the connection.
 pub fn default_helo(local: SocketAddr) -> Domain {
+    host_name().unwrap_or_else(|| Domain::literal(local.ip()))
+}
+
+/// This host's name, when it is a fully qualified domain name (as A-labels).
+pub fn host_name() -> Option<Domain> {
     let name = gethostname::gethostname().to_string_lossy().into_owned();
-    match Domain::parse(&name) {
-        Ok(d) if name.contains('.') && !d.is_literal() => d,
-        _ => Domain::literal(local.ip()),
+    match Domain::parse(&name).and_then(|d| d.to_ascii()) {
+        Ok(d) if name.contains('.') && !d.is_literal() => Some(d),
+        _ => None,
     }
 }
 
@@ -346,12 +351,22 @@ async fn handshake(
     match &info.verification {
         Verification::Verified => {}
         Verification::Failed { reason } if plan.tls_mode != TlsMode::Opportunistic => {
+            // The name checked is the SNI sent (`--tls-server-name`, or the host), or
+            // the IP address when there is none.
+            let checked = info.sni.as_deref().unwrap_or(&hop.host);
+            let other_name = info
+                .chain
+                .first()
+                .is_some_and(|leaf| !certificate_names(leaf, checked));
+            let advice = if other_name {
+                "if this is the right server under another name, check the certificate against that name with --tls-server-name NAME"
+            } else {
+                "use --tls-ca for a private CA, or --tls-no-verify for a lab server"
+            };
             return Err(Failure::new(
                 Phase::TlsHandshake,
                 FailureKind::Tls,
-                format!(
-                    "{reason}; stopping before EHLO (use --tls-ca for a private CA, or --tls-no-verify for a lab server)"
-                ),
+                format!("{reason}; stopping before EHLO ({advice})"),
             ));
         }
         Verification::Failed { reason } => {

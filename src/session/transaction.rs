@@ -329,7 +329,7 @@ impl Session<'_> {
         Ok(stats)
     }
 
-    /// Reports the content as sent, with a warning for over-long lines.
+    /// Reports the content as sent, with a warning for over-long lines and for NULs.
     pub(super) fn body_sent(
         &mut self,
         stats: DataStats,
@@ -342,6 +342,14 @@ impl Session<'_> {
                 message: format!(
                     "{} line(s) longer than 998 octets were sent as they are; some servers reject them (RFC 5321 §4.5.3.1.6)",
                     stats.long_lines
+                ),
+            });
+        }
+        if stats.nul_bytes > 0 {
+            self.ctx.emit(Event::Warning {
+                message: format!(
+                    "{} NUL byte(s) were sent as they are; many servers reject or strip them (only BINARYMIME may carry them, RFC 3030 §3)",
+                    stats.nul_bytes
                 ),
             });
         }

@@ -6,6 +6,7 @@ mod check_cli;
 mod config_cli;
 mod dns_route;
 mod generated;
+mod input_cli;
 mod interop;
 mod interop_esmtp;
 mod interop_sasl;

@@ -69,6 +69,10 @@ pub fn run(args: BenchArgs) -> u8 {
     };
     let report = runtime.block_on(drive(plan, open, request, &progress));
     progress.finish();
+    if report.stop == crate::load::budget::StopReason::Interrupted && !show_progress {
+        // The bar, when there was one, took the echoed ^C away with it.
+        crate::render::progress::after_interrupt_std();
+    }
     // Every worker has ended; nothing is left to wait for.
     runtime.shutdown_background();
     let timing = run.opts.timing;

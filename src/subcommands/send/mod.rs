@@ -3,7 +3,7 @@
 mod extensions;
 mod validate;
 
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::plan::io_words;
 use super::plan::{self, Run};
@@ -177,8 +177,8 @@ async fn deliver<'a>(
                 return (session.quit().await, summary::failure(&f, &waiting));
             }
         },
-        Content::Stdin => {
-            let mut stdin = tokio::io::stdin();
+        Content::Stdin { head } => {
+            let mut stdin = head.as_slice().chain(tokio::io::stdin());
             let reader: &mut (dyn AsyncRead + Unpin + Send) = &mut stdin;
             session.transaction(&envelope, reader, &transfer).await
         }
