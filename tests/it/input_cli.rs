@@ -8,6 +8,7 @@ use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{
     Record, ScriptedServer, ServerOptions, Step, expect, greeting_ehlo, happy_send, send,
 };
+use crate::support::terminal::Tmux;
 
 /// `smtpx send` to `server` with a sender, a recipient and an EHLO name unless ARGS
 /// give their own.
@@ -486,71 +487,6 @@ fn every_error_of_smtpx_has_one_prefix() {
 // Ctrl-C on a terminal (tmux gives smtpx a real one)
 // ---------------------------------------------------------------------------
 
-/// A private tmux server running one command in a 100x20 terminal; killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// None when tmux is not installed.
-    fn start(command: &str) -> Option<Tmux> {
-        let socket = format!("smtpx-test-{}-{}", std::process::id(), rand_suffix());
-        let shell = format!("{command}; echo EXIT=$?; sleep 600");
-        let ok = std::process::Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "100", "-y", "20", &shell])
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(Tmux { socket })
-    }
-
-    fn screen(&self) -> String {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The screen once it shows `text`; panics after the hang guard.
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = std::time::Instant::now() + crate::support::run::HANG_GUARD;
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{text:?} never showed\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn ctrl_c(&self) {
-        std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "C-c"])
-            .status()
-            .expect("tmux send-keys");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
-}
-
 /// A server that answers up to MAIL and then never again.
 fn stalls_at_mail() -> Vec<Step> {
     let mut script = greeting_ehlo(&[]);
@@ -567,7 +503,6 @@ fn after_ctrl_c_the_outcome_starts_on_its_own_line() {
         server.server_arg()
     );
     let Some(tmux) = Tmux::start(&command) else {
-        eprintln!("skipped: tmux is not installed");
         return;
     };
     tmux.wait_for("-> MAIL FROM");
@@ -593,7 +528,6 @@ fn after_ctrl_c_no_progress_bar_is_left_on_screen() {
         server.server_arg()
     );
     let Some(tmux) = Tmux::start(&command) else {
-        eprintln!("skipped: tmux is not installed");
         return;
     };
     tmux.wait_for("0/3 addresses");
