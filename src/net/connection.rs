@@ -111,6 +111,23 @@ impl Connection {
         &self.buffered
     }
 
+    /// Whether the server sent anything beyond the last complete reply, counting bytes
+    /// that have already arrived but were not read yet. Nothing is waited for.
+    pub async fn has_unread(&mut self) -> bool {
+        if !self.buffered.is_empty() || self.parser.in_progress() {
+            return true;
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        // A zero timeout polls the read once: what is ready is taken, nothing is awaited.
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(std::time::Duration::ZERO, self.read(&mut chunk)).await
+            && n > 0
+        {
+            self.buffered.extend_from_slice(&chunk[..n]);
+        }
+        !self.buffered.is_empty()
+    }
+
     /// Reads one complete reply; caps apply while bytes arrive.
     pub async fn read_reply(&mut self, deadline: Instant) -> Result<Reply, ReadError> {
         loop {

@@ -1,7 +1,9 @@
 //! A transaction whose message goes as BDAT chunks (RFC 3030) instead of DATA.
 //!
 //! With PIPELINING the first chunk goes in the same write as MAIL and RCPT (as in RFC
-//! 3030 §4.2), so a message that fits in one chunk costs one round trip, QUIT included.
+//! 3030 §4.2), so a message that fits in one chunk costs one round trip. QUIT waits for
+//! the reply to BDAT LAST: hardened servers refuse commands pipelined after the end of
+//! a message.
 //! The price: when every RCPT is refused, that first chunk (at most `CHUNK_SIZE` octets)
 //! has already gone, and the server discards it. Later chunks keep one reply
 //! outstanding: the next chunk is written before the previous chunk's reply is read, so
@@ -162,9 +164,8 @@ impl Session<'_> {
         }
     }
 
-    /// Writes `wire` (pipelined commands already encoded), the frame and, after the last
-    /// frame, QUIT when it is pipelined, all in one write. `replies_before` counts the
-    /// replies due ahead of this frame's.
+    /// Writes `wire` (pipelined commands already encoded) and the frame in one write.
+    /// `replies_before` counts the replies due ahead of this frame's.
     async fn write_frame(
         &mut self,
         frame: &Frame,
@@ -173,11 +174,6 @@ impl Session<'_> {
         reader: &ChunkReader,
     ) -> Result<(), Failure> {
         wire.extend_from_slice(&frame.wire);
-        let t = &reader.transfer;
-        let quit = frame.last() && t.pipelining && t.quit_with_message;
-        if quit {
-            encode_into(&Command::Quit, &mut wire)?;
-        }
         self.announce(&frame.cmd);
         let block = self.ctx.timeouts.data_block;
         self.write_raw(&wire, Phase::Body, block).await?;
@@ -185,10 +181,6 @@ impl Session<'_> {
             let chunks = reader.framer.chunks();
             let stats = reader.framer.stats();
             self.body_sent(stats, Some(chunks), replies_before, reader.started);
-        }
-        if quit {
-            self.announce(&Command::Quit);
-            self.quit_sent = true;
         }
         Ok(())
     }

@@ -3,12 +3,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
 use crate::net::tls::{TlsClient, TlsInfo, Verification};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
+
+/// Silence after connecting that makes implicit TLS likely: SMTP servers greet at once,
+/// while an implicit-TLS port waits for the ClientHello.
+const SILENT_GREETING_HINT: Duration = Duration::from_secs(3);
 
 /// How TLS is used (RFC 3207, RFC 8314).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +148,12 @@ async fn first_contact<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop)
     if plan.stop_after == Some(Phase::Connect) {
         return Contact::Final(Opened::Stopped(session, Phase::Connect));
     }
-    let greeting = match session.greeting().await {
+    let greeting = if plan.tls_mode == TlsMode::Implicit {
+        session.greeting().await
+    } else {
+        session.greeting_with_hint(SILENT_GREETING_HINT).await
+    };
+    let greeting = match greeting {
         Ok(r) => r,
         Err(mut f) => {
             if f.kind == FailureKind::Timeout && plan.tls_mode != TlsMode::Implicit {

@@ -4,7 +4,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout_at;
 
-use super::{Event, Session, encode_into};
+use super::{Event, Session};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
 use crate::smtp::{
     Address, Command, DataEncoder, DataStats, Framing, Param, Reply, ReplyClass, ReversePath,
@@ -45,9 +45,6 @@ pub struct Transfer {
     pub pipelining: bool,
     /// RFC 3030: BDAT chunks with this framing instead of DATA.
     pub chunking: Option<Framing>,
-    /// With pipelining, QUIT goes in the same write as the end of the message; the
-    /// session reads its reply after the message's.
-    pub quit_with_message: bool,
     /// Content that could not be scanned ahead, going to a server without 8BITMIME:
     /// at the first 8-bit octet, stop without ending the message, so nothing is
     /// committed (RFC 6152 §3 forbids sending it).
@@ -271,8 +268,9 @@ impl Session<'_> {
         Ok(replies)
     }
 
-    /// Streams the content through the DATA encoder and ends it with the final dot, and
-    /// QUIT when it is pipelined, in the same write as the last of the content.
+    /// Streams the content through the DATA encoder and ends it with the final dot, in
+    /// the same write as the last of the content. QUIT never joins that write: servers
+    /// hardened against SMTP smuggling answer 503 to anything pipelined after the dot.
     /// If the input fails, the dot is never sent (RFC 5321 §3.8): nothing is committed.
     async fn send_content<R: AsyncRead + Unpin + ?Sized>(
         &mut self,
@@ -315,17 +313,9 @@ impl Session<'_> {
             }
         }
         encoder.finish(&mut output);
-        let quit = transfer.pipelining && transfer.quit_with_message;
-        if quit {
-            encode_into(&Command::Quit, &mut output)?;
-        }
         self.write_raw(&output, Phase::Body, block).await?;
         let stats = encoder.stats();
         self.body_sent(stats, None, 0, started);
-        if quit {
-            self.announce(&Command::Quit);
-            self.quit_sent = true;
-        }
         Ok(stats)
     }
 

@@ -13,6 +13,7 @@ mod message_cli;
 mod mx_cli;
 mod peers_selftest;
 mod properties;
+mod robustness;
 mod scripted_selftest;
 mod send_cli;
 mod size_cli;

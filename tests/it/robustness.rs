@@ -1,0 +1,305 @@
+//! Promises that current deployed servers broke, one regression test each: multi-line
+//! final replies, replies that arrive while smtpx is still writing, unsolicited replies,
+//! post-dot pipelining refused, opportunistic TLS that fails, silent implicit-TLS ports
+//! and the timeouts of the TLS handshake and QUIT.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::run::{Out, Smtpx};
+use crate::support::scripted::{
+    Record, ScriptedServer, Step, expect, greeting_ehlo, happy_send, send,
+};
+
+const FROM: &str = "me@example.org";
+const TO: &str = "you@example.org";
+
+/// `smtpx send --server ADDR --helo client.test --from .. --to .. ARGS`.
+fn send_to(server: &ScriptedServer, args: &[&str]) -> Out {
+    let addr = server.server_arg();
+    let mut all = vec![
+        "send",
+        "--no-timing",
+        "--server",
+        &addr,
+        "--helo",
+        "client.test",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+    ];
+    all.extend_from_slice(args);
+    Smtpx::new().args(&all).run()
+}
+
+fn run(script: Vec<Step>, args: &[&str]) -> (Out, Record) {
+    let server = ScriptedServer::start(script);
+    let out = send_to(&server, args);
+    (out, server.finish())
+}
+
+fn assert_exit(out: &Out, code: i32) {
+    assert_eq!(out.code, code, "wrong exit code\n{out}");
+}
+
+fn assert_outcome_starts(out: &Out, prefix: &str) {
+    assert!(
+        out.outcome().starts_with(prefix),
+        "outcome should start with {prefix:?}\n{out}"
+    );
+}
+
+/// The index of the first stdout line containing `needle`.
+fn line_with(out: &Out, needle: &str) -> usize {
+    out.lines()
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line containing {needle:?}\n{out}"))
+}
+
+fn script(parts: Vec<Vec<Step>>) -> Vec<Step> {
+    parts.into_iter().flatten().collect()
+}
+
+fn quit() -> Vec<Step> {
+    vec![expect("QUIT"), send("221 2.0.0 Bye\r\n"), Step::Close]
+}
+
+/// A 20-byte message file, sent as it is.
+fn small_message() -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"Subject: x\r\n\r\nbody\r\n").unwrap();
+    file.flush().unwrap();
+    file
+}
+
+fn json_of(out: &Out, kind: &str) -> Vec<Value> {
+    out.json()
+        .into_iter()
+        .filter(|v| v["type"] == kind)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Multi-line final replies (Exim's BDAT LAST)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn exim_multiline_bdat_last_reply_keeps_its_queue_id() {
+    let file = small_message();
+    let path = file.path().to_str().unwrap().to_owned();
+    let steps = script(vec![
+        greeting_ehlo(&["PIPELINING", "CHUNKING", "8BITMIME"]),
+        vec![
+            expect("MAIL FROM:"),
+            expect("RCPT TO:"),
+            expect("BDAT 20 LAST"),
+            Step::ExpectBytes(20),
+            send(
+                "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n\
+                 250- 20 byte chunk, total 20\r\n250 OK id=1abcDe-000FgH-Ij\r\n",
+            ),
+        ],
+        quit(),
+    ]);
+    let (out, record) = run(steps.clone(), &["--data", &path, "--chunking"]);
+    record.assert_clean();
+    assert_exit(&out, 0);
+    assert_outcome_starts(
+        &out,
+        "accepted: for 1 of 1 recipient, queued as 1abcDe-000FgH-Ij",
+    );
+
+    let (out, record) = run(steps, &["--data", &path, "--chunking", "--json"]);
+    record.assert_clean();
+    assert_exit(&out, 0);
+    assert_eq!(out.result()["queue_id"], "1abcDe-000FgH-Ij", "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Timeouts of the TLS handshake and of QUIT
+// ---------------------------------------------------------------------------
+
+/// STARTTLS answered 220, then nothing: the handshake never completes.
+fn stalled_handshake() -> Vec<Step> {
+    script(vec![
+        greeting_ehlo(&["STARTTLS", "PIPELINING"]),
+        vec![
+            expect("STARTTLS"),
+            send("220 2.0.0 Ready to start TLS\r\n"),
+            Step::Stall(Duration::from_secs(8)),
+            Step::Close,
+        ],
+    ])
+}
+
+#[test]
+fn stalled_tls_handshake_ends_at_the_command_timeout() {
+    let (out, record) = run(
+        stalled_handshake(),
+        &["--tls", "starttls", "--command-timeout", "1s"],
+    );
+    record.assert_clean();
+    assert_exit(&out, 5);
+    assert_outcome_starts(&out, "failed: at tls-handshake:");
+    assert!(
+        out.outcome().contains("no TLS handshake within 1s"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stalled_tls_handshake_ends_at_the_overall_timeout() {
+    let (out, record) = run(
+        stalled_handshake(),
+        &["--tls", "starttls", "--timeout", "1s"],
+    );
+    record.assert_clean();
+    assert_exit(&out, 5);
+    assert!(
+        out.outcome()
+            .contains("the overall --timeout expired while waiting for TLS handshake"),
+        "{out}"
+    );
+}
+
+/// The message is accepted, then QUIT is never answered.
+fn silent_after_quit() -> Vec<Step> {
+    let mut steps = happy_send(1);
+    steps.truncate(steps.len() - 2);
+    steps.extend([Step::Stall(Duration::from_secs(8)), Step::Close]);
+    steps
+}
+
+#[test]
+fn unanswered_quit_waits_only_the_command_timeout() {
+    let (out, record) = run(silent_after_quit(), &["--command-timeout", "1s"]);
+    record.assert_clean();
+    assert_exit(&out, 0);
+    line_with(&out, "no reply to QUIT within 1s");
+    assert_outcome_starts(&out, "accepted:");
+}
+
+#[test]
+fn unanswered_quit_ends_at_the_overall_timeout() {
+    let (out, record) = run(silent_after_quit(), &["--timeout", "2s"]);
+    record.assert_clean();
+    assert_exit(&out, 0);
+    line_with(
+        &out,
+        "the overall --timeout expired while waiting for reply to QUIT",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A silent server: maybe an implicit-TLS port
+// ---------------------------------------------------------------------------
+
+#[test]
+fn silent_greeting_suggests_implicit_tls_before_timing_out() {
+    let (out, record) = run(vec![Step::ReadUntilClose], &["--greeting-timeout", "5s"]);
+    record.assert_clean();
+    assert_exit(&out, 4);
+    let note = line_with(&out, "may expect TLS from the first byte");
+    assert!(out.lines()[note].starts_with('*'), "{out}");
+    assert!(out.lines()[note].contains("--tls implicit"), "{out}");
+    assert!(
+        note + 1 < out.lines().len(),
+        "the note comes before the outcome\n{out}"
+    );
+    assert_outcome_starts(&out, "failed: at greeting:");
+
+    let (out, record) = run(
+        vec![Step::ReadUntilClose],
+        &["--greeting-timeout", "5s", "--json"],
+    );
+    record.assert_clean();
+    assert_exit(&out, 4);
+    let notes = json_of(&out, "note");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("--tls implicit")),
+        "{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Nothing pipelined after the end of a message (post-SMTP-smuggling servers)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn quit_waits_for_the_reply_to_the_final_dot() {
+    // A hardened server answers 503 to any command that arrives with the dot; QUIT
+    // must therefore travel on its own, after the dot's reply.
+    let (out, record) = run(happy_send(1), &["--body", "hello"]);
+    record.assert_clean();
+    assert_exit(&out, 0);
+    let dot = record
+        .reads
+        .iter()
+        .position(|r| r.ends_with(b"\r\n.\r\n"))
+        .unwrap_or_else(|| panic!("no read ends with the dot: {:?}", record.reads));
+    assert_eq!(record.reads[dot + 1], b"QUIT\r\n", "{:?}", record.reads);
+    let order = [
+        "-> .",
+        "<- 250 2.0.0 Ok: queued as ABC123",
+        "-> QUIT",
+        "<- 221",
+    ];
+    let at: Vec<usize> = order.iter().map(|w| line_with(&out, w)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{out}");
+    assert!(!out.stdout.contains("503"), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// Replies no command asked for
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_second_greeting_is_a_violation_before_ehlo() {
+    let (out, record) = run(
+        vec![
+            send("220 mx.test ESMTP\r\n220 mx.test ESMTP again\r\n"),
+            Step::ReadUntilClose,
+        ],
+        &[],
+    );
+    record.assert_clean();
+    assert_exit(&out, 9);
+    assert_outcome_starts(&out, "failed: at ehlo: protocol violation");
+    assert!(out.outcome().contains("no command asked for"), "{out}");
+    assert!(
+        record.received.is_empty(),
+        "nothing may be sent: {:?}",
+        record.received_text()
+    );
+}
+
+#[test]
+fn four_replies_to_one_mail_are_a_violation_at_once() {
+    let steps = script(vec![
+        greeting_ehlo(&["8BITMIME"]),
+        vec![
+            expect("MAIL FROM:"),
+            send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n250 2.0.0 queued\r\n"),
+            Step::ReadUntilClose,
+        ],
+    ]);
+    let (out, record) = run(steps, &[]);
+    record.assert_clean();
+    assert_exit(&out, 9);
+    assert!(out.outcome().contains("no command asked for"), "{out}");
+    assert_eq!(
+        record.commands,
+        ["EHLO client.test", "MAIL FROM:<me@example.org>"]
+    );
+    assert!(
+        !record.received_text().contains("RCPT") && !record.received_text().contains("QUIT"),
+        "nothing more may be sent: {:?}",
+        record.received_text()
+    );
+}
