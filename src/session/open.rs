@@ -102,7 +102,14 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
             }
         };
         match first_contact(session, plan, hop).await {
-            Contact::Greeted(session) => return after_greeting(session, plan, hop).await,
+            Contact::Greeted(session) => {
+                return match after_greeting(session, plan, hop).await {
+                    Opened::Failed(c, f) if falls_back(plan, &f) => {
+                        plaintext_retry(c, plan, hop, &f).await
+                    }
+                    opened => opened,
+                };
+            }
             Contact::Over(opened) if !more => return opened,
             Contact::Over(opened) => {
                 let (c, why) = match opened {
@@ -127,6 +134,46 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
         }
     }
     Opened::Failed(ctx, last)
+}
+
+/// Opportunistic TLS whose handshake failed: an MTA tries again in plaintext on a new
+/// connection, since TLS was never promised (RFC 3207 §4.1 leaves the choice to the
+/// client). Never with credentials, which must not go in plaintext, and never when TLS
+/// is required or implicit.
+fn falls_back(plan: &OpenPlan, f: &Failure) -> bool {
+    plan.tls_mode == TlsMode::Opportunistic
+        && plan.auth.is_none()
+        && f.phase == Phase::TlsHandshake
+        && f.kind == FailureKind::Tls
+}
+
+/// The same address again, without TLS.
+async fn plaintext_retry<'a>(
+    mut ctx: SessionContext<'a>,
+    plan: &OpenPlan,
+    hop: &Hop,
+    why: &Failure,
+) -> Opened<'a> {
+    ctx.emit(Event::Note {
+        message: format!(
+            "The TLS handshake failed ({}): opportunistic TLS, so smtpx retries without TLS on a new connection",
+            why.message
+        ),
+    });
+    let plain = OpenPlan {
+        hops: vec![hop.clone()],
+        tls_mode: TlsMode::Off,
+        tls: None,
+        ..plan.clone()
+    };
+    let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+        Ok(s) => s,
+        Err((c, f)) => return Opened::Failed(c, f),
+    };
+    match first_contact(session, &plain, hop).await {
+        Contact::Greeted(session) => after_greeting(session, &plain, hop).await,
+        Contact::Over(opened) | Contact::Final(opened) => opened,
+    }
 }
 
 /// How the first exchange on a connection went.

@@ -303,3 +303,96 @@ fn four_replies_to_one_mail_are_a_violation_at_once() {
         record.received_text()
     );
 }
+
+// ---------------------------------------------------------------------------
+// Opportunistic TLS whose handshake fails: plaintext on a new connection
+// ---------------------------------------------------------------------------
+
+/// STARTTLS offered and answered 220, then bytes that are not TLS, then a close.
+fn broken_starttls() -> Vec<Step> {
+    script(vec![
+        greeting_ehlo(&["STARTTLS", "PIPELINING"]),
+        vec![
+            expect("STARTTLS"),
+            send("220 2.0.0 Ready to start TLS\r\n"),
+            Step::Delay(Duration::from_millis(100)),
+            send("this is not a TLS record\r\n"),
+            Step::Close,
+        ],
+    ])
+}
+
+#[test]
+fn opportunistic_tls_that_fails_retries_in_plaintext_on_a_new_connection() {
+    let server = ScriptedServer::start_many(vec![broken_starttls(), happy_send(1)]);
+    let out = send_to(&server, &["--tls", "opportunistic"]);
+    let record = server.finish();
+    record.assert_clean();
+    assert_exit(&out, 0);
+    assert_eq!(record.connections, 2);
+    let note = line_with(&out, "retries without TLS on a new connection");
+    assert!(out.lines()[note].starts_with('*'), "{out}");
+    assert!(note < line_with(&out, "-> MAIL FROM:"), "{out}");
+    assert_eq!(
+        record
+            .commands
+            .iter()
+            .filter(|c| c.starts_with("STARTTLS"))
+            .count(),
+        1,
+        "the second connection stays in plaintext: {:?}",
+        record.commands
+    );
+
+    let server = ScriptedServer::start_many(vec![broken_starttls(), happy_send(1)]);
+    let out = send_to(&server, &["--json"]);
+    server.finish().assert_clean();
+    assert_exit(&out, 0);
+    assert!(
+        json_of(&out, "note").iter().any(|n| n["message"]
+            .as_str()
+            .unwrap()
+            .contains("retries without TLS")),
+        "{out}"
+    );
+}
+
+#[test]
+fn required_tls_or_credentials_never_fall_back_to_plaintext() {
+    let server = ScriptedServer::start(broken_starttls());
+    let out = send_to(&server, &["--tls", "starttls"]);
+    let record = server.finish();
+    record.assert_clean();
+    assert_exit(&out, 5);
+    assert_eq!(record.connections, 1);
+    assert!(!out.stdout.contains("retries without TLS"), "{out}");
+
+    let server = ScriptedServer::start(broken_starttls());
+    let addr = server.server_arg();
+    let out = Smtpx::new()
+        .args(&[
+            "send",
+            "--no-timing",
+            "--server",
+            &addr,
+            "--helo",
+            "client.test",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--tls",
+            "opportunistic",
+            "--user",
+            "tim",
+            "--password-env",
+            "SMTPX_TEST_PASSWORD",
+        ])
+        .env("SMTPX_TEST_PASSWORD", "secret-canary")
+        .run();
+    let record = server.finish();
+    record.assert_clean();
+    assert_exit(&out, 5);
+    assert_eq!(record.connections, 1);
+    assert!(!out.stdout.contains("retries without TLS"), "{out}");
+}
