@@ -13,8 +13,8 @@ use tokio::io::AsyncRead;
 use tokio::time::Instant;
 
 use super::transaction::{
-    BODY_CHUNK, EnvelopeReplies, TransactionEnd, Transfer, Verdict, check_7bit, judge_envelope,
-    judge_final,
+    BODY_CHUNK, EnvelopeReplies, TransactionEnd, Transfer, Verdict, answered_mid_body, check_7bit,
+    judge_envelope, judge_final,
 };
 use super::{Session, encode_into};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
@@ -90,9 +90,7 @@ impl Session<'_> {
                 self.announce(rcpt);
             }
             let before = 1 + rcpts.len() as u32;
-            self.write_frame(&first, wire, before, reader)
-                .await
-                .map_err(failed)?;
+            self.write_frame(&first, wire, before, reader).await?;
             self.envelope_replies(rcpts.len(), Some(first.phase()))
                 .await
                 .map_err(failed)?
@@ -111,9 +109,7 @@ impl Session<'_> {
         let first_reply = match data {
             Some(reply) => reply,
             None => {
-                self.write_frame(&first, Vec::new(), 0, reader)
-                    .await
-                    .map_err(failed)?;
+                self.write_frame(&first, Vec::new(), 0, reader).await?;
                 self.read_chunk_reply(first.phase()).await?
             }
         };
@@ -142,8 +138,7 @@ impl Session<'_> {
                 .await
                 .map_err(TransactionEnd::Failed)?;
             self.write_frame(&frame, Vec::new(), u32::from(outstanding), reader)
-                .await
-                .map_err(TransactionEnd::Failed)?;
+                .await?;
             if outstanding {
                 let earlier = self.read_chunk_reply(Phase::Bdat).await?;
                 if let Err(end) = check_chunk(Phase::Bdat, earlier) {
@@ -172,17 +167,39 @@ impl Session<'_> {
         mut wire: Vec<u8>,
         replies_before: u32,
         reader: &ChunkReader,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), TransactionEnd> {
         wire.extend_from_slice(&frame.wire);
         self.announce(&frame.cmd);
-        let block = self.ctx.timeouts.data_block;
-        self.write_raw(&wire, Phase::Body, block).await?;
+        if replies_before == 0 {
+            // No reply is due before this chunk is whole: one that comes ends it.
+            match self.write_body(&wire).await {
+                Ok(None) => {}
+                Ok(Some(reply)) => return Err(answered_mid_body(frame.phase(), reply)),
+                Err(f) => return Err(TransactionEnd::Failed(f)),
+            }
+        } else {
+            let block = self.ctx.timeouts.data_block;
+            if let Err(f) = self.write_raw(&wire, Phase::Body, block).await {
+                return Err(self.refused_before_failure(f, frame));
+            }
+        }
         if frame.last() {
             let chunks = reader.framer.chunks();
             let stats = reader.framer.stats();
             self.body_sent(stats, Some(chunks), replies_before, reader.started);
         }
         Ok(())
+    }
+
+    /// The write failed with replies due: a refusal that already arrived (a 552 to the
+    /// previous chunk, then a close) decides, not the broken connection.
+    fn refused_before_failure(&mut self, f: Failure, frame: &Frame) -> TransactionEnd {
+        while let Some(reply) = self.received_reply() {
+            if !reply.is_positive() {
+                return answered_mid_body(frame.phase(), reply);
+            }
+        }
+        TransactionEnd::Failed(f)
     }
 
     async fn read_chunk_reply(&mut self, phase: Phase) -> Result<Reply, TransactionEnd> {

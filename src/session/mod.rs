@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::net::tls::{TlsClient, TlsFailure, TlsInfo};
-use crate::net::{ConnectError, Connection, ReadError, WriteError};
+use crate::net::{ConnectError, Connection, ReadError, Watched, WriteError};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Capabilities, Command, Domain, Reply};
 
@@ -266,6 +266,42 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Writes message content while watching for a reply: a server that answers before
+    /// the content is done (and may have stopped reading) ends the write at once, and
+    /// its reply is returned. After a failed write, a reply that arrived first is
+    /// returned too: what the server said decides, not how the connection broke.
+    pub async fn write_body(&mut self, bytes: &[u8]) -> Result<Option<Reply>, Failure> {
+        let timeout = self.ctx.timeouts.data_block;
+        let deadline = self.ctx.deadline(timeout);
+        self.last_sent = Instant::now();
+        let failure = match self.conn.write_all_watching(bytes, deadline).await {
+            Ok(Watched::Written) => return Ok(None),
+            Ok(Watched::Interrupted) => {
+                let wait = self.ctx.timeouts.command;
+                return self.read_reply(Phase::Body, wait).await.map(Some);
+            }
+            Err(WriteError::Timeout) => Failure::new(
+                Phase::Body,
+                FailureKind::Timeout,
+                self.ctx
+                    .timeout_message(deadline, timeout, "progress writing to the server"),
+            ),
+            Err(WriteError::Io(e)) => {
+                Failure::new(Phase::Body, FailureKind::Closed, describe_io(&e))
+            }
+        };
+        match self.conn.received_reply() {
+            Some(reply) => Ok(Some(self.report_reply(reply))),
+            None => Err(failure),
+        }
+    }
+
+    /// A reply already received and not yet read, reported; nothing is waited for.
+    pub fn received_reply(&mut self) -> Option<Reply> {
+        let reply = self.conn.received_reply()?;
+        Some(self.report_reply(reply))
+    }
+
     /// Reads one reply and reports it.
     pub async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Failure> {
         let deadline = self.ctx.deadline(timeout);
@@ -282,19 +318,22 @@ impl<'a> Session<'a> {
         timeout: Duration,
     ) -> Result<Reply, Failure> {
         match read {
-            Ok(mut reply) => {
-                self.scrub(&mut reply);
-                let took = self.last_sent.elapsed();
-                let channel = self.channel;
-                self.ctx.emit(Event::ReplyReceived {
-                    reply: reply.clone(),
-                    took,
-                    channel,
-                });
-                Ok(reply)
-            }
+            Ok(reply) => Ok(self.report_reply(reply)),
             Err(e) => Err(self.read_failure(e, phase, deadline, timeout)),
         }
+    }
+
+    /// Scrubs a reply of secrets and reports it.
+    fn report_reply(&mut self, mut reply: Reply) -> Reply {
+        self.scrub(&mut reply);
+        let took = self.last_sent.elapsed();
+        let channel = self.channel;
+        self.ctx.emit(Event::ReplyReceived {
+            reply: reply.clone(),
+            took,
+            channel,
+        });
+        reply
     }
 
     fn read_failure(

@@ -396,3 +396,81 @@ fn required_tls_or_credentials_never_fall_back_to_plaintext() {
     assert_eq!(record.connections, 1);
     assert!(!out.stdout.contains("retries without TLS"), "{out}");
 }
+
+// ---------------------------------------------------------------------------
+// A reply while the content is still going
+// ---------------------------------------------------------------------------
+
+/// A message far larger than both socket buffers.
+fn huge_message(mib: usize) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    let mut block = Vec::with_capacity(1024 * 1024);
+    block.extend_from_slice(b"Subject: big\r\n\r\n");
+    while block.len() < 1024 * 1024 - 80 {
+        block.extend_from_slice(&[b'x'; 78]);
+        block.extend_from_slice(b"\r\n");
+    }
+    for _ in 0..mib {
+        file.write_all(&block).unwrap();
+    }
+    file.flush().unwrap();
+    file
+}
+
+#[test]
+fn a_550_mid_body_from_a_server_that_stops_reading_ends_the_write() {
+    let file = huge_message(20);
+    let path = file.path().to_str().unwrap().to_owned();
+    let steps = script(vec![
+        greeting_ehlo(&["8BITMIME"]),
+        vec![
+            expect("MAIL FROM:"),
+            send("250 2.1.0 Ok\r\n"),
+            expect("RCPT TO:"),
+            send("250 2.1.5 Ok\r\n"),
+            expect("DATA"),
+            send("354 go ahead\r\n"),
+            Step::ExpectBytes(64 * 1024),
+            send("550 5.7.1 content refused\r\n"),
+            // Stops reading: without watching for the reply, smtpx would block on its
+            // write until --data-block-timeout (10 minutes here; the hang guard is 60 s).
+            Step::Stall(Duration::from_secs(12)),
+            Step::Close,
+        ],
+    ]);
+    let (out, record) = run(steps, &["--data", &path, "--data-block-timeout", "10m"]);
+    record.assert_clean();
+    assert_exit(&out, 7);
+    line_with(&out, "<- 550 5.7.1 content refused");
+    assert_outcome_starts(&out, "rejected: at body: 550");
+    assert!(!record.received_text().contains("QUIT"), "QUIT inside DATA");
+}
+
+#[test]
+fn a_552_while_bdat_chunks_are_still_going_wins_over_the_broken_connection() {
+    let file = huge_message(4);
+    let path = file.path().to_str().unwrap().to_owned();
+    let steps = script(vec![
+        greeting_ehlo(&["PIPELINING", "CHUNKING", "8BITMIME"]),
+        vec![
+            expect("MAIL FROM:"),
+            expect("RCPT TO:"),
+            expect("BDAT 1048576"),
+            Step::ExpectBytes(1024 * 1024),
+            send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 chunk ok\r\n"),
+            expect("BDAT 1048576"),
+            Step::ExpectBytes(16 * 1024),
+            send("552 5.3.4 Message size exceeds maximum permitted\r\n"),
+            Step::Stall(Duration::from_secs(12)),
+            Step::Reset,
+        ],
+    ]);
+    let (out, record) = run(
+        steps,
+        &["--data", &path, "--chunking", "--data-block-timeout", "10m"],
+    );
+    record.assert_clean();
+    assert_exit(&out, 7);
+    line_with(&out, "<- 552 5.3.4 Message size exceeds maximum permitted");
+    assert!(out.outcome().contains("552"), "{out}");
+}
