@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::certs::{CertKind, TestPki};
 use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{
-    Record, ScriptedServer, Step, expect, greeting_ehlo, happy_send, send,
+    Record, ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, happy_send, send,
 };
 
 const FROM: &str = "me@example.org";
@@ -473,4 +474,58 @@ fn a_552_while_bdat_chunks_are_still_going_wins_over_the_broken_connection() {
     assert_exit(&out, 7);
     line_with(&out, "<- 552 5.3.4 Message size exceeds maximum permitted");
     assert!(out.outcome().contains("552"), "{out}");
+}
+
+#[test]
+fn a_552_under_tls_followed_by_bytes_that_are_not_tls_is_the_outcome() {
+    // The server refuses the BDAT with a 552 inside TLS, then writes plaintext garbage
+    // on the socket under it, in the same segment. rustls decrypts the 552 and fails on
+    // the next record; the reply already received decides (exit 7), not the transport
+    // error ("corrupt message", exit 10).
+    let pki = TestPki::new();
+    let ca = pki.ca_pem_path.display().to_string();
+    let steps = script(vec![
+        greeting_ehlo(&["PIPELINING", "CHUNKING", "STARTTLS"]),
+        vec![
+            expect("STARTTLS"),
+            send("220 2.0.0 Ready to start TLS\r\n"),
+            Step::StartTls(pki.server_config(CertKind::Valid)),
+            expect("EHLO"),
+            Step::Send(ehlo_reply(
+                "mx.test",
+                &["PIPELINING", "CHUNKING", "8BITMIME"],
+            )),
+            expect("MAIL FROM:"),
+            expect("RCPT TO:"),
+            expect("BDAT "),
+            send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"),
+            Step::SendRawUnderTls {
+                reply: b"552 5.3.4 Message size exceeds maximum permitted\r\n".to_vec(),
+                raw: b"\r\n421 4.4.2 this is not a TLS record\r\n\0\0\xff".to_vec(),
+            },
+            Step::Truncate,
+        ],
+    ]);
+    let (out, record) = run(
+        steps,
+        &[
+            "--body",
+            "hello",
+            "--chunking",
+            "--tls",
+            "starttls",
+            "--tls-ca",
+            &ca,
+            "--tls-server-name",
+            "localhost",
+            "--timeout",
+            "20s",
+        ],
+    );
+    record.assert_clean();
+    assert_eq!(record.tls.len(), 1, "{out}");
+    assert_exit(&out, 7);
+    line_with(&out, "<~ 552 5.3.4 Message size exceeds maximum permitted");
+    assert!(out.outcome().contains("552"), "{out}");
+    assert!(!out.all().contains("corrupt"), "{out}");
 }
