@@ -3,12 +3,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
 use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
+
+/// Silence after connecting that makes implicit TLS likely: SMTP servers greet at once,
+/// while an implicit-TLS port waits for the ClientHello.
+const SILENT_GREETING_HINT: Duration = Duration::from_secs(3);
 
 /// How TLS is used (RFC 3207, RFC 8314).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +107,14 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
             }
         };
         match first_contact(session, plan, hop).await {
-            Contact::Greeted(session) => return after_greeting(session, plan, hop).await,
+            Contact::Greeted(session) => {
+                return match after_greeting(session, plan, hop).await {
+                    Opened::Failed(c, f) if falls_back(plan, &f) => {
+                        plaintext_retry(c, plan, hop, &f).await
+                    }
+                    opened => opened,
+                };
+            }
             Contact::Over(opened) if !more => return opened,
             Contact::Over(opened) => {
                 let (c, why) = match opened {
@@ -129,6 +141,46 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
     Opened::Failed(ctx, last)
 }
 
+/// Opportunistic TLS whose handshake failed: an MTA tries again in plaintext on a new
+/// connection, since TLS was never promised (RFC 3207 §4.1 leaves the choice to the
+/// client). Never with credentials, which must not go in plaintext, and never when TLS
+/// is required or implicit.
+fn falls_back(plan: &OpenPlan, f: &Failure) -> bool {
+    plan.tls_mode == TlsMode::Opportunistic
+        && plan.auth.is_none()
+        && f.phase == Phase::TlsHandshake
+        && f.kind == FailureKind::Tls
+}
+
+/// The same address again, without TLS.
+async fn plaintext_retry<'a>(
+    mut ctx: SessionContext<'a>,
+    plan: &OpenPlan,
+    hop: &Hop,
+    why: &Failure,
+) -> Opened<'a> {
+    ctx.emit(Event::Note {
+        message: format!(
+            "The TLS handshake failed ({}): opportunistic TLS, so smtpx retries without TLS on a new connection",
+            why.message
+        ),
+    });
+    let plain = OpenPlan {
+        hops: vec![hop.clone()],
+        tls_mode: TlsMode::Off,
+        tls: None,
+        ..plan.clone()
+    };
+    let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+        Ok(s) => s,
+        Err((c, f)) => return Opened::Failed(c, f),
+    };
+    match first_contact(session, &plain, hop).await {
+        Contact::Greeted(session) => after_greeting(session, &plain, hop).await,
+        Contact::Over(opened) | Contact::Final(opened) => opened,
+    }
+}
+
 /// How the first exchange on a connection went.
 enum Contact<'a> {
     Greeted(Session<'a>),
@@ -148,7 +200,12 @@ async fn first_contact<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop)
     if plan.stop_after == Some(Phase::Connect) {
         return Contact::Final(Opened::Stopped(session, Phase::Connect));
     }
-    let greeting = match session.greeting().await {
+    let greeting = if plan.tls_mode == TlsMode::Implicit {
+        session.greeting().await
+    } else {
+        session.greeting_with_hint(SILENT_GREETING_HINT).await
+    };
+    let greeting = match greeting {
         Ok(r) => r,
         Err(mut f) => {
             if f.kind == FailureKind::Timeout && plan.tls_mode != TlsMode::Implicit {

@@ -133,6 +133,7 @@ pub fn timeouts(server: &ServerArgs) -> Timeouts {
         final_dot: server.final_timeout,
         ..Timeouts::default()
     }
+    .with_command_timeout(server.command_timeout)
 }
 
 /// What every runner starts with: its renderer, its validated plan and a runtime. Bad

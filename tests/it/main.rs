@@ -15,6 +15,7 @@ mod mx_cli;
 mod peers_selftest;
 mod promises_cli;
 mod properties;
+mod robustness;
 mod scripted_selftest;
 mod send_cli;
 mod size_cli;

@@ -126,6 +126,7 @@ async fn drive(
         started,
         overall: plan.overall.map(|d| started + d),
         live: Live::default(),
+        dot_refusal: std::sync::OnceLock::new(),
     });
     let (stage_tx, stage_rx) = watch::channel(Stage::Running);
     let mut workers = JoinSet::new();
@@ -179,5 +180,6 @@ async fn drive(
         chunked_sessions: total.chunked,
         tls_sessions: total.tls,
         unverified_tls_sessions: total.tls_unverified,
+        dot_refusal: shared.dot_refusal.get().cloned(),
     }
 }

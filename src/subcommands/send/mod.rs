@@ -185,8 +185,9 @@ async fn deliver<'a>(
     };
     // After a 421 the server is gone (RFC 5321 §3.8); after a protocol violation or a
     // failure mid-body, QUIT could be taken as message content: close instead.
-    let closing =
-        matches!(&report.end, TransactionEnd::Rejected { reply, .. } if is_closing(reply));
+    // A refusal while the content was still going leaves the server mid-message too.
+    let closing = matches!(&report.end, TransactionEnd::Rejected { reply, phase }
+        if is_closing(reply) || *phase == Phase::Body);
     let broken = matches!(
         &report.end,
         TransactionEnd::Failed(f) if !matches!(f.kind, FailureKind::Input) || f.phase == Phase::Body
