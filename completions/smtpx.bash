@@ -582,7 +582,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --body --body-file --html --html-file --attach --data --print --quit-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --body --body-file --html --html-file --attach --data --allow-empty --print --quit-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1036,7 +1036,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__verify)
-            opts="-s -p -4 -6 -v -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --verbose --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -v -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --verbose --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1131,6 +1131,10 @@ _smtpx() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

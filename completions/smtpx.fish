@@ -108,6 +108,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use I
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-empty -d 'Send an empty --data message instead of refusing it'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l print -d 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
@@ -329,7 +330,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-key -d 'Clien
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l file -d 'Read addresses from FILE (\'-\' for stdin), one per line; blank lines, lines starting with \'#\', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this host\'s name when fully qualified, else the address literal of our end, e.g. postmaster@[192.0.2.1]]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s f -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host\'s name when fully qualified), else the null sender <>, as callout verifiers use]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output format [default: table; jsonl with --json; only the counts with -q]' -r -f -a "table\t'Aligned columns: address, verdict, reply'
 csv\t'RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host'
 jsonl\t'One JSON object per address, then a result object with the counts'"

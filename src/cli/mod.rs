@@ -432,10 +432,10 @@ pub struct VerifyArgs {
     /// reported by its number without stopping the run
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub file: Option<PathBuf>,
-    /// Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this
-    /// host's name when fully qualified, else the address literal of our end, e.g.
-    /// postmaster@[192.0.2.1]]
-    #[arg(long, value_name = "ADDRESS", help_heading = "Verification")]
+    /// Envelope sender of the probes [default: postmaster@ the EHLO name when that is a
+    /// domain (--helo, or this host's name when fully qualified), else the null sender
+    /// <>, as callout verifiers use]
+    #[arg(short, long, value_name = "ADDRESS", help_heading = "Verification")]
     pub from: Option<String>,
     /// Output format [default: table; jsonl with --json; only the counts with -q]
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "quiet"], help_heading = "Output")]
@@ -597,6 +597,9 @@ pub struct SendArgs {
     /// first 8-bit byte
     #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"], help_heading = "Message")]
     pub data: Option<PathBuf>,
+    /// Send an empty --data message instead of refusing it
+    #[arg(long, requires = "data", help_heading = "Message")]
+    pub allow_empty: bool,
     /// Print the composed message (headers and body, as it would be sent) and exit
     /// without connecting
     #[arg(long, conflicts_with_all = ["data", "json", "quit_after"], help_heading = "Message")]

@@ -21,9 +21,12 @@ const TIMEOUTS: &[&str] = &[
     "Defaults follow RFC 5321 section 4.5.3.2: --greeting-timeout 5m, --command-timeout 5m \
      (EHLO, MAIL, RCPT, VRFY and the other commands), --data-timeout 2m, \
      --data-block-timeout 3m (each block of content written), --final-timeout 10m (the \
-     reply to the final dot); --connect-timeout 30s. --timeout sets one deadline for the \
-     whole run, which bounds every other. Durations read 30s, 2m, 1m30s, or a bare number \
-     of seconds.",
+     reply to the final dot); --connect-timeout 30s. The TLS handshake waits at most 1m \
+     and the reply to QUIT at most 10s, both shortened by --command-timeout. --timeout \
+     sets one deadline for the whole run, which bounds every other. Durations read 30s, \
+     2m, 1m30s, or a bare number of seconds.",
+    "A server that sends no greeting within 3s gets a note that the port may expect \
+     implicit TLS (--tls implicit); smtpx goes on waiting until --greeting-timeout.",
 ];
 
 const TRANSCRIPT: &str = "Every command sent and every reply received is printed as it \

@@ -8,6 +8,7 @@ pub mod message;
 pub mod outcome;
 pub mod palette;
 pub mod prompt;
+pub mod progress;
 pub mod route;
 pub mod size;
 pub mod text;

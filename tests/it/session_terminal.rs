@@ -3,65 +3,13 @@
 //! the captured screen.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::peers::require;
-use crate::support::run::HANG_GUARD;
 use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, send};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("run tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t", "-S", "-200"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    /// Waits (bounded by the hang guard) until the screen shows `text`.
-    fn wait_for(&self, text: &str) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < HANG_GUARD,
-                "{text:?} never appeared on\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
+use crate::support::terminal::Tmux;
 
 #[test]
 fn typing_tab_ctrl_c_and_ctrl_d_on_a_terminal() {
-    if !require("tmux") {
-        return;
-    }
     let mut script = vec![
         send("220 mx.test ESMTP scripted\r\n"),
         expect("EHLO client.test"),
@@ -73,28 +21,15 @@ fn typing_tab_ctrl_c_and_ctrl_d_on_a_terminal() {
     script.extend([expect("QUIT"), send("221 2.0.0 Bye\r\n"), Step::Close]);
     let server = ScriptedServer::start(script);
     let state = tempfile::tempdir().unwrap();
-    let tmux = Tmux {
-        socket: format!("smtpx-test-{}", std::process::id()),
-    };
     let command = format!(
-        "env XDG_STATE_HOME={} TERM=xterm {} session -s {} --tls none --no-timing --color never; echo EXIT=$?; sleep 600",
+        "env XDG_STATE_HOME={} TERM=xterm {} session -s {} --tls none --no-timing --color never",
         state.path().display(),
         env!("CARGO_BIN_EXE_smtpx"),
         server.server_arg()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "120",
-        "-y",
-        "50",
-        "sh",
-        "-c",
-        &command,
-    ]);
+    let Some(tmux) = Tmux::start_sized(&command, 120, 50) else {
+        return;
+    };
     tmux.wait_for("<- 220 mx.test ESMTP scripted");
     tmux.wait_for("Ctrl-D or /quit ends with QUIT");
     // tmux may redraw the prompt only on the next key; typed keys wait in the tty.

@@ -68,9 +68,8 @@ pub(super) fn negotiate(
     Ok(Transfer {
         pipelining: plan.pipelining && caps.pipelining(),
         chunking: chunking.then_some(framing),
-        quit_with_message: true,
         // Stdin cannot be scanned ahead: without 8BITMIME it is watched as it goes.
-        refuse_8bit: matches!(plan.content, Content::Stdin) && !caps.eight_bit_mime(),
+        refuse_8bit: matches!(plan.content, Content::Stdin { .. }) && !caps.eight_bit_mime(),
         stop_after: plan.stop_after,
     })
 }

@@ -25,8 +25,9 @@ pub(super) enum Content {
         size: u64,
         report: BodyReport,
     },
-    /// `--data -`: streamed from stdin, unknown until it is sent.
-    Stdin,
+    /// `--data -`: streamed from stdin, unknown until it is sent but for `head`, its
+    /// first read, taken before connecting so that an empty stdin is never sent.
+    Stdin { head: Vec<u8> },
 }
 
 impl Content {
@@ -35,7 +36,7 @@ impl Content {
         match self {
             Content::Composed { bytes, .. } => Some(bytes.len() as u64),
             Content::File { size, .. } => Some(*size),
-            Content::Stdin => None,
+            Content::Stdin { .. } => None,
         }
     }
 
@@ -43,7 +44,7 @@ impl Content {
     pub(super) fn report(&self) -> Option<&BodyReport> {
         match self {
             Content::Composed { report, .. } | Content::File { report, .. } => Some(report),
-            Content::Stdin => None,
+            Content::Stdin { .. } => None,
         }
     }
 }
@@ -128,7 +129,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         .iter()
         .map(|a| a.domain().as_str().to_ascii_lowercase())
         .collect();
-    if target.is_none() && domains.len() > 1 && matches!(content, Content::Stdin) {
+    if target.is_none() && domains.len() > 1 && matches!(content, Content::Stdin { .. }) {
         return Err("--data - cannot be sent to several recipient domains (stdin can be read once): use --server, or --data FILE".into());
     }
     Ok(SendPlan {
@@ -179,6 +180,18 @@ fn quit_after_can_happen(
 /// `ADDRESS` or `Name <ADDRESS>`, with an IDN domain turned into A-labels.
 fn mailbox(flag: &str, s: &str) -> Result<Mailbox, String> {
     let bad = |e: String| format!("invalid {flag} '{}': {e}", s.escape_debug());
+    // Checked on the whole value first: a line break is an injection attempt on the
+    // address, whichever part of `Name <addr>` it landed in.
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        let which = match c {
+            '\r' | '\n' => "CR/LF",
+            '\0' => "NUL",
+            _ => "not printable",
+        };
+        return Err(bad(format!(
+            "the address contains a control character ({which})"
+        )));
+    }
     let (name, text) = Mailbox::split(s).map_err(bad)?;
     let address = Address::parse(text)
         .and_then(|a| a.with_ascii_domain())
@@ -214,9 +227,16 @@ fn dsn(args: &SendArgs) -> Result<DsnRequest, String> {
 fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
     if let Some(path) = &args.data {
         if path == Path::new("-") {
-            return Ok(Content::Stdin);
+            let head = read_ahead()?;
+            if head.is_empty() && !args.allow_empty {
+                return Err(EMPTY.replace("FILE", "-"));
+            }
+            return Ok(Content::Stdin { head });
         }
         let size = check_input_file(path, "--data")?;
+        if size == 0 && !args.allow_empty {
+            return Err(EMPTY.replace("FILE", &path.display().to_string()));
+        }
         let report = scan_file(path)?;
         return Ok(Content::File {
             path: path.clone(),
@@ -248,6 +268,31 @@ fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
     let bytes = message::compose(&c);
     let report = BodyScanner::scan(&bytes);
     Ok(Content::Composed { bytes, report })
+}
+
+/// An empty message is almost always a mistake (a failed pipeline, a wrong file):
+/// refused unless asked for.
+const EMPTY: &str =
+    "--data FILE: the message is empty; nothing was sent (--allow-empty sends it anyway)";
+
+/// How much of stdin is read before connecting.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// The first read of stdin: empty only when stdin is at its end. Larger than std's own
+/// buffer, so the read bypasses it and nothing is left behind for the async reader.
+fn read_ahead() -> Result<Vec<u8>, String> {
+    let mut head = vec![0u8; READ_AHEAD];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        match stdin.read(&mut head) {
+            Ok(n) => {
+                head.truncate(n);
+                return Ok(head);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("--data -: reading stdin failed: {}", io_words(&e))),
+        }
+    }
 }
 
 fn attachment(path: &Path) -> Result<Attachment, String> {

@@ -70,8 +70,7 @@ const POLL: Duration = Duration::from_millis(20);
 /// Known peers: `aiosmtpd`, `smtp-sink`, `smtp-source`, `postfix` (also
 /// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
-/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real
-/// terminal for `smtpx session`).
+/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
