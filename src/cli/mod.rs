@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+pub mod serve;
 
 pub use crate::render::palette::ColorChoice;
 pub use bench::{BENCH_EXIT_CODES, BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
@@ -136,6 +137,10 @@ pub enum Verb {
         mut_arg("max_hops", |a| a.hide(true)),
     )]
     Bench(Box<BenchArgs>),
+    /// Run a local SMTP server that catches mail (Maildir, mbox or discard), shows each
+    /// session, and refuses, delays or drops on request
+    #[command(after_help = serve::SERVE_EXIT_CODES)]
+    Serve(Box<serve::ServeArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
     Config(ConfigArgs),
     /// Regenerate man pages and shell completions (for packagers)

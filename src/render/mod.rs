@@ -8,6 +8,7 @@ pub mod message;
 pub mod outcome;
 pub mod palette;
 pub mod route;
+pub mod serve;
 pub mod size;
 pub mod text;
 pub mod tls;

@@ -9,6 +9,7 @@ pub mod mx;
 pub mod plan;
 pub mod profile;
 pub mod send;
+pub mod serve;
 pub mod size;
 pub mod verify;
 pub mod vrfy;
@@ -38,6 +39,7 @@ pub fn run(parsed: profile::Parsed) -> u8 {
         Verb::Size(args) => size::run(*args),
         Verb::Bench(args) => bench::run(*args),
         Verb::Verify(args) => verify::run(*args),
+        Verb::Serve(args) => serve::run(*args),
         Verb::Config(ref args) => config::run(args, &parsed),
         Verb::Generate(args) => generate::run(&args),
     }

@@ -102,7 +102,8 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
                 args.from = p.from.clone();
             }
         }
-        Verb::Mx(_) | Verb::Config(_) | Verb::Generate(_) => {}
+        // A profile describes a server to talk to; serve is the server.
+        Verb::Mx(_) | Verb::Serve(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod peers_selftest;
 mod properties;
 mod scripted_selftest;
 mod send_cli;
+mod serve_cli;
 mod size_cli;
 mod support;
 mod tls_cli;

@@ -7,3 +7,4 @@ pub mod dns;
 pub mod peers;
 pub mod run;
 pub mod scripted;
+pub mod serve;
