@@ -16,6 +16,7 @@ mod properties;
 mod scripted_selftest;
 mod send_cli;
 mod serve_cli;
+mod serve_faults;
 mod size_cli;
 mod support;
 mod tls_cli;
