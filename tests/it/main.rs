@@ -17,6 +17,7 @@ mod scripted_selftest;
 mod send_cli;
 mod serve_cli;
 mod serve_faults;
+mod serve_tls_auth;
 mod size_cli;
 mod support;
 mod tls_cli;
