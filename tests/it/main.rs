@@ -17,6 +17,8 @@ mod scripted_selftest;
 mod send_cli;
 mod serve_cli;
 mod serve_faults;
+mod serve_hostile;
+mod serve_interop;
 mod serve_tls_auth;
 mod size_cli;
 mod support;

@@ -113,18 +113,11 @@ pub fn run(args: ServeArgs) -> u8 {
         Ok(p) => p,
         Err(msg) => return fail(&mut view, ExitCode::Usage, &msg),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One thread, as smtp-sink has one process: a session's command and reply never
+    // wait for a hand-over between threads, which costs most on a busy machine.
+    let runtime = match plan::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return fail(
-                &mut view,
-                ExitCode::Other,
-                &format!("cannot start the runtime: {e}"),
-            );
-        }
+        Err(msg) => return fail(&mut view, ExitCode::Other, &msg),
     };
     let store = Store::new(
         match &plan.storage {

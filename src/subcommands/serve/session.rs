@@ -19,6 +19,10 @@ use crate::serve::{Action, Machine, ServeEvent, trace};
 use crate::smtp::Reply;
 
 const READ_BUFFER: usize = 64 * 1024;
+/// Replies queued for a pipelining client are written once its input is used up, or
+/// at this size: a client that sends without reading cannot make the queue grow; it
+/// fills the socket, the write waits, and the server stops reading.
+const OUT_HIGH_WATER: usize = 16 * 1024;
 
 enum Line {
     Complete(Vec<u8>),
@@ -30,14 +34,24 @@ struct Conn {
     reader: BufReader<ServerStream>,
     out: Vec<u8>,
     tls: Option<String>,
+    /// How long a write may wait for a client that reads nothing.
+    idle: std::time::Duration,
 }
 
 impl Conn {
     async fn flush(&mut self) -> io::Result<()> {
         if !self.out.is_empty() {
             let s = self.reader.get_mut();
-            s.write_all(&self.out).await?;
-            s.flush().await?;
+            let write = async {
+                s.write_all(&self.out).await?;
+                s.flush().await
+            };
+            timeout(self.idle, write).await.map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "idle timeout: the client reads no replies",
+                )
+            })??;
             self.out.clear();
         }
         Ok(())
@@ -135,6 +149,7 @@ async fn open(
         reader: BufReader::with_capacity(READ_BUFFER, stream),
         out: Vec::with_capacity(1024),
         tls,
+        idle: shared.idle_timeout,
     })
 }
 
@@ -182,7 +197,7 @@ async fn drive(
         {
             d.abandon();
         }
-        if conn.reader.buffer().is_empty() {
+        if conn.reader.buffer().is_empty() || conn.out.len() >= OUT_HIGH_WATER {
             conn.flush().await.map_err(|e| e.to_string())?;
         }
         let line = timeout(shared.idle_timeout, conn.read_line(machine.line_limit())).await;
