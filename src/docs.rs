@@ -84,6 +84,23 @@ const BENCH_EXIT_STATUS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `smtpx serve` is the server: its codes say how the run ended.
+const SERVE_EXIT_STATUS: &[(&str, &str)] = &[
+    (
+        "0",
+        "Stopped normally: --max-messages or --max-sessions reached, or SIGINT or SIGTERM.",
+    ),
+    (
+        "1",
+        "Anything else (e.g. a Maildir that cannot be created).",
+    ),
+    ("2", "Usage error; nothing listened."),
+    (
+        "4",
+        "Cannot listen (address in use, or not available on this machine).",
+    ),
+];
+
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "NO_COLOR",
@@ -129,6 +146,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "Load-test a lab server: 10 sessions, 10000 messages with 1 KB bodies",
         "smtpx bench -s 127.0.0.1:2525 -n 10000 -c 10 --size 1024",
+    ),
+    (
+        "Catch mail locally in a Maildir, refusing one recipient domain",
+        "smtpx serve --maildir ~/caught --reply-rcpt '*@bad.example=550 5.1.1 no such user'",
     ),
 ];
 
@@ -178,6 +199,8 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
         VERIFY_EXIT_STATUS
     } else if cmd.get_name() == "bench" {
         BENCH_EXIT_STATUS
+    } else if cmd.get_name() == "serve" {
+        SERVE_EXIT_STATUS
     } else {
         EXIT_STATUS
     };

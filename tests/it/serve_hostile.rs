@@ -190,3 +190,26 @@ fn five_hundred_connections_at_once_are_bounded_and_answered() {
     let out = server.wait();
     assert_eq!(out.code, 0, "{out}");
 }
+
+#[test]
+fn a_30_mb_message_streams_to_disk_in_flat_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("md");
+    let server = Serve::start(&["--size", "0", "--maildir", maildir.to_str().unwrap()]);
+    let before = peak_memory_kb(server.pid());
+    let content = crate::support::content::message("big", 30 * 1024 * 1024);
+    let f = crate::support::content::file_with(&content);
+    let out = Smtpx::send()
+        .args(&["--server", &server.server_arg()])
+        .args(&["--from", "me@example.org", "--to", "you@example.org"])
+        .args(&["--data", &crate::support::content::path(&f)])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    let after = peak_memory_kb(server.pid());
+    assert!(
+        after < before + 8 * 1024,
+        "peak memory grew from {before} to {after} kB"
+    );
+    let stored = std::fs::read(&maildir_messages(&maildir)[0]).unwrap();
+    assert!(crate::support::serve::without_envelope(&stored) == &content[..]);
+}
