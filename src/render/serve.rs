@@ -121,6 +121,16 @@ impl<W: Write, E: Write> ServeView<W, E> {
                     escape_controls(&to.join(", "))
                 )
             }
+            ServeEvent::Stopping {
+                reason,
+                sessions,
+                grace_ms,
+            } => note(&format!(
+                "Stopping ({}): {sessions} session{} in progress, given up to {}",
+                escape_controls(reason),
+                super::plural(*sessions as usize),
+                humantime::format_duration(Duration::from_millis(*grace_ms))
+            )),
             _ if self.style == Style::Quiet => return,
             ServeEvent::Accepted {
                 session,
@@ -308,6 +318,13 @@ fn event_json(event: &ServeEvent) -> Value {
         }),
         ServeEvent::Warning { session, message } => json!({
             "type": "warning", "session": session, "message": message,
+        }),
+        ServeEvent::Stopping {
+            reason,
+            sessions,
+            grace_ms,
+        } => json!({
+            "type": "stopping", "reason": reason, "sessions": sessions, "grace_ms": grace_ms,
         }),
     }
 }

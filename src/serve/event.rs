@@ -67,4 +67,10 @@ pub enum ServeEvent {
         session: Option<u64>,
         message: String,
     },
+    /// The server stopped accepting; sessions in progress get a bounded time.
+    Stopping {
+        reason: String,
+        sessions: u64,
+        grace_ms: u64,
+    },
 }

@@ -439,3 +439,65 @@ fn python_smtplib_delivers_byte_exact() {
         "{text}"
     );
 }
+
+#[test]
+fn sigterm_lets_a_session_in_progress_finish_within_a_bound() {
+    let server = Serve::start(&[]);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(b"EHLO c\r\n").unwrap();
+    server.wait_for("[1] -> 250 DSN");
+    server.signal("TERM");
+    server.wait_for("*  Stopping (SIGTERM received): 1 session in progress, given up to 5s");
+    // A new transaction is refused; the session ends cleanly.
+    s.write_all(b"MAIL FROM:<a@b.example>\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.contains("421 4.3.2 Service shutting down"), "{got}");
+    let out = server.wait();
+    assert_eq!(out.code, 0, "{out}");
+
+    // A client that just holds its session open does not hold the server: it ends
+    // after the grace period.
+    let server = Serve::start(&[]);
+    let _held = TcpStream::connect(server.addr).unwrap();
+    server.wait_for("[1] -> 220");
+    server.signal("INT");
+    let out = server.wait();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.outcome()
+            .contains("0 messages in 1 session; stopped: SIGINT received"),
+        "{out}"
+    );
+}
+
+#[test]
+fn smtputf8_addresses_are_accepted_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("md");
+    let server = Serve::start(&[
+        "--max-messages",
+        "1",
+        "--maildir",
+        maildir.to_str().unwrap(),
+    ]);
+    let out = Smtpx::send()
+        .args(&["--server", &server.server_arg()])
+        .args(&[
+            "--from",
+            "me@example.org",
+            "--to",
+            "jösé@exämple.org",
+            "--body",
+            "x",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("SMTPUTF8"), "{out}");
+    assert_eq!(server.wait().code, 0);
+    let stored = std::fs::read_to_string(&maildir_messages(&maildir)[0]).unwrap();
+    assert!(stored.contains("X-Original-To: <jösé@"), "{stored}");
+    assert!(stored.contains("SMTPUTF8"), "{stored}");
+}

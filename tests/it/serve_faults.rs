@@ -119,6 +119,15 @@ fn delay_is_waited_for_and_a_short_timeout_notices() {
     let out = send_exit(&["--delay", "rcpt=5s"], &["--command-timeout", "200ms"]);
     assert_eq!(out.code, 8, "{out}");
     assert!(out.stdout.contains("rcpt"), "{out}");
+    // Silent before the greeting: a connection failure.
+    let out = send_exit(
+        &["--delay", "greeting=5s"],
+        &["--greeting-timeout", "200ms"],
+    );
+    assert_eq!(out.code, 4, "{out}");
+    // Silent after the final dot: the message may or may not have been accepted.
+    let out = send_exit(&["--delay", "dot=5s"], &["--final-timeout", "200ms"]);
+    assert_eq!(out.code, 10, "{out}");
 }
 
 #[test]

@@ -290,6 +290,12 @@ async fn serve(
         }
     };
     // Sessions in progress finish, within the grace period.
+    let active = limits.accepted.load(Ordering::SeqCst) - limits.ended.load(Ordering::SeqCst);
+    shared.emit(ServeEvent::Stopping {
+        reason: why.clone(),
+        sessions: active,
+        grace_ms: GRACE.as_millis() as u64,
+    });
     let deadline = Instant::now() + GRACE;
     loop {
         let active = limits.accepted.load(Ordering::SeqCst) - limits.ended.load(Ordering::SeqCst);
