@@ -252,3 +252,38 @@ fn a_bad_certificate_file_is_a_usage_error() {
         "{out}"
     );
 }
+
+#[test]
+fn commands_pipelined_after_starttls_are_thrown_away() {
+    use std::io::{BufRead, BufReader, Write};
+    let tls = Tls::new();
+    let server = start(&tls.args(), &[]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    s.write_all(b"EHLO c\r\n").unwrap();
+    while !line.starts_with("250 ") {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+    }
+    // RFC 3207 §5 / CVE-2011-0411: what follows STARTTLS in the same write must not
+    // be run once TLS is up.
+    s.write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+        .unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220 2.0.0"), "{line}");
+    drop(r);
+    drop(s);
+    server.signal("TERM");
+    let out = server.wait();
+    assert!(
+        out.stderr
+            .contains("warning: [1] discarded 35 octets the client sent after STARTTLS"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("injected@evil.example>"), "{out}");
+}
