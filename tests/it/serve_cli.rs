@@ -501,3 +501,26 @@ fn smtputf8_addresses_are_accepted_and_recorded() {
     assert!(stored.contains("X-Original-To: <jösé@"), "{stored}");
     assert!(stored.contains("SMTPUTF8"), "{stored}");
 }
+
+#[test]
+fn a_storage_failure_is_a_451_not_a_lost_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("md");
+    let server = Serve::start(&["--maildir", maildir.to_str().unwrap()]);
+    std::fs::remove_dir_all(maildir.join("tmp")).unwrap();
+    let out = send(&server, &["--body", "x"]);
+    assert_eq!(out.code, 8, "{out}");
+    assert!(
+        out.stdout.contains("451 4.3.0 Cannot store the message"),
+        "{out}"
+    );
+    server.signal("TERM");
+    let served = server.wait();
+    assert_eq!(served.code, 0, "{served}");
+    assert!(
+        served
+            .stderr
+            .contains("warning: [1] cannot store the message: "),
+        "{served}"
+    );
+}

@@ -284,18 +284,21 @@ async fn act(
         }
         Action::ReceiveData => {
             conn.flush().await.map_err(io)?;
-            *draft = Some(begin(shared, conn, machine, peer)?);
+            *draft = begin(shared, conn, machine, peer);
             receive_data(shared, conn, machine, draft).await
         }
         Action::ReceiveChunk { size, last, keep } => {
             if keep && draft.is_none() {
-                *draft = Some(begin(shared, conn, machine, peer)?);
+                *draft = begin(shared, conn, machine, peer);
             }
             receive_chunk(shared, conn, machine, draft, size, last, keep).await
         }
         Action::Commit => {
             let Some(d) = draft.take() else {
-                return Ok(Step::Go(machine.committed(Err("nothing was received"))));
+                // The content was read and thrown away: storage could not be opened.
+                return Ok(Step::Go(
+                    machine.committed(Err("storage failed (see the server's warning)")),
+                ));
             };
             let id = d.id.clone();
             let bytes = d.bytes;
@@ -338,15 +341,15 @@ async fn act(
     }
 }
 
+/// Opens storage for the transaction's content; on failure a warning, and the
+/// content is read and thrown away so that the client still gets a reply (451).
 fn begin(
     shared: &Shared,
     conn: &Conn,
     machine: &Machine,
     peer: SocketAddr,
-) -> Result<super::store::Draft, String> {
-    let env = machine
-        .envelope()
-        .ok_or_else(|| "content without a transaction".to_string())?;
+) -> Option<super::store::Draft> {
+    let env = machine.envelope()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -363,10 +366,16 @@ fn begin(
             },
         )
     };
-    shared
-        .store
-        .begin(headers, &env.from.to_string())
-        .map_err(|e| format!("cannot store: {e}"))
+    match shared.store.begin(headers, &env.from.to_string()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            shared.emit(ServeEvent::Warning {
+                session: Some(machine.session()),
+                message: format!("cannot store the message: {e}"),
+            });
+            None
+        }
+    }
 }
 
 async fn receive_data(
