@@ -38,14 +38,13 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "verify" -d 'Verify addr
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "bench" -d 'Load-test a server: many messages over parallel sessions, with PIPELINING, and a report of counts, throughput and latency percentiles (like Postfix\'s smtp-source)'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "serve" -d 'Run a local SMTP server that catches mail (Maildir, mbox or discard), shows each session, and refuses, delays or drops on request'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "config" -d 'Show the settings a profile resolves to (secrets redacted)'
-complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "generate" -d 'Regenerate man pages and shell completions (for packagers)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -74,9 +73,9 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-file -d 'R
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s f -l from -d 'Envelope sender and From header, ADDRESS or \'Name <ADDRESS>\'; \'\' or \'<>\' for the null sender [default: $USER@this host]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient, ADDRESS or \'Name <ADDRESS>\' (repeatable). IDN domains go as A-labels; a non-ASCII local part needs a server offering SMTPUTF8' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy recipient: envelope and Cc header (repeatable)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l bcc -d 'Blind-copy recipient: envelope only, never in a header (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s t -l to -d 'Recipient, ADDRESS or \'Name <ADDRESS>\' (repeatable, or a comma-separated list as in swaks). IDN domains go as A-labels; a non-ASCII local part needs a server offering SMTPUTF8. Required unless --quit-after stops before RCPT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy recipient: envelope and Cc header (repeatable or comma-separated)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l bcc -d 'Blind-copy recipient: envelope only, never in a header (repeatable or comma-separated)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l subject -d 'Subject header (non-ASCII is RFC 2047-encoded)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s H -l header -d 'Extra header, \'Name: value\' (repeatable; replaces a generated header of that name)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body -d 'Message body text' -r
@@ -85,7 +84,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html -d 'HTML body;
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html-file -d 'Read the HTML body from FILE (\'-\' for stdin)' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach -d 'Attach FILE, base64-encoded, with a content type from its name (repeatable)' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE as the complete message, as it is (\'-\' for stdin); no headers are added. Memory stays bounded for any size. A file is scanned first: 8-bit content goes with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its first 8-bit byte' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT, without sending a message' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
 greeting\t'After the server\'s greeting'
 ehlo\t'After EHLO (or HELO)'
 tls\t'After the TLS handshake and the EHLO that follows it'
@@ -109,6 +108,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use I
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-empty -d 'Send an empty --data message instead of refusing it'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l print -d 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
@@ -132,12 +132,12 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide ti
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s h -l help -d 'Print help'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -171,12 +171,12 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l no-timing -d 'Hide
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -220,12 +220,12 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l no-timing -d 'Hide 
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -269,12 +269,12 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l no-timing -d 'Hide 
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -306,22 +306,13 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l json -d 'One JSON o
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s V -l version -d 'Print version'
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l file -d 'Read addresses from FILE (\'-\' for stdin), one per line; blank lines, lines starting with \'#\', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this host\'s name when fully qualified, else the address literal of our end, e.g. postmaster@[192.0.2.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output format [default: table; jsonl with --json; only the counts with -q]' -r -f -a "table\t'Aligned columns: address, verdict, reply'
-csv\t'RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host'
-jsonl\t'One JSON object per address, then a result object with the counts'"
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l concurrency -d 'Sessions (and MX lookups) at once, over all domains' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l per-host -d 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l rate -d 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l retry-temporary -d 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -338,24 +329,33 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-cert -d 'Clie
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l file -d 'Read addresses from FILE (\'-\' for stdin), one per line; blank lines, lines starting with \'#\', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s f -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host\'s name when fully qualified), else the null sender <>, as callout verifiers use]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output format [default: table; jsonl with --json; only the counts with -q]' -r -f -a "table\t'Aligned columns: address, verdict, reply'
+csv\t'RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host'
+jsonl\t'One JSON object per address, then a result object with the counts'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l concurrency -d 'Sessions (and MX lookups) at once, over all domains' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l per-host -d 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l rate -d 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l retry-temporary -d 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l profile -d 'Use this profile from the config file (flags still win)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s v -l verbose -d 'Show each session\'s commands and replies on stderr, tagged with the domain'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s v -l verbose -d 'Show each session\'s commands and replies on stderr, tagged with the domain'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l timeout -d 'One deadline for the whole run, e.g. 30s or 1m30s' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l connect-timeout -d 'TCP connect timeout' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
@@ -397,9 +397,6 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s s -l server -d 'Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l dns-timeout -d 'Deadline for each DNS lookup' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
@@ -464,9 +461,3 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subc
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
-complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l man-dir -d 'Directory to write man pages into' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l completions-dir -d 'Directory to write shell completions into' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -l profile -d 'Use this profile from the config file (flags still win)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c smtpx -n "__fish_smtpx_using_subcommand generate" -s V -l version -d 'Print version'

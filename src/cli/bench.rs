@@ -7,17 +7,6 @@ use clap::Args;
 
 use super::{AuthArgs, OutputArgs, ServerArgs, TlsArgs, parse_duration};
 
-pub const BENCH_EXIT_CODES: &str = "\
-Exit codes:
-   0  every message started was accepted, and every session opened
-   2  usage error (nothing sent)
-   4  no message was sent: no connection could be made (5 for TLS, 6 for AUTH,
-      7/8 for a refused greeting or EHLO)
-   7  some message or session was refused permanently (5xx)
-   8  some message was refused temporarily (4xx) or failed (lost connection, timeout,
-      protocol violation), or a session could not be opened
- 130  interrupted (Ctrl-C): the report covers what was done";
-
 /// The most messages one run may send: a guard against a typo that would load a server
 /// for days. `--duration` runs until its time is up or this many went.
 pub const MAX_MESSAGES: u64 = 10_000_000;
@@ -73,10 +62,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE", help_heading = "Message")]
     pub data: Option<PathBuf>,
     /// Send the content with BDAT (RFC 3030) when the server offers CHUNKING
-    #[arg(long, help_heading = "Message")]
+    #[arg(long, help_heading = "Session")]
     pub chunking: bool,
     /// Send one command at a time even when the server offers PIPELINING
-    #[arg(long, help_heading = "Message")]
+    #[arg(long, help_heading = "Session")]
     pub no_pipelining: bool,
     #[command(flatten)]
     pub output: OutputArgs,

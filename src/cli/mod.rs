@@ -7,71 +7,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+pub mod exit;
 pub mod serve;
 
 pub use crate::render::palette::ColorChoice;
-pub use bench::{BENCH_EXIT_CODES, BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
-
-const EXIT_CODES: &str = "\
-Exit codes:
-   0  accepted by every recipient (or --quit-after reached with every reply positive)
-   1  anything else
-   2  usage error or bad input (nothing sent)
-   3  DNS failure
-   4  connection failure (refused, unreachable, connect timeout, no greeting)
-   5  TLS failure or TLS policy refusal
-   6  authentication failure
-   7  permanent rejection (5xx)
-   8  temporary rejection or failure (4xx, timeout or lost connection before the final dot)
-   9  protocol violation by the server
-  10  outcome unknown (connection lost after the final dot: the message may have been accepted)
- 130  interrupted (Ctrl-C)";
-
-const CHECK_EXIT_CODES: &str = "\
-Exit codes:
-   0  every check passed or only warned
-   2  usage error
-   3  DNS failure (no MX route, NXDOMAIN, null MX)
-   4  connection failure (refused, unreachable, no greeting)
-   5  TLS failure before the greeting (implicit TLS)
-   7  a check failed (or the greeting or EHLO was refused with 5xx)
-   8  the greeting or EHLO was refused with 4xx
-   9  protocol violation by the server before EHLO was answered
- 130  interrupted (Ctrl-C)
-With several MX hosts, the worst host's code is the result.";
-
-const QUERY_EXIT_CODES: &str = "\
-Exit codes:
-   0  every argument was verified (250/251)
-   2  usage error (nothing sent)
-   3  DNS failure
-   4  connection failure
-   5  TLS failure or TLS policy refusal
-   7  an argument was refused: unknown (550/551/553), disabled (500/502) or another 5xx
-   8  undecided: 252 \"cannot verify\", 4xx, or the session ended before every answer
-   9  protocol violation by the server
- 130  interrupted (Ctrl-C)";
-
-const SIZE_EXIT_CODES: &str = "\
-Exit codes:
-   0  the probes ran, whatever the limit turned out to be
-   2  usage error (nothing sent)
-   3  DNS failure
-   4  connection failure
-   5  TLS failure or TLS policy refusal
-   7  the greeting or EHLO was refused (5xx)
-   8  the greeting or EHLO was refused (4xx), or the session ended early
-   9  protocol violation by the server
- 130  interrupted (Ctrl-C)";
-
-const VERIFY_EXIT_CODES: &str = "\
-Exit codes:
-   0  every address is deliverable
-   2  usage error (nothing sent)
-   7  an address is undeliverable, invalid, no-mail or no-domain
-   8  otherwise: something is undecided (temporary, accept-all, unreachable, dns-error,
-      policy)
- 130  interrupted (Ctrl-C); what was decided before is printed, then the counts";
+pub use bench::{BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -81,7 +21,7 @@ Exit codes:
     long_about = "smtpx opens an SMTP session and walks through the conversation - greeting, EHLO, \
                   STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, QUIT - printing every command it sends \
                   and every reply it gets, with reply codes, timing and TLS details.",
-    after_help = EXIT_CODES,
+    after_help = exit::top_help(),
     propagate_version = true
 )]
 pub struct Cli {
@@ -99,35 +39,33 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Send a message and show the whole SMTP conversation
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help(exit::SEND))]
     Send(Box<SendArgs>),
     /// Show a domain's mail routing: MX hosts, addresses, null MX, implicit MX
-    #[command(
-        after_help = "Exit codes: 0 every domain has somewhere to deliver; 3 a domain has a null MX, does not exist, has only dangling MX targets, or its lookup failed; 2 usage error."
-    )]
+    #[command(after_help = exit::help(exit::MX))]
     Mx(MxArgs),
     /// Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY,
     /// EXPN, TURN, timing, and a pass/warn/fail verdict list
-    #[command(after_help = CHECK_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::CHECK))]
     Check(Box<CheckArgs>),
     /// Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply
-    #[command(after_help = QUERY_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::QUERY))]
     Vrfy(Box<VrfyArgs>),
     /// Ask a server to expand mailing lists (EXPN), listing the members it returns
-    #[command(after_help = QUERY_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::QUERY))]
     Expn(Box<ExpnArgs>),
     /// Show a server's advertised message size limit and probe what MAIL FROM ... SIZE=n
     /// accepts, without sending a message
-    #[command(after_help = SIZE_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::SIZE))]
     Size(Box<SizeArgs>),
     /// Verify addresses in bulk by asking each domain's MX hosts at RCPT TO (nothing is
     /// sent), with a catch-all probe per domain and a progress bar
-    #[command(after_help = VERIFY_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::VERIFY))]
     Verify(Box<VerifyArgs>),
     /// Load-test a server: many messages over parallel sessions, with PIPELINING, and a
     /// report of counts, throughput and latency percentiles (like Postfix's smtp-source)
     #[command(
-        after_help = BENCH_EXIT_CODES,
+        after_help = exit::help(exit::BENCH),
         mut_arg("server", |a| a
             .required(true)
             .help("Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)")),
@@ -139,9 +77,10 @@ pub enum Verb {
     Bench(Box<BenchArgs>),
     /// Run a local SMTP server that catches mail (Maildir, mbox or discard), shows each
     /// session, and refuses, delays or drops on request
-    #[command(after_help = serve::SERVE_EXIT_CODES)]
+    #[command(after_help = exit::help(exit::SERVE))]
     Serve(Box<serve::ServeArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
+    #[command(after_help = exit::help(exit::CONFIG))]
     Config(ConfigArgs),
     /// Regenerate man pages and shell completions (for packagers)
     #[command(hide = true)]
@@ -178,27 +117,33 @@ pub struct GenerateArgs {
 #[command(next_help_heading = "Connection")]
 pub struct ServerArgs {
     /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient's domain]
-    #[arg(short, long, value_name = "HOST[:PORT]")]
+    #[arg(short, long, value_name = "HOST[:PORT]", help_heading = "Connection")]
     pub server: Option<String>,
-    /// Port, when --server gives none
-    #[arg(short, long, default_value_t = 25)]
+    /// Port, when --server gives none (1-65535)
+    #[arg(short, long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
     pub port: u16,
     #[command(flatten)]
     pub dns: DnsArgs,
     /// Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=100))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=100), help_heading = "DNS")]
     pub max_hops: u16,
     /// Use IPv4 addresses only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "Connection"
+    )]
     pub ipv4: bool,
     /// Use IPv6 addresses only
-    #[arg(short = '6', long = "ipv6")]
+    #[arg(short = '6', long = "ipv6", help_heading = "Connection")]
     pub ipv6: bool,
     /// Name to send in EHLO/HELO [default: this host's name if fully qualified, else the
-    /// address literal of our end of the connection, e.g. [127.0.0.1]]
-    #[arg(long, value_name = "NAME")]
+    /// address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name
+    /// goes as A-labels
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub helo: Option<String>,
-    /// One deadline for the whole run, e.g. 30s or 1m30s
+    /// One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Timeouts")]
     pub timeout: Option<Duration>,
     /// TCP connect timeout
@@ -239,25 +184,25 @@ pub enum TlsMode {
 #[command(next_help_heading = "TLS")]
 pub struct TlsArgs {
     /// TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]
-    #[arg(long, value_enum, value_name = "MODE")]
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "TLS")]
     pub tls: Option<TlsMode>,
     /// PEM bundle of CA certificates to trust besides the built-in roots (repeatable)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub tls_ca: Vec<PathBuf>,
     /// Name to send as SNI and to verify the certificate against [default: the server's host name]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "TLS")]
     pub tls_server_name: Option<String>,
     /// Do not verify the server's certificate (every later line is labelled unverified)
-    #[arg(long)]
+    #[arg(long, help_heading = "TLS")]
     pub tls_no_verify: bool,
     /// Client certificate chain (PEM), with --tls-key
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
     pub tls_cert: Option<PathBuf>,
     /// Client private key (PEM), with --tls-cert
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
     pub tls_key: Option<PathBuf>,
     /// Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)
-    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], help_heading = "TLS")]
     pub tls_min: Option<String>,
 }
 
@@ -266,10 +211,10 @@ pub struct TlsArgs {
 #[command(next_help_heading = "DNS")]
 pub struct DnsArgs {
     /// Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system's resolvers
-    #[arg(long, value_name = "IP[:PORT]")]
+    #[arg(long, value_name = "IP[:PORT]", help_heading = "DNS")]
     pub dns_server: Option<String>,
     /// Deadline for each DNS lookup
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s", help_heading = "DNS")]
     pub dns_timeout: Duration,
 }
 
@@ -281,10 +226,15 @@ pub struct MxArgs {
     #[command(flatten)]
     pub dns: DnsArgs,
     /// Show IPv4 addresses only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "DNS"
+    )]
     pub ipv4: bool,
     /// Show IPv6 addresses only
-    #[arg(short = '6', long = "ipv6")]
+    #[arg(short = '6', long = "ipv6", help_heading = "DNS")]
     pub ipv6: bool,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -311,25 +261,46 @@ pub enum AuthMech {
 #[command(next_help_heading = "Authentication")]
 pub struct AuthArgs {
     /// Authenticate with this mechanism (needs --user)
-    #[arg(long, value_enum, value_name = "MECH", requires = "user")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MECH",
+        requires = "user",
+        help_heading = "Authentication"
+    )]
     pub auth: Option<AuthMech>,
     /// User name to authenticate as (implies --auth auto)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Authentication")]
     pub user: Option<String>,
     /// Read the password (or OAuth token) from FILE; refused if group- or world-readable
-    #[arg(long, value_name = "FILE", group = "secret_source")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "secret_source",
+        help_heading = "Authentication"
+    )]
     pub password_file: Option<PathBuf>,
     /// Read the password (or OAuth token) from the environment variable VAR
-    #[arg(long, value_name = "VAR", group = "secret_source")]
+    #[arg(
+        long,
+        value_name = "VAR",
+        group = "secret_source",
+        help_heading = "Authentication"
+    )]
     pub password_env: Option<String>,
     /// Run CMD with sh -c and use its output as the password or token (like msmtp's passwordeval)
-    #[arg(long, value_name = "CMD", group = "secret_source")]
+    #[arg(
+        long,
+        value_name = "CMD",
+        group = "secret_source",
+        help_heading = "Authentication"
+    )]
     pub password_command: Option<String>,
     /// Show AUTH exchanges unredacted (prints a warning)
-    #[arg(long)]
+    #[arg(long, help_heading = "Authentication")]
     pub show_secrets: bool,
     /// Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)
-    #[arg(long)]
+    #[arg(long, help_heading = "Authentication")]
     pub allow_insecure_auth: bool,
 }
 
@@ -350,14 +321,15 @@ pub struct CheckArgs {
     pub tls: TlsArgs,
     /// Also test whether the server relays mail from an outside sender to an outside
     /// recipient; decided at RCPT, DATA is never sent
-    #[arg(long)]
+    #[arg(long, help_heading = "Relay test")]
     pub relay_test: bool,
     /// Outside sender for --relay-test
     #[arg(
         long,
         value_name = "ADDRESS",
         default_value = "smtpx-relay-test@example.com",
-        requires = "relay_test"
+        requires = "relay_test",
+        help_heading = "Relay test"
     )]
     pub relay_from: String,
     /// Outside recipient for --relay-test
@@ -365,7 +337,8 @@ pub struct CheckArgs {
         long,
         value_name = "ADDRESS",
         default_value = "smtpx-relay-test@example.net",
-        requires = "relay_test"
+        requires = "relay_test",
+        help_heading = "Relay test"
     )]
     pub relay_to: String,
     #[command(flatten)]
@@ -422,11 +395,11 @@ pub struct SizeArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Envelope sender of the MAIL probes [default: $USER@this host]
-    #[arg(short, long, value_name = "ADDRESS")]
+    #[arg(short, long, value_name = "ADDRESS", help_heading = "Probe")]
     pub from: Option<String>,
     /// When the server advertises SIZE with no limit, search for the largest declaration
     /// it accepts (at most 20 MAIL commands)
-    #[arg(long)]
+    #[arg(long, help_heading = "Probe")]
     pub probe: bool,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -449,44 +422,44 @@ pub struct VerifyArgs {
     /// Addresses to verify [default: read from --file, or one per line from stdin]
     #[arg(value_name = "ADDRESS", conflicts_with = "file")]
     pub addresses: Vec<String>,
-    /// Read addresses from FILE ('-' for stdin), one per line; blank lines, lines
-    /// starting with '#', CRLF line ends and a UTF-8 BOM are fine, and a bad line is
-    /// reported by its number without stopping the run
-    #[arg(long, value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// Envelope sender of the probes [default: postmaster@ the EHLO name: --helo, this
-    /// host's name when fully qualified, else the address literal of our end, e.g.
-    /// postmaster@[192.0.2.1]]
-    #[arg(long, value_name = "ADDRESS")]
-    pub from: Option<String>,
-    /// Output format [default: table; jsonl with --json; only the counts with -q]
-    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "quiet"])]
-    pub format: Option<VerifyFormat>,
-    /// Sessions (and MX lookups) at once, over all domains
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
-    /// Sessions at once to one MX host (or to --server); a domain with more than 100
-    /// addresses is then shared among up to N sessions
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub per_host: u16,
-    /// At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX
-    /// routing; no limit with --server]
-    #[arg(long, value_name = "N")]
-    pub rate: Option<u32>,
-    /// Ask addresses that got a temporary (4xx) answer once more after DURATION, in the
-    /// same run, e.g. 5m for greylisting [default: report them as temporary at once]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub retry_temporary: Option<Duration>,
-    /// Send commands one at a time even when the server offers PIPELINING
-    #[arg(long)]
-    pub no_pipelining: bool,
-    /// Show each session's commands and replies on stderr, tagged with the domain
-    #[arg(short, long, conflicts_with = "quiet")]
-    pub verbose: bool,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Read addresses from FILE ('-' for stdin), one per line; blank lines, lines
+    /// starting with '#', CRLF line ends and a UTF-8 BOM are fine, and a bad line is
+    /// reported by its number without stopping the run
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub file: Option<PathBuf>,
+    /// Envelope sender of the probes [default: postmaster@ the EHLO name when that is a
+    /// domain (--helo, or this host's name when fully qualified), else the null sender
+    /// <>, as callout verifiers use]
+    #[arg(short, long, value_name = "ADDRESS", help_heading = "Verification")]
+    pub from: Option<String>,
+    /// Output format [default: table; jsonl with --json; only the counts with -q]
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "quiet"], help_heading = "Output")]
+    pub format: Option<VerifyFormat>,
+    /// Sessions (and MX lookups) at once, over all domains
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Verification")]
+    pub concurrency: u16,
+    /// Sessions at once to one MX host (or to --server); a domain with more than 100
+    /// addresses is then shared among up to N sessions
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Verification")]
+    pub per_host: u16,
+    /// At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX
+    /// routing; no limit with --server]
+    #[arg(long, value_name = "N", help_heading = "Verification")]
+    pub rate: Option<u32>,
+    /// Ask addresses that got a temporary (4xx) answer once more after DURATION, in the
+    /// same run, e.g. 5m for greylisting [default: report them as temporary at once]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Verification")]
+    pub retry_temporary: Option<Duration>,
+    /// Send commands one at a time even when the server offers PIPELINING
+    #[arg(long, help_heading = "Verification")]
+    pub no_pipelining: bool,
+    /// Show each session's commands and replies on stderr, tagged with the domain
+    #[arg(short, long, conflicts_with = "quiet", help_heading = "Output")]
+    pub verbose: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -496,16 +469,16 @@ pub struct VerifyArgs {
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Print only the outcome line
-    #[arg(short, long, conflicts_with = "json")]
+    #[arg(short, long, conflicts_with = "json", help_heading = "Output")]
     pub quiet: bool,
     /// One JSON object per event and a final result object, one per line
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// Hide timings, for stable output
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub no_timing: bool,
     /// When to colour the output
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
 }
 
@@ -562,20 +535,15 @@ pub struct SendArgs {
     /// null sender [default: $USER@this host]
     #[arg(short, long, value_name = "ADDRESS", help_heading = "Message")]
     pub from: Option<String>,
-    /// Recipient, ADDRESS or 'Name <ADDRESS>' (repeatable). IDN domains go as A-labels;
-    /// a non-ASCII local part needs a server offering SMTPUTF8
-    #[arg(
-        short,
-        long,
-        value_name = "ADDRESS",
-        required = true,
-        help_heading = "Message"
-    )]
+    /// Recipient, ADDRESS or 'Name <ADDRESS>' (repeatable, or a comma-separated list as
+    /// in swaks). IDN domains go as A-labels; a non-ASCII local part needs a server
+    /// offering SMTPUTF8. Required unless --quit-after stops before RCPT
+    #[arg(short, long, value_name = "ADDRESS", help_heading = "Message")]
     pub to: Vec<String>,
-    /// Carbon-copy recipient: envelope and Cc header (repeatable)
+    /// Carbon-copy recipient: envelope and Cc header (repeatable or comma-separated)
     #[arg(long, value_name = "ADDRESS", help_heading = "Message")]
     pub cc: Vec<String>,
-    /// Blind-copy recipient: envelope only, never in a header (repeatable)
+    /// Blind-copy recipient: envelope only, never in a header (repeatable or comma-separated)
     #[arg(long, value_name = "ADDRESS", help_heading = "Message")]
     pub bcc: Vec<String>,
     /// Subject header (non-ASCII is RFC 2047-encoded)
@@ -600,7 +568,8 @@ pub struct SendArgs {
         long,
         value_name = "HTML",
         group = "html_content",
-        conflicts_with = "data"
+        conflicts_with = "data",
+        help_heading = "Message"
     )]
     pub html: Option<String>,
     /// Read the HTML body from FILE ('-' for stdin)
@@ -608,49 +577,86 @@ pub struct SendArgs {
         long,
         value_name = "FILE",
         group = "html_content",
-        conflicts_with = "data"
+        conflicts_with = "data",
+        help_heading = "Message"
     )]
     pub html_file: Option<PathBuf>,
     /// Attach FILE, base64-encoded, with a content type from its name (repeatable)
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
     pub attach: Vec<PathBuf>,
     /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added.
     /// Memory stays bounded for any size. A file is scanned first: 8-bit content goes
     /// with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned
     /// ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its
     /// first 8-bit byte
-    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"])]
+    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"], help_heading = "Message")]
     pub data: Option<PathBuf>,
+    /// Send an empty --data message instead of refusing it
+    #[arg(long, requires = "data", help_heading = "Message")]
+    pub allow_empty: bool,
     /// Print the composed message (headers and body, as it would be sent) and exit
     /// without connecting
-    #[arg(long, conflicts_with_all = ["data", "json", "quit_after"])]
+    #[arg(long, conflicts_with_all = ["data", "json", "quit_after"], help_heading = "Message")]
     pub print: bool,
-    /// Stop after this step and QUIT, without sending a message
-    #[arg(long, value_enum, value_name = "STEP")]
+    /// Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no
+    /// --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "STEP",
+        help_heading = "Session"
+    )]
     pub quit_after: Option<QuitAfter>,
     /// Send commands one at a time even when the server offers PIPELINING
-    #[arg(long)]
+    #[arg(long, help_heading = "Session")]
     pub no_pipelining: bool,
     /// Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with
     /// BODY=BINARYMIME when the content needs it and it is offered [default: DATA]
-    #[arg(long)]
+    #[arg(long, help_heading = "Session")]
     pub chunking: bool,
     /// Ask for delivery status notifications (RFC 3461): 'never', or a comma-separated
     /// list of success, failure, delay. Sent when the server offers DSN, with ORCPT
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "WHEN")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "WHEN",
+        help_heading = "Delivery status notifications"
+    )]
     pub dsn_notify: Vec<DsnNotify>,
     /// What a failure notification returns: the full message or its headers only
-    #[arg(long, value_enum, value_name = "WHAT")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        help_heading = "Delivery status notifications"
+    )]
     pub dsn_ret: Option<DsnRet>,
     /// Envelope identifier that every notification carries back (RFC 3461 §4.4)
-    #[arg(long, value_name = "ID")]
+    #[arg(
+        long,
+        value_name = "ID",
+        help_heading = "Delivery status notifications"
+    )]
     pub dsn_envid: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
+/// A duration as humantime reads it (`30s`, `2m`, `1m30s`), or a bare number of seconds
+/// as swaks and curl take it (`--timeout 5`).
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 1m30s)"))?;
+    let d = match s.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("{e} (examples: 30, 30s, 2m, 1m30s)"))?,
+    };
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }
@@ -665,6 +671,90 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The heading a flag belongs under, from what it is about; None for flags that may
+    /// sit under their subcommand's own headings.
+    fn expected_heading(id: &str) -> Option<&'static str> {
+        Some(match id {
+            "server" | "port" | "ipv4" | "ipv6" | "helo" => "Connection",
+            "dns_server" | "dns_timeout" | "max_hops" => "DNS",
+            "auth"
+            | "user"
+            | "password_file"
+            | "password_env"
+            | "password_command"
+            | "show_secrets"
+            | "allow_insecure_auth" => "Authentication",
+            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" => "Output",
+            "quit_after" | "no_pipelining" | "chunking" => return None,
+            id if id.starts_with("tls") => "TLS",
+            id if id.ends_with("timeout") => "Timeouts",
+            id if id.starts_with("dsn_") => "Delivery status notifications",
+            id if id.starts_with("relay_") => "Relay test",
+            "html" | "html_file" | "attach" | "data" | "print" | "body" | "body_file"
+            | "subject" | "headers" | "cc" | "bcc" => "Message",
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn every_flag_sits_under_its_own_heading() {
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_positional() || matches!(id, "help" | "version" | "config" | "profile") {
+                    continue;
+                }
+                let heading = arg.get_help_heading();
+                assert!(
+                    heading.is_some() || sub.get_name() == "config" || sub.get_name() == "generate",
+                    "{} --{id} has no heading",
+                    sub.get_name()
+                );
+                if let Some(want) = expected_heading(id) {
+                    // mx and size group their own flags; the shared ones stay put.
+                    let own = matches!((sub.get_name(), id), ("mx", "ipv4" | "ipv6"));
+                    if !own {
+                        assert_eq!(heading, Some(want), "{} --{id}", sub.get_name());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swaks_habits_are_understood() {
+        let cli = Cli::try_parse_from([
+            "smtpx",
+            "send",
+            "--to",
+            "a@x.example,b@y.example",
+            "--quit-after",
+            "RCPT",
+            "--timeout",
+            "5",
+        ])
+        .unwrap();
+        let Verb::Send(args) = cli.verb else { panic!() };
+        assert_eq!(args.quit_after, Some(QuitAfter::Rcpt));
+        assert_eq!(args.server.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(args.to, ["a@x.example,b@y.example"]);
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn port_zero_is_a_usage_error() {
+        for argv in [
+            &["smtpx", "send", "--to", "a@b.c", "-p", "0"][..],
+            &["smtpx", "check", "h", "-p", "0"],
+            &["smtpx", "bench", "-s", "h", "-p", "0"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_err(), "{argv:?}");
+        }
     }
 
     #[test]

@@ -7,14 +7,6 @@ use clap::Args;
 
 use super::{OutputArgs, parse_duration};
 
-pub const SERVE_EXIT_CODES: &str = "\
-Exit codes:
-   0  the server stopped normally: --max-messages or --max-sessions reached, or SIGINT
-      or SIGTERM (sessions in progress are given a few seconds to finish)
-   1  anything else (e.g. a storage directory that cannot be created)
-   2  usage error (nothing listened)
-   4  cannot listen (address in use, or not available on this machine)";
-
 /// The default `--size`: 32 MiB.
 pub const DEFAULT_SIZE: u64 = 32 * 1024 * 1024;
 

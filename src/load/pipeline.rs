@@ -13,6 +13,12 @@
 //! Replies come in the order of their commands (RFC 2920 §3.1), and a message's replies
 //! all come before the next message's, so the oldest message in flight is always the one
 //! a message reply is about.
+//!
+//! Servers hardened against SMTP smuggling answer 503 to any command that arrived in the
+//! same packet as a final dot. When the MAIL that rode after a dot is refused that way,
+//! the message was not taken: it is sent again with its envelope in a write of its own,
+//! and from then on every dot goes alone and its reply is awaited before the next
+//! envelope (`Shape::dot_alone`). MAIL, RCPTs and DATA of one message still go together.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -31,6 +37,9 @@ pub struct Shape {
     pub pipelining: bool,
     /// BDAT instead of DATA.
     pub chunking: bool,
+    /// The final dot goes in a write of its own and the next envelope waits for its
+    /// reply: the server refused commands pipelined after a dot.
+    pub dot_alone: bool,
 }
 
 /// What the driver does next.
@@ -99,6 +108,13 @@ struct InFlight {
     chunks_sent: usize,
     chunks_answered: usize,
     chunk_refusal: Option<(Phase, u16)>,
+    /// Its MAIL went in the same write as the previous message's final dot.
+    rode_after_dot: bool,
+    /// That MAIL was refused for riding there: the replies to its RCPTs and DATA are not
+    /// counted, and the message is sent again.
+    refused_riding: bool,
+    /// This is that second try.
+    sent_again: bool,
 }
 
 impl InFlight {
@@ -116,6 +132,9 @@ impl InFlight {
             chunks_sent: 0,
             chunks_answered: 0,
             chunk_refusal: None,
+            rode_after_dot: false,
+            refused_riding: false,
+            sent_again: false,
         }
     }
 
@@ -145,6 +164,11 @@ pub struct Pipeline {
     rset_due: bool,
     /// The last output has not been reported written.
     unwritten: bool,
+    /// A message refused for riding after a dot, whose transaction's replies are all in:
+    /// it goes again once nothing else is awaited.
+    again: Option<InFlight>,
+    /// The refusal that set `Shape::dot_alone`, until the driver takes it.
+    dot_refusal: Option<String>,
 }
 
 impl Pipeline {
@@ -159,6 +183,8 @@ impl Pipeline {
             in_flight: VecDeque::with_capacity(2),
             rset_due: false,
             unwritten: false,
+            again: None,
+            dot_refusal: None,
         }
     }
 
@@ -168,7 +194,13 @@ impl Pipeline {
 
     /// Messages started and not yet counted.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+        self.in_flight.len() + usize::from(self.again.is_some())
+    }
+
+    /// The reply (code and text) with which the server refused a command pipelined
+    /// after a final dot, once: from then on this pipeline sends each dot alone.
+    pub fn take_dot_refusal(&mut self) -> Option<String> {
+        self.dot_refusal.take()
     }
 
     /// The phase whose reply comes next, for its timeout and error messages.
@@ -180,7 +212,13 @@ impl Pipeline {
     /// (and with CHUNKING its content too), otherwise the first.
     pub fn start(&mut self, ticket: u64, now: Instant, out: &mut Outgoing, tally: &mut Tally) {
         tally.started += 1;
-        let mut m = InFlight::new(ticket, now);
+        self.begin(InFlight::new(ticket, now), out);
+    }
+
+    fn begin(&mut self, mut m: InFlight, out: &mut Outgoing) {
+        m.rode_after_dot = self.shape.pipelining
+            && self.unwritten
+            && matches!(self.expected.back(), Some(Expect::Dot | Expect::EmptyDot));
         if std::mem::take(&mut self.rset_due) {
             out.commands().extend_from_slice(b"RSET\r\n");
             self.expected.push_back(Expect::Rset);
@@ -324,7 +362,7 @@ impl Pipeline {
             }
             Expect::Rset => self.after_rset(out),
             Expect::EmptyDot | Expect::Quit => None,
-            Expect::Mail => self.on_mail(code, now, out, tally),
+            Expect::Mail => self.on_mail(reply, now, out, tally),
             Expect::Rcpt => self.on_rcpt(code, now, out, tally),
             Expect::Data => self.on_data(code, now, out, tally),
             Expect::Dot => {
@@ -340,9 +378,20 @@ impl Pipeline {
         if let Some(next) = next {
             return next;
         }
+        if self.expected.is_empty()
+            && let Some(refused) = self.again.take()
+        {
+            // Sent again, alone, and counted once: `started` does not move.
+            let m = InFlight {
+                sent_again: true,
+                ..InFlight::new(refused.ticket, refused.started)
+            };
+            self.begin(m, out);
+        }
         if !out.is_empty() {
             let open = self.shape.pipelining
                 && !self.shape.chunking
+                && !self.shape.dot_alone
                 && matches!(self.expected.back(), Some(Expect::Dot | Expect::EmptyDot));
             Next::Write { open }
         } else if self.expected.is_empty() {
@@ -366,13 +415,21 @@ impl Pipeline {
 
     fn on_mail(
         &mut self,
-        code: u16,
+        reply: &Reply,
         now: Instant,
         out: &mut Outgoing,
         tally: &mut Tally,
     ) -> Option<Next> {
+        let code = reply.code.value();
         let mut m = self.in_flight.pop_front()?;
         m.mail = Some(code);
+        if m.rode_after_dot && !m.sent_again && refuses_pipelining_after_dot(reply) {
+            m.refused_riding = true;
+            if !self.shape.dot_alone {
+                self.shape.dot_alone = true;
+                self.dot_refusal = Some(format!("{code} {}", reply.lines.join(" ")));
+            }
+        }
         if self.shape.pipelining {
             self.in_flight.push_front(m);
         } else if m.mail_accepted() {
@@ -394,8 +451,12 @@ impl Pipeline {
         tally: &mut Tally,
     ) -> Option<Next> {
         let mut m = self.in_flight.pop_front()?;
-        tally.recipient(code);
         m.rcpts_answered += 1;
+        if m.refused_riding {
+            self.in_flight.push_front(m);
+            return None;
+        }
+        tally.recipient(code);
         if (200..300).contains(&code) {
             m.rcpts_accepted += 1;
         } else if m.rcpt_refusal.is_none_or(|c| c < 500 && code >= 500) {
@@ -435,6 +496,16 @@ impl Pipeline {
     ) -> Option<Next> {
         let mut m = self.in_flight.pop_front()?;
         m.data = Some(code);
+        if m.refused_riding {
+            if code == 354 {
+                // A lax server opened DATA for the refused envelope: close it empty.
+                out.commands().extend_from_slice(b".\r\n");
+                self.expected.push_back(Expect::EmptyDot);
+                self.unwritten = true;
+            }
+            self.again = Some(m);
+            return None;
+        }
         let refusal = m.envelope_refusal();
         if code == 354 {
             self.unwritten = true;
@@ -520,6 +591,9 @@ impl Pipeline {
     /// whose reply it was waiting for. One whose content went out in full and whose final
     /// reply never came may or may not have been accepted (RFC 5321 §4.1.1.4).
     pub fn fail_all(&mut self, reason: &str, exit: ExitCode, tally: &mut Tally) {
+        if self.again.take().is_some() {
+            tally.failed(Phase::Mail, reason, exit);
+        }
         while let Some(m) = self.in_flight.pop_front() {
             let phase = self.pending_phase(&m);
             let exit = if phase.commits() && exit != ExitCode::Protocol {
@@ -535,7 +609,7 @@ impl Pipeline {
 
     fn pending_phase(&self, m: &InFlight) -> Phase {
         let chunks = self.workload.chunks().len();
-        if m.after_rset || m.mail.is_none() {
+        if m.after_rset || m.mail.is_none() || m.refused_riding {
             Phase::Mail
         } else if m.rcpts_answered < m.rcpts_sent.max(1) {
             Phase::Rcpt
@@ -555,6 +629,20 @@ impl Pipeline {
             Phase::FinalDot
         }
     }
+}
+
+/// Whether a refused MAIL that rode after a final dot means the server refuses commands
+/// pipelined there: 503 (bad sequence), or any 5xx that says pipelining. Such servers
+/// (hardened against SMTP smuggling) take the dot and refuse what followed it in the
+/// same packet, so that MAIL was never processed.
+pub fn refuses_pipelining_after_dot(reply: &Reply) -> bool {
+    let code = reply.code.value();
+    code == 503
+        || (reply.class() == ReplyClass::PermanentNegative
+            && reply
+                .lines
+                .iter()
+                .any(|l| l.to_ascii_lowercase().contains("pipelin")))
 }
 
 fn is_message_reply(expect: Expect) -> bool {

@@ -21,6 +21,9 @@ struct Rules {
     dot: Rule,
     /// DATA answered 354 even without a valid recipient (a lax server).
     lax_data: bool,
+    /// Every command that came in the same write as a final dot is answered 503, as
+    /// servers hardened against SMTP smuggling do.
+    refuse_after_dot: bool,
 }
 
 impl Default for Rules {
@@ -31,6 +34,7 @@ impl Default for Rules {
             data: Box::new(|_| 354),
             dot: Box::new(|_| 250),
             lax_data: false,
+            refuse_after_dot: false,
         }
     }
 }
@@ -59,6 +63,8 @@ struct FakeServer {
     /// Messages the server took (2xx to the dot or BDAT LAST).
     stored: u64,
     nested_mail: u64,
+    /// Lines left in this write after a dot, refused under `refuse_after_dot`.
+    refusing: bool,
     closed: bool,
 }
 
@@ -74,6 +80,7 @@ impl FakeServer {
             counts: Counts::default(),
             stored: 0,
             nested_mail: 0,
+            refusing: false,
             closed: false,
         }
     }
@@ -94,6 +101,7 @@ impl FakeServer {
 
     fn feed(&mut self, bytes: &[u8]) {
         self.inbox.extend_from_slice(bytes);
+        self.refusing = false;
         loop {
             match self.reading {
                 Reading::Bdat { left, last } => {
@@ -140,7 +148,12 @@ impl FakeServer {
                     self.reply(code);
                 }
                 self.reset();
+                self.refusing = self.rules.refuse_after_dot && !self.inbox.is_empty();
             }
+            return;
+        }
+        if self.refusing {
+            self.reply(503);
             return;
         }
         let verb = line.split([' ', ':']).next().unwrap_or("");
@@ -202,6 +215,8 @@ struct Run {
     server: FakeServer,
     writes: usize,
     end: Next,
+    /// What `take_dot_refusal` gave: the server refused commands after a dot.
+    dot_refusal: Option<String>,
 }
 
 fn workload(rcpts: u32, chunking: bool) -> Arc<Workload> {
@@ -246,6 +261,7 @@ fn session(
     }
     let mut writes = 0;
     let mut bytes = Vec::new();
+    let mut dot_refusal = None;
     let end = 'session: loop {
         bytes.clear();
         bytes.extend_from_slice(&out.head);
@@ -270,7 +286,13 @@ fn session(
                 break 'session Next::Close;
             };
             let reply = Reply::new(code, &["x"]);
-            match pipe.on_reply(&reply, now(writes), &mut out, &mut tally) {
+            let next = pipe.on_reply(&reply, now(writes), &mut out, &mut tally);
+            if let Some(r) = pipe.take_dot_refusal() {
+                assert!(dot_refusal.is_none(), "the refusal is reported once");
+                assert!(pipe.shape().dot_alone);
+                dot_refusal = Some(r);
+            }
+            match next {
                 Next::Read => {}
                 Next::Write { open } => {
                     if open {
@@ -299,24 +321,29 @@ fn session(
         server,
         writes,
         end,
+        dot_refusal,
     }
 }
 
 const PIPELINED: Shape = Shape {
     pipelining: true,
     chunking: false,
+    dot_alone: false,
 };
 const SEQUENTIAL: Shape = Shape {
     pipelining: false,
     chunking: false,
+    dot_alone: false,
 };
 const CHUNKED: Shape = Shape {
     pipelining: true,
     chunking: true,
+    dot_alone: false,
 };
 const CHUNKED_SEQUENTIAL: Shape = Shape {
     pipelining: false,
     chunking: true,
+    dot_alone: false,
 };
 
 #[test]
@@ -509,6 +536,92 @@ fn protocol_violations_close_the_connection() {
 }
 
 #[test]
+fn a_server_refusing_commands_after_the_dot_gets_each_dot_alone() {
+    let rules = Rules {
+        refuse_after_dot: true,
+        ..Rules::default()
+    };
+    let r = session(PIPELINED, 2, rules, 10, None);
+    assert_eq!(r.end, Next::Done);
+    assert_eq!(r.tally.accepted, 10, "{:?}", r.tally);
+    assert_eq!(r.tally.rejected_total(), 0, "{:?}", r.tally.rejected);
+    assert_eq!(r.tally.failed_total(), 0);
+    assert_eq!(r.server.stored, 10, "each message stored once");
+    // The refused MAIL's RCPTs (503) belong to the transaction sent again.
+    assert_eq!(r.tally.rcpt_accepted, 20);
+    assert!(
+        r.tally.rcpt_refused.is_empty(),
+        "{:?}",
+        r.tally.rcpt_refused
+    );
+    // Envelope; content with the second envelope, refused; that envelope again; then
+    // content and envelope in writes of their own; QUIT alone.
+    assert_eq!(r.writes, 2 * 10 + 1);
+    assert_eq!(r.dot_refusal.as_deref(), Some("503 x"));
+
+    // A later session of the run starts with the dot alone: nothing is refused.
+    let rules = Rules {
+        refuse_after_dot: true,
+        ..Rules::default()
+    };
+    let shape = Shape {
+        dot_alone: true,
+        ..PIPELINED
+    };
+    let r = session(shape, 1, rules, 5, None);
+    assert_eq!((r.tally.accepted, r.server.stored), (5, 5));
+    assert_eq!(r.server.counts.mail, 5, "no MAIL refused");
+    assert_eq!(r.writes, 2 * 5 + 1);
+    assert_eq!(r.dot_refusal, None);
+}
+
+#[test]
+fn a_message_refused_again_alone_is_rejected_once() {
+    // Every MAIL but the first is 503, riding or not: the second message is sent once
+    // more, alone, and then counted as rejected; no message loops.
+    let rules = Rules {
+        mail: Box::new(|i| if i == 0 { 250 } else { 503 }),
+        ..Rules::default()
+    };
+    let r = session(PIPELINED, 1, rules, 4, None);
+    assert_eq!(r.end, Next::Done);
+    assert_eq!(r.tally.accepted, 1);
+    assert_eq!(r.tally.rejected[&(Phase::Mail, 503)], 3);
+    assert_eq!(
+        r.server.counts.mail, 5,
+        "message 2 tried twice, 3 and 4 once"
+    );
+}
+
+#[test]
+fn which_mail_refusals_mean_no_pipelining_after_the_dot() {
+    let cases = [
+        (503, "5.5.0 pipelined after end of DATA", true),
+        (503, "5.5.1 Error: command pipelined after DATA", true),
+        (503, "bad sequence of commands", true),
+        (
+            554,
+            "5.5.0 Error: SMTP protocol synchronization, pipelining refused",
+            true,
+        ),
+        (550, "5.7.1 Pipelining not allowed here", true),
+        (550, "5.1.8 sender rejected", false),
+        (451, "4.5.0 pipelined after end of DATA", false),
+        (250, "2.1.0 Ok", false),
+    ];
+    for (code, text, refused) in cases {
+        let reply = Reply::new(code, &[text]);
+        assert_eq!(
+            refuses_pipelining_after_dot(&reply),
+            refused,
+            "{code} {text}"
+        );
+    }
+    // A MAIL that did not follow a dot in its write is never taken for this: a 503
+    // there is an ordinary refusal (see a_message_refused_again_alone_is_rejected_once).
+}
+
+#[test]
 fn a_session_with_no_message_just_quits() {
     let r = session(PIPELINED, 1, Rules::default(), 0, None);
     assert_eq!((r.end, r.writes, r.tally.started), (Next::Done, 1, 0));
@@ -528,6 +641,7 @@ proptest! {
         data in prop::collection::vec(prop::sample::select(vec![354u16, 354, 451, 554]), 16),
         dot in prop::collection::vec(prop::sample::select(vec![250u16, 250, 451, 552]), 16),
         lax in any::<bool>(),
+        refuse_after_dot in any::<bool>(),
     ) {
         let pick = |v: Vec<u16>| -> Rule { Box::new(move |i| v[(i as usize) % v.len()]) };
         let rules = Rules {
@@ -536,6 +650,7 @@ proptest! {
             data: pick(data),
             dot: pick(dot),
             lax_data: lax,
+            refuse_after_dot,
         };
         let r = session(shape, rcpts, rules, messages, None);
         prop_assert_eq!(r.end, Next::Done);

@@ -38,6 +38,9 @@ pub struct BenchReport {
     pub tls_sessions: u64,
     /// Of those, sessions whose certificate was not verified.
     pub unverified_tls_sessions: u64,
+    /// The reply (code and text) with which the server refused commands pipelined after
+    /// a final dot; from then on each dot went alone.
+    pub dot_refusal: Option<String>,
 }
 
 impl BenchReport {
@@ -129,6 +132,7 @@ mod tests {
             chunked_sessions: 0,
             tls_sessions: 0,
             unverified_tls_sessions: 0,
+            dot_refusal: None,
         }
     }
 

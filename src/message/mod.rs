@@ -88,6 +88,32 @@ impl Mailbox {
         Ok(((!name.is_empty()).then_some(name), inner))
     }
 
+    /// Splits a comma-separated list of mailboxes, as swaks takes `--to a@x,b@y`. A comma
+    /// inside double quotes (a display name or a quoted local part) or inside `<...>` does
+    /// not split; empty items (a trailing comma) are dropped.
+    pub fn split_list(s: &str) -> Vec<&str> {
+        let mut items = Vec::new();
+        let (mut quoted, mut angle, mut escaped) = (false, false, false);
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '<' if !quoted => angle = true,
+                '>' if !quoted => angle = false,
+                ',' if !quoted && !angle => {
+                    items.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        items.push(&s[start..]);
+        items.retain(|item| !item.trim().is_empty());
+        items
+    }
+
     fn header(&self) -> HeaderAddress<'static> {
         HeaderAddress::new_address(self.name.clone(), self.address.to_string())
     }
@@ -254,6 +280,22 @@ mod tests {
 
     fn addr(s: &str) -> Mailbox {
         Address::parse(s).unwrap().into()
+    }
+
+    #[test]
+    fn comma_lists_split_outside_quotes_and_brackets() {
+        assert_eq!(Mailbox::split_list("a@x,b@y"), ["a@x", "b@y"]);
+        assert_eq!(Mailbox::split_list("a@x, b@y,"), ["a@x", " b@y"]);
+        assert_eq!(
+            Mailbox::split_list(r#""Doe, J" <j@x>,"a,b"@y"#),
+            [r#""Doe, J" <j@x>"#, r#""a,b"@y"#]
+        );
+        assert_eq!(
+            Mailbox::split_list(r#""x\",y" <j@x>,k@z"#),
+            [r#""x\",y" <j@x>"#, "k@z"]
+        );
+        assert_eq!(Mailbox::split_list("<a,b@x>"), ["<a,b@x>"]);
+        assert!(Mailbox::split_list("").is_empty());
     }
 
     #[test]

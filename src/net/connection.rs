@@ -38,6 +38,16 @@ pub enum ReadError {
     Protocol(ReplyError),
 }
 
+/// How a write that watched the read side ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Watched {
+    /// Every byte was written.
+    Written,
+    /// The server sent something before the write was done; it is buffered for
+    /// `read_reply`, and the rest was not written.
+    Interrupted,
+}
+
 /// Why writing failed.
 #[derive(Debug)]
 pub enum WriteError {
@@ -56,6 +66,9 @@ pub struct Connection {
     /// Bytes received but not yet part of a returned reply.
     buffered: Vec<u8>,
     parser: ReplyParser,
+    /// A read error met while data already received was still to be parsed: it is
+    /// returned once that data is used up.
+    pending: Option<io::Error>,
     peer: SocketAddr,
     local: SocketAddr,
 }
@@ -73,6 +86,7 @@ impl Connection {
             transport: Some(Transport::Plain(tcp)),
             buffered: Vec::new(),
             parser: ReplyParser::new(ReplyLimits::default()),
+            pending: None,
             peer: addr,
             local,
         })
@@ -88,6 +102,7 @@ impl Connection {
             transport: Some(Transport::Stream(Box::new(stream))),
             buffered: Vec::new(),
             parser: ReplyParser::new(ReplyLimits::default()),
+            pending: None,
             peer,
             local,
         }
@@ -111,6 +126,23 @@ impl Connection {
         &self.buffered
     }
 
+    /// Whether the server sent anything beyond the last complete reply, counting bytes
+    /// that have already arrived but were not read yet. Nothing is waited for.
+    pub async fn has_unread(&mut self) -> bool {
+        if !self.buffered.is_empty() || self.parser.in_progress() {
+            return true;
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        // A zero timeout polls the read once: what is ready is taken, nothing is awaited.
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(std::time::Duration::ZERO, self.read(&mut chunk)).await
+            && n > 0
+        {
+            self.buffered.extend_from_slice(&chunk[..n]);
+        }
+        !self.buffered.is_empty()
+    }
+
     /// Reads one complete reply; caps apply while bytes arrive.
     pub async fn read_reply(&mut self, deadline: Instant) -> Result<Reply, ReadError> {
         loop {
@@ -127,10 +159,25 @@ impl Connection {
                     Parsed::Incomplete => self.buffered.clear(),
                 }
             }
+            if let Some(e) = self.pending.take() {
+                if self.salvage() {
+                    self.pending = Some(e);
+                    continue;
+                }
+                return Err(ReadError::Io(e));
+            }
             let mut chunk = [0u8; READ_CHUNK];
             let n = match timeout_at(deadline, self.read(&mut chunk)).await {
                 Err(_) => return Err(ReadError::Timeout),
-                Ok(r) => r.map_err(ReadError::Io)?,
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
+                    // A reply that arrived just before the error still counts.
+                    if self.salvage() {
+                        self.pending = Some(e);
+                        continue;
+                    }
+                    return Err(ReadError::Io(e));
+                }
             };
             if n == 0 {
                 return Err(ReadError::Closed {
@@ -150,6 +197,104 @@ impl Connection {
                 io::ErrorKind::NotConnected,
                 "connection lost",
             )),
+        }
+    }
+
+    /// Plaintext TLS decrypted before a later record failed (a server that sends its
+    /// reply, then bytes that are not TLS): rustls keeps it, the read error hides it.
+    /// Moves it to `buffered`; says whether there was any.
+    fn salvage(&mut self) -> bool {
+        use std::io::Read;
+        let before = self.buffered.len();
+        if let Some(Transport::Tls(s)) = self.transport.as_mut() {
+            let (_, conn) = s.get_mut();
+            let mut chunk = [0u8; READ_CHUNK];
+            while let Ok(n) = conn.reader().read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                self.buffered.extend_from_slice(&chunk[..n]);
+            }
+        }
+        self.buffered.len() > before
+    }
+
+    /// A complete reply among the bytes already received, if there is one; nothing is
+    /// waited for. After a failed write, a reply that came first decides the outcome.
+    pub fn received_reply(&mut self) -> Option<Reply> {
+        self.salvage();
+        if self.buffered.is_empty() {
+            return None;
+        }
+        match self.parser.feed(&self.buffered) {
+            Ok(Parsed::Complete { reply, consumed }) => {
+                self.buffered.drain(..consumed);
+                Some(reply)
+            }
+            Ok(Parsed::Incomplete) => {
+                self.buffered.clear();
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Writes `bytes` while watching the read side: a server that answers before the
+    /// content is done (550 mid-body, then it stops reading) must not leave us blocked
+    /// on a write until the data-block timeout. Bytes that arrive stop the write.
+    pub async fn write_all_watching(
+        &mut self,
+        bytes: &[u8],
+        deadline: Instant,
+    ) -> Result<Watched, WriteError> {
+        let Connection {
+            transport,
+            buffered,
+            pending,
+            ..
+        } = self;
+        let stream: &mut dyn ByteStream = match transport.as_mut() {
+            Some(Transport::Plain(s)) => s,
+            Some(Transport::Tls(s)) => &mut **s,
+            Some(Transport::Stream(s)) => &mut **s,
+            None => {
+                return Err(WriteError::Io(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "connection lost",
+                )));
+            }
+        };
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let write = timeout_at(deadline, async move {
+            wr.write_all(bytes).await?;
+            wr.flush().await
+        });
+        tokio::pin!(write);
+        let mut chunk = vec![0u8; READ_CHUNK];
+        let mut reading = pending.is_none();
+        loop {
+            tokio::select! {
+                // A write that is done wins: then whatever arrived answers the content.
+                biased;
+                written = &mut write => {
+                    return match written {
+                        Err(_) => Err(WriteError::Timeout),
+                        Ok(Ok(())) => Ok(Watched::Written),
+                        Ok(Err(e)) => Err(WriteError::Io(e)),
+                    };
+                }
+                read = rd.read(&mut chunk), if reading => match read {
+                    Ok(0) => reading = false,
+                    Ok(n) => {
+                        buffered.extend_from_slice(&chunk[..n]);
+                        return Ok(Watched::Interrupted);
+                    }
+                    Err(e) => {
+                        *pending = Some(e);
+                        reading = false;
+                    }
+                },
+            }
         }
     }
 

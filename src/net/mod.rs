@@ -4,4 +4,4 @@ pub mod connection;
 pub mod target;
 pub mod tls;
 
-pub use connection::{ByteStream, ConnectError, Connection, ReadError, WriteError};
+pub use connection::{ByteStream, ConnectError, Connection, ReadError, Watched, WriteError};

@@ -17,6 +17,20 @@ impl Target {
         if let Some(c) = s.chars().find(|c| c.is_control() || c.is_whitespace()) {
             return Err(format!("contains {:?}", c));
         }
+        // Neither message repeats the value: a user name or password may be in it.
+        if s.contains('@') {
+            return Err(
+                "a user name or password does not go in the server: give HOST[:PORT], \
+                 and the user with --user (the password from --password-env, \
+                 --password-file or the prompt)"
+                    .into(),
+            );
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(format!(
+                "give HOST[:PORT], not a URL ('{scheme}://'); for smtps:// add --tls implicit"
+            ));
+        }
         if let Some(rest) = s.strip_prefix('[') {
             let (ip, after) = rest
                 .split_once(']')
@@ -75,6 +89,20 @@ impl Target {
             Some(IpAddr::V6(_)) => format!("[{}]:{}", self.host, self.port),
             _ => format!("{}:{}", self.host, self.port),
         }
+    }
+}
+
+/// A server value as it may be shown in an error: the password of a
+/// `scheme://user:password@host` userinfo (RFC 3986 §3.2.1) replaced with `***`.
+pub fn redacted(s: &str) -> String {
+    let Some(at) = s.rfind('@') else {
+        return s.to_string();
+    };
+    let (userinfo, host) = s.split_at(at);
+    let start = userinfo.find("://").map_or(0, |i| i + 3);
+    match userinfo[start..].find(':') {
+        Some(colon) => format!("{}:***{host}", &userinfo[..start + colon]),
+        None => s.to_string(),
     }
 }
 
@@ -160,6 +188,29 @@ mod tests {
         ] {
             assert!(t(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn urls_and_credentials_are_refused_without_repeating_them() {
+        for bad in [
+            "smtp://user:SECRET@host",
+            "user:SECRET@host:25",
+            "SECRET@host",
+            "smtps://host:465",
+        ] {
+            let e = t(bad).unwrap_err();
+            assert!(!e.contains("SECRET") && !e.contains("host"), "{bad}: {e}");
+        }
+        assert!(t("smtp://host").unwrap_err().contains("'smtp://'"));
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redacted("smtp://u:pw@h:25"), "smtp://u:***@h:25");
+        assert_eq!(redacted("u:p:w@h"), "u:***@h");
+        assert_eq!(redacted("u@h"), "u@h");
+        assert_eq!(redacted("smtp://h"), "smtp://h");
+        assert_eq!(redacted("h:25"), "h:25");
     }
 
     #[test]

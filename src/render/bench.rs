@@ -5,7 +5,7 @@
 use crate::render::json_ms;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use super::text::escape_controls;
@@ -125,6 +125,9 @@ pub fn lines(r: &BenchReport, timing: bool) -> Vec<String> {
             "  failed",
             &format!("{phase}: {} - {}", f.count, escape_controls(&f.reason)),
         ));
+    }
+    if let Some(note) = dot_note(r) {
+        out.push(row("note", &note));
     }
     out.push(row("stopped", stop_words(r.stop)));
     if timing {
@@ -262,7 +265,9 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
             "chunking": r.chunked_sessions,
             "tls": r.tls_sessions,
             "tls_unverified": r.unverified_tls_sessions,
+            "dot_pipelining_refused": r.dot_refusal.is_some(),
         },
+        "notes": dot_note(r).into_iter().collect::<Vec<_>>(),
         "content_bytes": t.content_bytes,
     });
     if timing {
@@ -280,6 +285,17 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
         v["latency_ms"] = Value::Object(latency);
     }
     v
+}
+
+/// Why some sessions took a round trip more per message than PIPELINING promises.
+fn dot_note(r: &BenchReport) -> Option<String> {
+    r.dot_refusal.as_ref().map(|reply| {
+        format!(
+            "the server refused commands pipelined after the final dot ({}): \
+             sent each message's dot alone from then on",
+            escape_controls(reply)
+        )
+    })
 }
 
 /// The outcome line and the `result` object.
@@ -330,11 +346,7 @@ impl Progress {
     /// `total` is the number of messages; a run bounded only by `duration` shows a
     /// count and the time it may take.
     pub fn new(total: Option<u64>, duration: Option<Duration>, visible: bool) -> Progress {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
+        let target = super::progress::target(visible);
         let (bar, template) = match total {
             Some(n) => (
                 ProgressBar::with_draw_target(Some(n), target),
@@ -415,6 +427,7 @@ mod tests {
             chunked_sessions: 0,
             tls_sessions: 0,
             unverified_tls_sessions: 0,
+            dot_refusal: None,
         }
     }
 
@@ -467,6 +480,27 @@ stopped        every message was started"
         assert!(v["latency_ms"].get("auth").is_none());
         let v = json(&report(), false);
         assert!(v.get("elapsed_ms").is_none() && v.get("latency_ms").is_none());
+    }
+
+    #[test]
+    fn a_refused_dot_pipelining_is_noted() {
+        let mut r = report();
+        r.dot_refusal = Some("503 5.5.0 pipelined after end of DATA".into());
+        let text = lines(&r, false).join("\n");
+        assert!(
+            text.contains(
+                "\nnote           the server refused commands pipelined after the final dot \
+                 (503 5.5.0 pipelined after end of DATA): sent each message's dot alone from \
+                 then on\nstopped"
+            ),
+            "{text}"
+        );
+        let v = json(&r, false);
+        assert_eq!(v["sessions"]["dot_pipelining_refused"], true);
+        assert_eq!(v["notes"].as_array().map(Vec::len), Some(1));
+        let v = json(&report(), false);
+        assert_eq!(v["sessions"]["dot_pipelining_refused"], false);
+        assert_eq!(v["notes"], json!([]));
     }
 
     #[test]

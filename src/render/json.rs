@@ -57,6 +57,18 @@ impl<W: Write> JsonLines<W> {
     }
 }
 
+/// The result line of a run that never started because its arguments were bad.
+pub fn usage_result(message: &str) {
+    let summary = Summary::new(
+        super::Status::Failed,
+        crate::outcome::ExitCode::Usage,
+        message,
+    )
+    .with("phase", crate::outcome::Phase::Input)
+    .with("failure", crate::outcome::FailureKind::Input);
+    JsonLines::new(std::io::stdout().lock(), false).finish(&summary);
+}
+
 /// The JSON form of one event (without its time).
 pub fn event_json(event: &Event, timing: bool) -> Value {
     let took = |d| {

@@ -7,6 +7,7 @@ pub mod json;
 pub mod message;
 pub mod outcome;
 pub mod palette;
+pub mod progress;
 pub mod route;
 pub mod serve;
 pub mod size;
@@ -173,6 +174,16 @@ pub fn format_ms(d: std::time::Duration) -> String {
     } else {
         format!("{:.1} s", ms / 1000.0)
     }
+}
+
+/// clap's usage error as clap words it (with the usage line and suggestions), on
+/// stderr with smtpx's own prefix, like every other error; returns its first line,
+/// without the prefix, for a JSON result.
+pub fn usage_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let _ = write!(std::io::stderr(), "smtpx: {text}");
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
 /// An error that ends the run before any session: one line on stderr.

@@ -66,10 +66,25 @@ pub fn rejected(phase: Phase, reply: &Reply, recipients: &[RecipientResult]) -> 
     if phase == Phase::Rcpt && recipients.len() > 1 {
         msg.push_str(&format!(" (all {} recipients refused)", recipients.len()));
     }
+    if let Some(hint) = hint(reply) {
+        msg.push_str(&format!(" ({hint})"));
+    }
     Summary::new(Status::Rejected, ExitCode::for_reply(reply), msg)
         .with("phase", phase)
         .with("reply", reply_json(reply))
         .with("recipients", recipients_json(recipients))
+}
+
+/// What to change when a refusal names something the user can supply.
+fn hint(reply: &Reply) -> Option<&'static str> {
+    let status = reply
+        .enhanced_status()
+        .map(|s| (s.class, s.subject, s.detail));
+    let text = reply.lines.join(" ").to_ascii_lowercase();
+    // RFC 4954 §6: 530 5.7.0 "Authentication required".
+    let auth_required =
+        reply.code.value() == 530 || (matches!(status, Some((5, 7, 0))) && text.contains("auth"));
+    auth_required.then_some("the server requires authentication: log in with --user")
 }
 
 pub fn failure(f: &Failure, recipients: &[RecipientResult]) -> Summary {

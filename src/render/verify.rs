@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use super::outcome::reply_json;
@@ -60,6 +60,10 @@ pub enum Output {
     Provisional { key: usize, record: Record },
     /// The second answer for a provisional record.
     Settled { key: usize, record: Record },
+    /// The sender of the probes and where it came from; sent first.
+    Sender { sender: String, why: &'static str },
+    /// A server refused the sender at MAIL FROM.
+    SenderRefused { sender: String, reply: Reply },
     /// A session event (`-v`), tagged with the domain it belongs to.
     Event { tag: Arc<str>, event: Timed },
     /// The end: print the counts.
@@ -149,8 +153,9 @@ impl Tally {
     }
 }
 
-/// The reply and note of a record as one line of text, control characters escaped.
-pub fn detail(record: &Record) -> String {
+/// The reply and note of a record as one line of text, control characters escaped. An
+/// invalid entry says where it was: `place` is "line" (a file) or "argument".
+pub fn detail(record: &Record, place: &str) -> String {
     let mut parts = Vec::new();
     if let Some(reply) = &record.reply {
         parts.push(format!("{} {}", reply.code, reply.lines.join(" ")));
@@ -160,7 +165,7 @@ pub fn detail(record: &Record) -> String {
     }
     let text = parts.join("; ");
     let text = if record.verdict == Verdict::Invalid {
-        format!("line {}: {text}", record.line)
+        format!("{place} {}: {text}", record.line)
     } else {
         text
     };
@@ -173,6 +178,10 @@ pub struct Rows<W: Write> {
     format: Format,
     palette: Palette,
     header_done: bool,
+    /// What [`Record::line`] counts: "line" or "argument".
+    place: &'static str,
+    /// The probes' reverse-path, for the JSON result.
+    sender: Option<String>,
     /// Set once the output is gone (`| head`): later rows are dropped, not a panic.
     broken: bool,
 }
@@ -184,6 +193,8 @@ impl<W: Write> Rows<W> {
             format,
             palette,
             header_done: false,
+            sender: None,
+            place: "line",
             broken: false,
         }
     }
@@ -195,6 +206,22 @@ impl<W: Write> Rows<W> {
                 .is_err()
         {
             self.broken = true;
+        }
+    }
+
+    /// Addresses came from the command line: they are numbered as arguments.
+    pub fn from_arguments(mut self) -> Self {
+        self.place = "argument";
+        self
+    }
+
+    /// Shows the sender: a note above the table, a field of the JSON result. (CSV keeps
+    /// to its rows: the writer puts the note on stderr.)
+    pub fn sender(&mut self, sender: &str, why: &str) {
+        self.sender = Some(sender.to_string());
+        if self.format == Format::Table {
+            let note = sender_note(sender, why);
+            self.write(&note);
         }
     }
 
@@ -213,7 +240,7 @@ impl<W: Write> Rows<W> {
         }
         let line = match self.format {
             Format::Table => self.table_row(record),
-            Format::Csv => csv_row(record),
+            Format::Csv => csv_row(record, self.place),
             Format::Jsonl => json_row(record).to_string(),
             Format::Quiet => return,
         };
@@ -231,9 +258,12 @@ impl<W: Write> Rows<W> {
             v if v.is_bad() => self.palette.bad(&name),
             _ => self.palette.warn(&name),
         };
-        format!("{address:<ADDRESS_WIDTH$}  {name}  {}", detail(record))
-            .trim_end()
-            .to_string()
+        format!(
+            "{address:<ADDRESS_WIDTH$}  {name}  {}",
+            detail(record, self.place)
+        )
+        .trim_end()
+        .to_string()
     }
 
     /// The counts, on this writer (table, quiet) or as the JSON `result` object.
@@ -244,6 +274,9 @@ impl<W: Write> Rows<W> {
             .with("decided", tally.decided())
             .with("duplicates", tally.duplicates)
             .with("interrupted", tally.interrupted);
+        if let Some(sender) = &self.sender {
+            summary = summary.with("sender", sender);
+        }
         summary.elapsed = elapsed;
         if self.format == Format::Jsonl {
             if !self.broken {
@@ -254,6 +287,20 @@ impl<W: Write> Rows<W> {
         let line = summary_line(tally, elapsed, self.palette);
         self.write(&line);
     }
+}
+
+/// "*  Sender: MAIL FROM:<> (why)".
+pub fn sender_note(sender: &str, why: &str) -> String {
+    format!("*  Sender: MAIL FROM:{} ({why})", escape_controls(sender))
+}
+
+/// The one line that says a server refused the sender, and what to do.
+pub fn sender_refused_line(sender: &str, reply: &Reply) -> String {
+    escape_controls(&format!(
+        "warning: the server refused the sender {sender} at MAIL FROM ({} {}): its addresses were not asked; give a sender it accepts with --from",
+        reply.code,
+        reply.lines.join(" ")
+    ))
 }
 
 /// "rejected: 6 addresses: 2 deliverable, ... in 12 ms".
@@ -268,7 +315,7 @@ pub fn summary_line(tally: &Tally, elapsed: Option<Duration>, palette: Palette) 
     format!("{word}: {}{took}", tally.words())
 }
 
-fn csv_row(record: &Record) -> String {
+fn csv_row(record: &Record, place: &str) -> String {
     let reply = record.reply.as_ref();
     let fields = [
         record.line.to_string(),
@@ -278,7 +325,7 @@ fn csv_row(record: &Record) -> String {
         reply
             .and_then(Reply::enhanced_status)
             .map_or(String::new(), |s| s.to_string()),
-        detail(record),
+        detail(record, place),
         record.host.clone().unwrap_or_default(),
     ];
     fields
@@ -322,6 +369,8 @@ pub struct WriterOptions {
     /// The total the bar counts towards.
     pub total: usize,
     pub duplicates: usize,
+    /// The addresses are command-line arguments, not lines of a file.
+    pub arguments: bool,
 }
 
 /// The writer thread's loop: prints what arrives, in order, until `Finish` (or until
@@ -329,6 +378,9 @@ pub struct WriterOptions {
 pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
     let bar = progress_bar(&opts);
     let mut rows = Rows::new(std::io::stdout(), opts.format, opts.palette);
+    if opts.arguments {
+        rows = rows.from_arguments();
+    }
     let mut tally = Tally {
         total: opts.total,
         duplicates: opts.duplicates,
@@ -337,6 +389,7 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
     // Held back until their second answer; few in practice, and each is small.
     let mut provisional: BTreeMap<usize, Record> = BTreeMap::new();
     let mut finish = None;
+    let mut sender_refused = false;
     while let Ok(message) = rx.recv() {
         let record = match message {
             Output::Verdict(record) => record,
@@ -346,6 +399,23 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
             }
             Output::Provisional { key, record } => {
                 provisional.insert(key, record);
+                continue;
+            }
+            Output::Sender { sender, why } => {
+                if opts.format == Format::Csv {
+                    let _ = writeln!(std::io::stderr(), "{}", sender_note(&sender, why));
+                }
+                bar.suspend(|| rows.sender(&sender, why));
+                continue;
+            }
+            Output::SenderRefused { sender, reply } => {
+                if !sender_refused {
+                    sender_refused = true;
+                    let line = sender_refused_line(&sender, &reply);
+                    bar.suspend(|| {
+                        let _ = writeln!(std::io::stderr(), "{line}");
+                    });
+                }
                 continue;
             }
             Output::Event { tag, event } => {
@@ -388,11 +458,7 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
 /// The bar on stderr: done/total, rate and ETA. indicatif hides a stderr target that is
 /// not a terminal by itself; the caller decides the rest (CI, jsonl, -q).
 fn progress_bar(opts: &WriterOptions) -> ProgressBar {
-    let target = if opts.progress {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
+    let target = super::progress::target(opts.progress);
     let bar = ProgressBar::with_draw_target(Some(opts.total as u64), target);
     if let Ok(style) = ProgressStyle::with_template(
         "{spinner} [{bar:30}] {pos}/{len} addresses  {rate}  ETA {eta}",
@@ -500,6 +566,18 @@ mod tests {
         assert_eq!(
             lines[4],
             "rejected: 4 addresses: 1 deliverable, 1 undeliverable, 1 accept-all, 1 invalid"
+        );
+    }
+
+    #[test]
+    fn command_line_addresses_are_arguments_not_lines() {
+        let mut out = Vec::new();
+        let mut rows = Rows::new(&mut out, Format::Table, Palette::PLAIN).from_arguments();
+        rows.row(&sample()[2]);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("invalid        argument 3: missing '@domain'"),
+            "{text}"
         );
     }
 
@@ -621,6 +699,7 @@ mod tests {
                 progress: false,
                 total: 3,
                 duplicates: 0,
+                arguments: false,
             },
         );
         assert_eq!(tally.counts[Verdict::Deliverable.index()], 1);

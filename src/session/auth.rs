@@ -31,7 +31,15 @@ impl Session<'_> {
         // server that offers AUTH only after STARTTLS (Postfix's smtpd_tls_auth_only)
         // lists none here, and "no AUTH offered" would hide that `--tls none` is why.
         if matches!(self.channel(), Channel::Plain) && !plan.allow_insecure {
-            return Err(insecure_refusal("over a plaintext connection"));
+            let caps = self.capabilities.clone().unwrap_or_default();
+            // With neither AUTH nor STARTTLS offered, TLS would not help: AUTH is missing.
+            return Err(match (caps.starttls(), caps.auth_mechanisms().is_empty()) {
+                (false, true) => auth_failure(
+                    "the server offers no AUTH (and no STARTTLS); credentials were given, so the mail is not sent unauthenticated",
+                ),
+                (false, false) => insecure_refusal_without_starttls(),
+                (true, _) => insecure_refusal("over a plaintext connection"),
+            });
         }
         let mech = self.choose_mechanism(plan)?;
         self.check_channel(mech, plan.allow_insecure)?;
@@ -188,6 +196,15 @@ fn insecure_refusal(where_: &str) -> Failure {
         format!(
             "refusing to send credentials {where_}: use --tls starttls or --tls implicit with a verified certificate (--tls-ca for a private CA), or --allow-insecure-auth for a lab server"
         ),
+    )
+}
+
+/// AUTH is offered in plaintext only: STARTTLS cannot protect it here.
+fn insecure_refusal_without_starttls() -> Failure {
+    Failure::new(
+        Phase::Auth,
+        FailureKind::Tls,
+        "refusing to send credentials over a plaintext connection: the server offers no STARTTLS (try its implicit TLS port with --tls implicit, e.g. 465), or --allow-insecure-auth for a lab server",
     )
 }
 

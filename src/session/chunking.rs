@@ -1,7 +1,9 @@
 //! A transaction whose message goes as BDAT chunks (RFC 3030) instead of DATA.
 //!
 //! With PIPELINING the first chunk goes in the same write as MAIL and RCPT (as in RFC
-//! 3030 §4.2), so a message that fits in one chunk costs one round trip, QUIT included.
+//! 3030 §4.2), so a message that fits in one chunk costs one round trip. QUIT waits for
+//! the reply to BDAT LAST: hardened servers refuse commands pipelined after the end of
+//! a message.
 //! The price: when every RCPT is refused, that first chunk (at most `CHUNK_SIZE` octets)
 //! has already gone, and the server discards it. Later chunks keep one reply
 //! outstanding: the next chunk is written before the previous chunk's reply is read, so
@@ -11,8 +13,8 @@ use tokio::io::AsyncRead;
 use tokio::time::Instant;
 
 use super::transaction::{
-    BODY_CHUNK, EnvelopeReplies, TransactionEnd, Transfer, Verdict, check_7bit, judge_envelope,
-    judge_final,
+    BODY_CHUNK, EnvelopeReplies, TransactionEnd, Transfer, Verdict, answered_mid_body, check_7bit,
+    judge_envelope, judge_final,
 };
 use super::{Session, encode_into};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
@@ -88,9 +90,7 @@ impl Session<'_> {
                 self.announce(rcpt);
             }
             let before = 1 + rcpts.len() as u32;
-            self.write_frame(&first, wire, before, reader)
-                .await
-                .map_err(failed)?;
+            self.write_frame(&first, wire, before, reader).await?;
             self.envelope_replies(rcpts.len(), Some(first.phase()))
                 .await
                 .map_err(failed)?
@@ -109,9 +109,7 @@ impl Session<'_> {
         let first_reply = match data {
             Some(reply) => reply,
             None => {
-                self.write_frame(&first, Vec::new(), 0, reader)
-                    .await
-                    .map_err(failed)?;
+                self.write_frame(&first, Vec::new(), 0, reader).await?;
                 self.read_chunk_reply(first.phase()).await?
             }
         };
@@ -140,8 +138,7 @@ impl Session<'_> {
                 .await
                 .map_err(TransactionEnd::Failed)?;
             self.write_frame(&frame, Vec::new(), u32::from(outstanding), reader)
-                .await
-                .map_err(TransactionEnd::Failed)?;
+                .await?;
             if outstanding {
                 let earlier = self.read_chunk_reply(Phase::Bdat).await?;
                 if let Err(end) = check_chunk(Phase::Bdat, earlier) {
@@ -162,35 +159,47 @@ impl Session<'_> {
         }
     }
 
-    /// Writes `wire` (pipelined commands already encoded), the frame and, after the last
-    /// frame, QUIT when it is pipelined, all in one write. `replies_before` counts the
-    /// replies due ahead of this frame's.
+    /// Writes `wire` (pipelined commands already encoded) and the frame in one write.
+    /// `replies_before` counts the replies due ahead of this frame's.
     async fn write_frame(
         &mut self,
         frame: &Frame,
         mut wire: Vec<u8>,
         replies_before: u32,
         reader: &ChunkReader,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), TransactionEnd> {
         wire.extend_from_slice(&frame.wire);
-        let t = &reader.transfer;
-        let quit = frame.last() && t.pipelining && t.quit_with_message;
-        if quit {
-            encode_into(&Command::Quit, &mut wire)?;
-        }
         self.announce(&frame.cmd);
-        let block = self.ctx.timeouts.data_block;
-        self.write_raw(&wire, Phase::Body, block).await?;
+        if replies_before == 0 {
+            // No reply is due before this chunk is whole: one that comes ends it.
+            match self.write_body(&wire).await {
+                Ok(None) => {}
+                Ok(Some(reply)) => return Err(answered_mid_body(frame.phase(), reply)),
+                Err(f) => return Err(TransactionEnd::Failed(f)),
+            }
+        } else {
+            let block = self.ctx.timeouts.data_block;
+            if let Err(f) = self.write_raw(&wire, Phase::Body, block).await {
+                return Err(self.refused_before_failure(f, frame));
+            }
+        }
         if frame.last() {
             let chunks = reader.framer.chunks();
             let stats = reader.framer.stats();
             self.body_sent(stats, Some(chunks), replies_before, reader.started);
         }
-        if quit {
-            self.announce(&Command::Quit);
-            self.quit_sent = true;
-        }
         Ok(())
+    }
+
+    /// The write failed with replies due: a refusal that already arrived (a 552 to the
+    /// previous chunk, then a close) decides, not the broken connection.
+    fn refused_before_failure(&mut self, f: Failure, frame: &Frame) -> TransactionEnd {
+        while let Some(reply) = self.received_reply() {
+            if !reply.is_positive() {
+                return answered_mid_body(frame.phase(), reply);
+            }
+        }
+        TransactionEnd::Failed(f)
     }
 
     async fn read_chunk_reply(&mut self, phase: Phase) -> Result<Reply, TransactionEnd> {

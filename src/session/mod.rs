@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::net::tls::{TlsClient, TlsFailure, TlsInfo};
-use crate::net::{ConnectError, Connection, ReadError, WriteError};
+use crate::net::{ConnectError, Connection, ReadError, Watched, WriteError};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Capabilities, Command, Domain, Reply};
 
@@ -75,9 +75,6 @@ pub struct Session<'a> {
     last_sent: Instant,
     /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
     redactions: Vec<String>,
-    /// QUIT already went out, pipelined after the message (RFC 2920 §3.1); its reply is
-    /// still to be read.
-    quit_sent: bool,
 }
 
 impl<'a> Session<'a> {
@@ -137,7 +134,6 @@ impl<'a> Session<'a> {
             channel: Channel::Plain,
             last_sent: Instant::now(),
             redactions: Vec::new(),
-            quit_sent: false,
         }
     }
 
@@ -164,6 +160,30 @@ impl<'a> Session<'a> {
         self.read_reply(Phase::Greeting, timeout).await
     }
 
+    /// Waits for the server's greeting; after `hint_after` of silence, notes that the
+    /// port may expect implicit TLS (a server that does waits for our ClientHello and
+    /// says nothing), then goes on waiting until the greeting timeout.
+    pub async fn greeting_with_hint(&mut self, hint_after: Duration) -> Result<Reply, Failure> {
+        let timeout = self.ctx.timeouts.greeting;
+        let deadline = self.ctx.deadline(timeout);
+        let hint_at = Instant::now() + hint_after;
+        if hint_at < deadline {
+            // Reading a reply is cancel-safe: bytes already read stay buffered.
+            if let Ok(read) = tokio::time::timeout_at(hint_at, self.conn.read_reply(deadline)).await
+            {
+                return self.received(read, Phase::Greeting, deadline, timeout);
+            }
+            self.ctx.emit(Event::Note {
+                message: format!(
+                    "no greeting after {}: this port may expect TLS from the first byte (implicit TLS, as on 465); if so, use --tls implicit. Still waiting",
+                    humantime::format_duration(round_duration(hint_after))
+                ),
+            });
+        }
+        let read = self.conn.read_reply(deadline).await;
+        self.received(read, Phase::Greeting, deadline, timeout)
+    }
+
     /// Writes one command, then reads its reply.
     pub async fn command(&mut self, cmd: &Command, phase: Phase) -> Result<Reply, Failure> {
         self.send(&[cmd], phase).await?;
@@ -172,7 +192,10 @@ impl<'a> Session<'a> {
     }
 
     /// Writes several commands in one write (RFC 2920 pipelining); each is shown.
+    /// A reply that no command asked for stops the session first: paired with the next
+    /// command it would answer the wrong question.
     pub async fn send(&mut self, cmds: &[&Command], phase: Phase) -> Result<(), Failure> {
+        self.nothing_unsolicited(phase).await?;
         let mut bytes = Vec::new();
         for cmd in cmds {
             encode_into(cmd, &mut bytes)?;
@@ -182,6 +205,25 @@ impl<'a> Session<'a> {
         }
         self.write_raw(&bytes, phase, self.ctx.timeouts.for_phase(phase))
             .await
+    }
+
+    /// Fails when the server sent more than the replies asked for so far: a reply with no
+    /// command outstanding (a second greeting, four replies to one MAIL) is a protocol
+    /// violation at once, before anything more is sent.
+    pub async fn nothing_unsolicited(&mut self, phase: Phase) -> Result<(), Failure> {
+        if !self.conn.has_unread().await {
+            return Ok(());
+        }
+        let extra = self.conn.unread();
+        let shown = &extra[..extra.len().min(60)];
+        Err(Failure::new(
+            phase,
+            FailureKind::Protocol,
+            format!(
+                "protocol violation: the server sent a reply no command asked for (\"{}\"); nothing more was sent",
+                shown.escape_ascii()
+            ),
+        ))
     }
 
     /// Reports a command as sent; the caller writes its bytes (possibly together with
@@ -224,23 +266,74 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Writes message content while watching for a reply: a server that answers before
+    /// the content is done (and may have stopped reading) ends the write at once, and
+    /// its reply is returned. After a failed write, a reply that arrived first is
+    /// returned too: what the server said decides, not how the connection broke.
+    pub async fn write_body(&mut self, bytes: &[u8]) -> Result<Option<Reply>, Failure> {
+        let timeout = self.ctx.timeouts.data_block;
+        let deadline = self.ctx.deadline(timeout);
+        self.last_sent = Instant::now();
+        let failure = match self.conn.write_all_watching(bytes, deadline).await {
+            Ok(Watched::Written) => return Ok(None),
+            Ok(Watched::Interrupted) => {
+                let wait = self.ctx.timeouts.command;
+                return self.read_reply(Phase::Body, wait).await.map(Some);
+            }
+            Err(WriteError::Timeout) => Failure::new(
+                Phase::Body,
+                FailureKind::Timeout,
+                self.ctx
+                    .timeout_message(deadline, timeout, "progress writing to the server"),
+            ),
+            Err(WriteError::Io(e)) => {
+                Failure::new(Phase::Body, FailureKind::Closed, describe_io(&e))
+            }
+        };
+        match self.conn.received_reply() {
+            Some(reply) => Ok(Some(self.report_reply(reply))),
+            None => Err(failure),
+        }
+    }
+
+    /// A reply already received and not yet read, reported; nothing is waited for.
+    pub fn received_reply(&mut self) -> Option<Reply> {
+        let reply = self.conn.received_reply()?;
+        Some(self.report_reply(reply))
+    }
+
     /// Reads one reply and reports it.
     pub async fn read_reply(&mut self, phase: Phase, timeout: Duration) -> Result<Reply, Failure> {
         let deadline = self.ctx.deadline(timeout);
-        match self.conn.read_reply(deadline).await {
-            Ok(mut reply) => {
-                self.scrub(&mut reply);
-                let took = self.last_sent.elapsed();
-                let channel = self.channel;
-                self.ctx.emit(Event::ReplyReceived {
-                    reply: reply.clone(),
-                    took,
-                    channel,
-                });
-                Ok(reply)
-            }
+        let read = self.conn.read_reply(deadline).await;
+        self.received(read, phase, deadline, timeout)
+    }
+
+    /// Reports a reply just read, or turns the read error into a failure.
+    fn received(
+        &mut self,
+        read: Result<Reply, ReadError>,
+        phase: Phase,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Reply, Failure> {
+        match read {
+            Ok(reply) => Ok(self.report_reply(reply)),
             Err(e) => Err(self.read_failure(e, phase, deadline, timeout)),
         }
+    }
+
+    /// Scrubs a reply of secrets and reports it.
+    fn report_reply(&mut self, mut reply: Reply) -> Reply {
+        self.scrub(&mut reply);
+        let took = self.last_sent.elapsed();
+        let channel = self.channel;
+        self.ctx.emit(Event::ReplyReceived {
+            reply: reply.clone(),
+            took,
+            channel,
+        });
+        reply
     }
 
     fn read_failure(
@@ -254,6 +347,7 @@ impl<'a> Session<'a> {
             Phase::Greeting => "greeting",
             Phase::FinalDot => "reply to the final dot",
             Phase::BdatLast => "reply to BDAT LAST",
+            Phase::Quit => "reply to QUIT",
             _ => "reply",
         };
         match e {
@@ -375,13 +469,26 @@ impl<'a> Session<'a> {
         self.conn.unread()
     }
 
-    /// QUIT politely: errors here change nothing about the outcome. When QUIT already
-    /// went out with the message, only its reply is read, after the message's.
+    /// QUIT politely: errors here change nothing about the outcome. A reply that does
+    /// not come in time is noted, so the wait is explained.
     pub async fn quit(mut self) -> SessionContext<'a> {
         let timeout = self.ctx.timeouts.quit;
-        let sent = self.quit_sent || self.send(&[&Command::Quit], Phase::Quit).await.is_ok();
-        if sent {
-            let _ = self.read_reply(Phase::Quit, timeout).await;
+        let sent = match self.send(&[&Command::Quit], Phase::Quit).await {
+            Ok(()) => true,
+            Err(f) => {
+                if f.kind == FailureKind::Protocol {
+                    self.ctx.emit(Event::Warning { message: f.message });
+                }
+                false
+            }
+        };
+        if sent
+            && let Err(f) = self.read_reply(Phase::Quit, timeout).await
+            && f.kind == FailureKind::Timeout
+        {
+            self.ctx.emit(Event::Note {
+                message: format!("{}; closing the connection", f.message),
+            });
         }
         self.conn.shutdown().await;
         self.ctx

@@ -3,12 +3,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
-use crate::net::tls::{TlsClient, TlsInfo, Verification};
+use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
+
+/// Silence after connecting that makes implicit TLS likely: SMTP servers greet at once,
+/// while an implicit-TLS port waits for the ClientHello.
+const SILENT_GREETING_HINT: Duration = Duration::from_secs(3);
 
 /// How TLS is used (RFC 3207, RFC 8314).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,10 +78,15 @@ pub enum Opened<'a> {
 /// The default EHLO name (RFC 5321 §4.1.4): this host's name when it is a fully
 /// qualified domain name, otherwise the address literal of our end of the connection.
 pub fn default_helo(local: SocketAddr) -> Domain {
+    host_name().unwrap_or_else(|| Domain::literal(local.ip()))
+}
+
+/// This host's name, when it is a fully qualified domain name (as A-labels).
+pub fn host_name() -> Option<Domain> {
     let name = gethostname::gethostname().to_string_lossy().into_owned();
-    match Domain::parse(&name) {
-        Ok(d) if name.contains('.') && !d.is_literal() => d,
-        _ => Domain::literal(local.ip()),
+    match Domain::parse(&name).and_then(|d| d.to_ascii()) {
+        Ok(d) if name.contains('.') && !d.is_literal() => Some(d),
+        _ => None,
     }
 }
 
@@ -97,7 +107,14 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
             }
         };
         match first_contact(session, plan, hop).await {
-            Contact::Greeted(session) => return after_greeting(session, plan, hop).await,
+            Contact::Greeted(session) => {
+                return match after_greeting(session, plan, hop).await {
+                    Opened::Failed(c, f) if falls_back(plan, &f) => {
+                        plaintext_retry(c, plan, hop, &f).await
+                    }
+                    opened => opened,
+                };
+            }
             Contact::Over(opened) if !more => return opened,
             Contact::Over(opened) => {
                 let (c, why) = match opened {
@@ -124,6 +141,46 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
     Opened::Failed(ctx, last)
 }
 
+/// Opportunistic TLS whose handshake failed: an MTA tries again in plaintext on a new
+/// connection, since TLS was never promised (RFC 3207 §4.1 leaves the choice to the
+/// client). Never with credentials, which must not go in plaintext, and never when TLS
+/// is required or implicit.
+fn falls_back(plan: &OpenPlan, f: &Failure) -> bool {
+    plan.tls_mode == TlsMode::Opportunistic
+        && plan.auth.is_none()
+        && f.phase == Phase::TlsHandshake
+        && f.kind == FailureKind::Tls
+}
+
+/// The same address again, without TLS.
+async fn plaintext_retry<'a>(
+    mut ctx: SessionContext<'a>,
+    plan: &OpenPlan,
+    hop: &Hop,
+    why: &Failure,
+) -> Opened<'a> {
+    ctx.emit(Event::Note {
+        message: format!(
+            "The TLS handshake failed ({}): opportunistic TLS, so smtpx retries without TLS on a new connection",
+            why.message
+        ),
+    });
+    let plain = OpenPlan {
+        hops: vec![hop.clone()],
+        tls_mode: TlsMode::Off,
+        tls: None,
+        ..plan.clone()
+    };
+    let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+        Ok(s) => s,
+        Err((c, f)) => return Opened::Failed(c, f),
+    };
+    match first_contact(session, &plain, hop).await {
+        Contact::Greeted(session) => after_greeting(session, &plain, hop).await,
+        Contact::Over(opened) | Contact::Final(opened) => opened,
+    }
+}
+
 /// How the first exchange on a connection went.
 enum Contact<'a> {
     Greeted(Session<'a>),
@@ -143,7 +200,12 @@ async fn first_contact<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop)
     if plan.stop_after == Some(Phase::Connect) {
         return Contact::Final(Opened::Stopped(session, Phase::Connect));
     }
-    let greeting = match session.greeting().await {
+    let greeting = if plan.tls_mode == TlsMode::Implicit {
+        session.greeting().await
+    } else {
+        session.greeting_with_hint(SILENT_GREETING_HINT).await
+    };
+    let greeting = match greeting {
         Ok(r) => r,
         Err(mut f) => {
             if f.kind == FailureKind::Timeout && plan.tls_mode != TlsMode::Implicit {
@@ -215,6 +277,16 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
         }
     }
     if plan.stop_after == Some(Phase::TlsHandshake) {
+        if session.tls.is_none() {
+            // Opportunistic TLS went on in plaintext: "stopped after tls" would claim
+            // a handshake that never happened.
+            let f = Failure::new(
+                Phase::TlsHandshake,
+                FailureKind::Tls,
+                "--quit-after tls: no TLS handshake happened (the server did not offer or refused STARTTLS)",
+            );
+            return Opened::Declined(session, f);
+        }
         return Opened::Stopped(session, Phase::TlsHandshake);
     }
     if let Some(auth) = &plan.auth {
@@ -336,12 +408,22 @@ async fn handshake(
     match &info.verification {
         Verification::Verified => {}
         Verification::Failed { reason } if plan.tls_mode != TlsMode::Opportunistic => {
+            // The name checked is the SNI sent (`--tls-server-name`, or the host), or
+            // the IP address when there is none.
+            let checked = info.sni.as_deref().unwrap_or(&hop.host);
+            let other_name = info
+                .chain
+                .first()
+                .is_some_and(|leaf| !certificate_names(leaf, checked));
+            let advice = if other_name {
+                "if this is the right server under another name, check the certificate against that name with --tls-server-name NAME"
+            } else {
+                "use --tls-ca for a private CA, or --tls-no-verify for a lab server"
+            };
             return Err(Failure::new(
                 Phase::TlsHandshake,
                 FailureKind::Tls,
-                format!(
-                    "{reason}; stopping before EHLO (use --tls-ca for a private CA, or --tls-no-verify for a lab server)"
-                ),
+                format!("{reason}; stopping before EHLO ({advice})"),
             ));
         }
         Verification::Failed { reason } => {

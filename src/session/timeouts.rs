@@ -18,9 +18,10 @@ pub struct Timeouts {
     pub data_block: Duration,
     /// §4.5.3.2.6: reply to the final dot, 10 minutes.
     pub final_dot: Duration,
-    /// Not in the RFC: the TLS handshake.
+    /// Not in the RFC: the TLS handshake, 1 minute; `--command-timeout` lowers it.
     pub tls: Duration,
-    /// QUIT's reply changes nothing, so it is not worth waiting long for.
+    /// QUIT's reply changes nothing, so it is not worth waiting long for: 10 seconds;
+    /// `--command-timeout` lowers it.
     pub quit: Duration,
 }
 
@@ -41,6 +42,19 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// Sets the command timeout, which also bounds the TLS handshake and QUIT's reply:
+    /// a user who asks for quick answers gets them there too, while their own short
+    /// caps stay in place when the command timeout is long.
+    pub fn with_command_timeout(self, command: Duration) -> Timeouts {
+        let default = Timeouts::default();
+        Timeouts {
+            command,
+            tls: command.min(default.tls),
+            quit: command.min(default.quit),
+            ..self
+        }
+    }
+
     pub fn for_phase(&self, phase: Phase) -> Duration {
         match phase {
             Phase::Connect => self.connect,
@@ -54,5 +68,21 @@ impl Timeouts {
             Phase::Quit => self.quit,
             _ => self.command,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_timeout_bounds_the_handshake_and_quit() {
+        let short = Timeouts::default().with_command_timeout(Duration::from_secs(2));
+        assert_eq!(short.tls, Duration::from_secs(2));
+        assert_eq!(short.quit, Duration::from_secs(2));
+        let long = Timeouts::default().with_command_timeout(Duration::from_secs(600));
+        assert_eq!(long.command, Duration::from_secs(600));
+        assert_eq!(long.tls, Duration::from_secs(60), "capped as before");
+        assert_eq!(long.quit, Duration::from_secs(10), "capped as before");
     }
 }

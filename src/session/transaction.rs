@@ -4,7 +4,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::timeout_at;
 
-use super::{Event, Session, encode_into};
+use super::{Event, Session};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
 use crate::smtp::{
     Address, Command, DataEncoder, DataStats, Framing, Param, Reply, ReplyClass, ReversePath,
@@ -45,9 +45,6 @@ pub struct Transfer {
     pub pipelining: bool,
     /// RFC 3030: BDAT chunks with this framing instead of DATA.
     pub chunking: Option<Framing>,
-    /// With pipelining, QUIT goes in the same write as the end of the message; the
-    /// session reads its reply after the message's.
-    pub quit_with_message: bool,
     /// Content that could not be scanned ahead, going to a server without 8BITMIME:
     /// at the first 8-bit octet, stop without ending the message, so nothing is
     /// committed (RFC 6152 §3 forbids sending it).
@@ -188,7 +185,7 @@ impl Session<'_> {
         }
         let stats = match self.send_content(body, transfer).await {
             Ok(s) => s,
-            Err(f) => return TransactionEnd::Failed(f),
+            Err(end) => return end,
         };
         let timeout = self.ctx.timeouts.final_dot;
         match self.read_reply(Phase::FinalDot, timeout).await {
@@ -271,33 +268,38 @@ impl Session<'_> {
         Ok(replies)
     }
 
-    /// Streams the content through the DATA encoder and ends it with the final dot, and
-    /// QUIT when it is pipelined, in the same write as the last of the content.
+    /// Streams the content through the DATA encoder and ends it with the final dot, in
+    /// the same write as the last of the content. QUIT never joins that write: servers
+    /// hardened against SMTP smuggling answer 503 to anything pipelined after the dot.
     /// If the input fails, the dot is never sent (RFC 5321 §3.8): nothing is committed.
     async fn send_content<R: AsyncRead + Unpin + ?Sized>(
         &mut self,
         body: &mut R,
         transfer: &Transfer,
-    ) -> Result<DataStats, Failure> {
+    ) -> Result<DataStats, TransactionEnd> {
         let started = tokio::time::Instant::now();
         let mut encoder = DataEncoder::new();
         let mut input = vec![0u8; BODY_CHUNK];
         let mut output = Vec::with_capacity(2 * BODY_CHUNK);
-        let block = self.ctx.timeouts.data_block;
+        let failed = TransactionEnd::Failed;
         loop {
             let done = encoder.stats().input_bytes;
             let n = if output.is_empty() {
-                self.read_body(body, &mut input, done).await?
+                self.read_body(body, &mut input, done)
+                    .await
+                    .map_err(failed)?
             } else {
                 // Content waits to share a write with the dot, but not for a slow source
                 // (a pipe, a person typing): the server would time out on the block.
                 match tokio::time::timeout(IDLE_FLUSH, self.read_body(body, &mut input, done)).await
                 {
-                    Ok(read) => read?,
+                    Ok(read) => read.map_err(failed)?,
                     Err(_) => {
-                        self.write_raw(&output, Phase::Body, block).await?;
+                        self.content(&output).await?;
                         output.clear();
-                        self.read_body(body, &mut input, done).await?
+                        self.read_body(body, &mut input, done)
+                            .await
+                            .map_err(failed)?
                     }
                 }
             };
@@ -306,30 +308,32 @@ impl Session<'_> {
             }
             encoder.encode(&input[..n], &mut output);
             if transfer.refuse_8bit {
-                check_7bit(&encoder.stats())?;
+                check_7bit(&encoder.stats()).map_err(failed)?;
             }
-            // Small messages leave with their dot (and QUIT) in one write.
+            // Small messages leave with their dot in one write.
             if output.len() >= BODY_CHUNK {
-                self.write_raw(&output, Phase::Body, block).await?;
+                self.content(&output).await?;
                 output.clear();
             }
         }
         encoder.finish(&mut output);
-        let quit = transfer.pipelining && transfer.quit_with_message;
-        if quit {
-            encode_into(&Command::Quit, &mut output)?;
-        }
-        self.write_raw(&output, Phase::Body, block).await?;
+        self.content(&output).await?;
         let stats = encoder.stats();
         self.body_sent(stats, None, 0, started);
-        if quit {
-            self.announce(&Command::Quit);
-            self.quit_sent = true;
-        }
         Ok(stats)
     }
 
-    /// Reports the content as sent, with a warning for over-long lines.
+    /// Writes a block of content; a reply that comes before the content is done ends the
+    /// transaction with that reply (RFC 5321 §4.1.1.4 has no reply before the dot).
+    async fn content(&mut self, bytes: &[u8]) -> Result<(), TransactionEnd> {
+        match self.write_body(bytes).await {
+            Ok(None) => Ok(()),
+            Ok(Some(reply)) => Err(answered_mid_body(Phase::Body, reply)),
+            Err(f) => Err(TransactionEnd::Failed(f)),
+        }
+    }
+
+    /// Reports the content as sent, with a warning for over-long lines and for NULs.
     pub(super) fn body_sent(
         &mut self,
         stats: DataStats,
@@ -342,6 +346,14 @@ impl Session<'_> {
                 message: format!(
                     "{} line(s) longer than 998 octets were sent as they are; some servers reject them (RFC 5321 §4.5.3.1.6)",
                     stats.long_lines
+                ),
+            });
+        }
+        if stats.nul_bytes > 0 {
+            self.ctx.emit(Event::Warning {
+                message: format!(
+                    "{} NUL byte(s) were sent as they are; many servers reject or strip them (only BINARYMIME may carry them, RFC 3030 §3)",
+                    stats.nul_bytes
                 ),
             });
         }
@@ -399,6 +411,25 @@ pub(super) fn check_7bit(stats: &DataStats) -> Result<(), Failure> {
             format!(
                 "the message has 8-bit bytes (first on line {line}) and the server does not offer 8BITMIME (RFC 6152); \
                  the message was not ended, so nothing was delivered"
+            ),
+        )),
+    }
+}
+
+/// A reply that came while the content was still going: a refusal ends the
+/// transaction with it; anything else is out of turn. The message was not ended, so
+/// nothing was committed.
+pub(super) fn answered_mid_body(phase: Phase, reply: Reply) -> TransactionEnd {
+    match reply.class() {
+        ReplyClass::TransientNegative | ReplyClass::PermanentNegative => {
+            TransactionEnd::Rejected { phase, reply }
+        }
+        _ => TransactionEnd::Failed(Failure::new(
+            phase,
+            FailureKind::Protocol,
+            format!(
+                "protocol violation: the server answered {} before the message was ended",
+                reply.code
             ),
         )),
     }

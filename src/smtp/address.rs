@@ -288,13 +288,15 @@ fn reject_controls(s: &str) -> Result<(), InvalidAddress> {
     Ok(())
 }
 
-/// Validates a name for EHLO/HELO: a domain or an address literal, nothing else.
+/// Validates a name for EHLO/HELO: a domain or an address literal, nothing else. An
+/// internationalised name goes as A-labels: RFC 5321 §4.1.2 allows only LDH labels
+/// there, and RFC 6531 §3.7.1 does not change that for EHLO.
 pub fn ehlo_name(s: &str) -> Result<Domain, InvalidAddress> {
     reject_controls(s)?;
     if s.contains(' ') {
         return invalid("contains a space");
     }
-    Domain::parse(s)
+    Domain::parse(s)?.to_ascii()
 }
 
 #[cfg(test)]
@@ -406,5 +408,11 @@ mod tests {
         assert!(ehlo_name("[127.0.0.1]").is_ok());
         assert!(ehlo_name("bad name").is_err());
         assert!(ehlo_name("x\r\nMAIL").is_err());
+        assert_eq!(
+            ehlo_name("Bücher.test").unwrap().as_str(),
+            "xn--bcher-kva.test"
+        );
+        let bad = ehlo_name("\u{301}a.test").unwrap_err().to_string();
+        assert!(bad.contains("IDNA"), "{bad}");
     }
 }

@@ -33,6 +33,8 @@ pub struct DataStats {
     pub eight_bit: bool,
     /// 1-based line of the first octet above 127.
     pub first_eight_bit_line: Option<u64>,
+    /// NUL octets sent where only BINARYMIME may carry them (RFC 3030 §3; RFC 6152 §3
+    /// keeps them out of 8BITMIME too).
     pub nul_bytes: u64,
     /// Line endings rewritten to CRLF (bare LF or bare CR).
     pub bare_line_ends: u64,
@@ -130,7 +132,7 @@ impl DataEncoder {
                 self.stats.first_eight_bit_line = Some(self.stats.lines + 1);
             }
             self.stats.eight_bit = true;
-        } else if b == 0 {
+        } else if b == 0 && self.framing != Framing::Binary {
             self.stats.nul_bytes += 1;
         }
     }
@@ -286,7 +288,8 @@ mod tests {
         assert_eq!(s.output_bytes, input.len() as u64);
         assert_eq!(
             (s.lines, s.nul_bytes, s.first_eight_bit_line),
-            (3, 1, Some(3))
+            (3, 0, Some(3)),
+            "BINARYMIME carries NULs: none is counted against it"
         );
     }
 

@@ -132,27 +132,33 @@ impl Reply {
     }
 
     /// The queue id a final-dot reply announces, in the forms Postfix ("queued as X"),
-    /// Exim ("id=X") and Sendmail ("X Message accepted") use.
+    /// Exim ("id=X") and Sendmail ("X Message accepted") use. Every line is searched,
+    /// the last first: Exim answers BDAT LAST with `250- 1326 byte chunk, total 1326`
+    /// then `250 OK id=...`.
     pub fn queue_id(&self) -> Option<String> {
-        let text = self.lines.first()?;
-        let lower = text.to_ascii_lowercase();
-        let tail = if let Some(i) = lower.find("queued as ") {
-            &text[i + "queued as ".len()..]
-        } else if let Some(i) = lower.find("id=") {
-            &text[i + "id=".len()..]
-        } else if lower.contains("message accepted for delivery") {
-            let body = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
-            body.trim_start()
-        } else {
-            return None;
-        };
-        let id: String = tail
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-            .collect();
-        let id = id.trim_end_matches('.');
-        (!id.is_empty()).then(|| id.to_string())
+        self.lines.iter().rev().find_map(|line| queue_id_in(line))
     }
+}
+
+/// The queue id in one line of a reply, if it names one.
+fn queue_id_in(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let tail = if let Some(i) = lower.find("queued as ") {
+        &text[i + "queued as ".len()..]
+    } else if let Some(i) = lower.find("id=") {
+        &text[i + "id=".len()..]
+    } else if lower.contains("message accepted for delivery") {
+        let body = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+        body.trim_start()
+    } else {
+        return None;
+    };
+    let id: String = tail
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        .collect();
+    let id = id.trim_end_matches('.');
+    (!id.is_empty()).then(|| id.to_string())
 }
 
 /// How much a reply may hold. RFC 5321 §4.5.3.1.5 allows 512 octets a line; real
@@ -478,6 +484,19 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn queue_id_from_any_line_of_a_multiline_reply_last_first() {
+        let exim = Reply::new(
+            250,
+            &[" 1326 byte chunk, total 1326", "OK id=1abc-000Def-Gh"],
+        );
+        assert_eq!(exim.queue_id().as_deref(), Some("1abc-000Def-Gh"));
+        let first_only = Reply::new(250, &["2.0.0 Ok: queued as AAA", "have a nice day"]);
+        assert_eq!(first_only.queue_id().as_deref(), Some("AAA"));
+        let both = Reply::new(250, &["queued as OLD", "OK id=NEW"]);
+        assert_eq!(both.queue_id().as_deref(), Some("NEW"));
     }
 
     #[test]

@@ -19,10 +19,22 @@ use crate::cli::Verb;
 /// Parses the process's arguments (with the config profile underneath) and runs the
 /// subcommand; returns the process exit code.
 pub fn main() -> u8 {
-    match profile::parse(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A script that asked for JSON reads a result line even when the arguments were bad.
+    let json = args.iter().any(|a| a == "--json");
+    match profile::parse(args) {
         Ok(parsed) => run(parsed),
-        Err(message) => {
-            crate::render::error_line(&message);
+        Err(failure) => {
+            let message = match failure {
+                profile::ParseFailure::Usage(e) => crate::render::usage_error(&e),
+                profile::ParseFailure::Config(message) => {
+                    crate::render::error_line(&message);
+                    message
+                }
+            };
+            if json {
+                crate::render::json::usage_result(&message);
+            }
             crate::outcome::ExitCode::Usage.code()
         }
     }

@@ -67,6 +67,7 @@ impl Run {
         tokio::select! {
             summary = work => summary,
             _ = tokio::signal::ctrl_c() => {
+                crate::render::progress::after_interrupt_std();
                 if dot_pending.load(Ordering::SeqCst) {
                     let f = Failure::new(
                         Phase::FinalDot,
@@ -132,6 +133,7 @@ pub fn timeouts(server: &ServerArgs) -> Timeouts {
         final_dot: server.final_timeout,
         ..Timeouts::default()
     }
+    .with_command_timeout(server.command_timeout)
 }
 
 /// What every runner starts with: its renderer, its validated plan and a runtime. Bad
@@ -171,8 +173,12 @@ pub fn target(server: &ServerArgs) -> Result<Option<Target>, String> {
         .server
         .as_deref()
         .map(|raw| {
-            Target::parse(raw, server.port)
-                .map_err(|e| format!("invalid --server '{}': {e}", raw.escape_debug()))
+            Target::parse(raw, server.port).map_err(|e| {
+                format!(
+                    "invalid --server '{}': {e}",
+                    target::redacted(raw).escape_debug()
+                )
+            })
         })
         .transpose()
 }
@@ -291,8 +297,12 @@ pub fn destination(target: Option<&str>, server: &ServerArgs) -> Result<Destinat
         return Ok(Destination::Host(t));
     }
     let raw = target.ok_or("name a DOMAIN or HOST[:PORT] to check, or give --server")?;
-    let parsed = Target::parse(raw, server.port)
-        .map_err(|e| format!("invalid target '{}': {e}", raw.escape_debug()))?;
+    let parsed = Target::parse(raw, server.port).map_err(|e| {
+        format!(
+            "invalid target '{}': {e}",
+            target::redacted(raw).escape_debug()
+        )
+    })?;
     if raw.contains(':') || raw.starts_with('[') || parsed.ip().is_some() {
         Ok(Destination::Host(parsed))
     } else {

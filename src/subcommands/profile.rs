@@ -16,11 +16,28 @@ pub struct Parsed {
     pub profile: Option<(String, Profile)>,
 }
 
-/// Parses `args`; on `--help`, `--version` or a usage error clap prints and exits.
-/// Errors in the config file come back as one line (exit 2).
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
-    let matches = Cli::command().get_matches_from(args);
-    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+/// Why a command line could not be run.
+#[derive(Debug)]
+pub enum ParseFailure {
+    /// clap's own usage error, with its formatting and suggestions.
+    Usage(clap::Error),
+    /// A config file or profile problem, as one line.
+    Config(String),
+}
+
+/// Parses `args`; on `--help` or `--version` clap prints and exits 0. Usage errors and
+/// errors in the config file come back (exit 2), so `--json` can still end with a result.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, ParseFailure> {
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => return Err(ParseFailure::Usage(e)),
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(ParseFailure::Usage)?;
+    parse_config(cli, &matches).map_err(ParseFailure::Config)
+}
+
+fn parse_config(mut cli: Cli, matches: &ArgMatches) -> Result<Parsed, String> {
     let (config_path, file) = load(&cli)?;
     let profile = file.select(cli.profile.as_deref())?;
     if let (Some((_, p)), Some((_, sub))) = (&profile, matches.subcommand()) {

@@ -371,7 +371,7 @@ impl Work {
         } else {
             Verdict::Policy
         };
-        let note = "MAIL FROM was refused: the server did not answer for any recipient";
+        let note = "the sender was refused at MAIL FROM, so the address was not asked";
         all.into_iter()
             .map(|p| decide(p.id, verdict, Some(mail), Some(note.into())))
             .collect()

@@ -103,6 +103,10 @@ fn counts_are_exact_against_smtp_sink() {
         r["sessions"]["pipelining"], 4,
         "smtp-sink offers PIPELINING"
     );
+    assert_eq!(
+        r["sessions"]["dot_pipelining_refused"], false,
+        "smtp-sink takes commands after the dot: content rides with the next envelope"
+    );
     assert_eq!(r["stopped"], "count");
     assert_eq!(sink_counts(&sink, 200), (4, 200));
     let result = out.result();
@@ -683,4 +687,170 @@ fn opportunistic_tls_with_an_unknown_certificate_is_counted() {
             .contains("sessions       1 opened, 0 failed; TLS in 1, certificate not verified in 1"),
         "{out}"
     );
+}
+
+/// A server hardened against SMTP smuggling: it takes the final dot (250), then answers
+/// `503 5.5.0 pipelined after end of DATA` to every command already read in the same
+/// buffer behind it. It records the recipient of every message it accepted.
+struct NoPipeliningAfterDot {
+    addr: std::net::SocketAddr,
+    stored: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NoPipeliningAfterDot {
+    fn start() -> NoPipeliningAfterDot {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stored = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, st) = (stored.clone(), stop.clone());
+        let accept = std::thread::spawn(move || {
+            let mut sessions = Vec::new();
+            // Bounded: the test stops it, and no session outlives its read timeout.
+            while !st.load(Ordering::Relaxed) && sessions.len() < 64 {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let s = s.clone();
+                        sessions.push(std::thread::spawn(move || Self::session(stream, &s)));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+            for t in sessions {
+                let _ = t.join();
+            }
+        });
+        NoPipeliningAfterDot {
+            addr,
+            stored,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    fn session(mut stream: std::net::TcpStream, stored: &std::sync::Mutex<Vec<String>>) {
+        use std::io::{Read, Write};
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let _ = stream.write_all(b"220 hardened ESMTP\r\n");
+        let mut buf: Vec<u8> = Vec::new();
+        let mut chunk = [0u8; 65536];
+        let (mut in_data, mut mail, mut rcpt) = (false, false, None::<String>);
+        loop {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            let mut replies = String::new();
+            let mut refusing = false;
+            loop {
+                if in_data {
+                    let Some(end) = buf.windows(5).position(|w| w == b"\r\n.\r\n") else {
+                        break;
+                    };
+                    buf.drain(..end + 5);
+                    in_data = false;
+                    mail = false;
+                    stored.lock().unwrap().push(rcpt.take().unwrap_or_default());
+                    replies.push_str("250 2.0.0 Ok: queued\r\n");
+                    // What came in the same read as the dot is refused.
+                    refusing = !buf.is_empty();
+                    continue;
+                }
+                let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") else {
+                    break;
+                };
+                let line = String::from_utf8_lossy(&buf[..nl]).into_owned();
+                buf.drain(..nl + 2);
+                let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                let reply = if refusing {
+                    "503 5.5.0 pipelined after end of DATA"
+                } else {
+                    match verb.as_str() {
+                        "EHLO" => "250-hardened\r\n250-PIPELINING\r\n250 8BITMIME",
+                        "MAIL" => {
+                            mail = true;
+                            "250 2.1.0 Ok"
+                        }
+                        "RCPT" if mail => {
+                            rcpt = Some(line.clone());
+                            "250 2.1.5 Ok"
+                        }
+                        "RCPT" => "503 5.5.1 Error: need MAIL command",
+                        "DATA" if rcpt.is_some() => {
+                            in_data = true;
+                            "354 End data with <CR><LF>.<CR><LF>"
+                        }
+                        "DATA" => "554 5.5.1 Error: no valid recipients",
+                        "RSET" => {
+                            (mail, rcpt) = (false, None);
+                            "250 2.0.0 Ok"
+                        }
+                        "QUIT" => {
+                            let _ = stream.write_all(format!("{replies}221 Bye\r\n").as_bytes());
+                            return;
+                        }
+                        _ => "502 5.5.2 Error: command not recognized",
+                    }
+                };
+                replies.push_str(reply);
+                replies.push_str("\r\n");
+            }
+            if !replies.is_empty() && stream.write_all(replies.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn server_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The recipients of the messages it accepted, once every session has ended.
+    fn finish(mut self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.accept.take() {
+            t.join().unwrap();
+        }
+        std::mem::take(&mut *self.stored.lock().unwrap())
+    }
+}
+
+#[test]
+fn a_server_refusing_commands_pipelined_after_the_dot_gets_every_message_once() {
+    let server = NoPipeliningAfterDot::start();
+    let out = bench(
+        &server.server_arg(),
+        &[
+            "-n",
+            "200",
+            "-c",
+            "4",
+            "--json",
+            "--to",
+            "r{n}@example.test",
+        ],
+        &[],
+    );
+    let stored = server.finish();
+    assert_eq!(out.code, 0, "{out}");
+    let r = out.report();
+    assert_eq!(counters(&r), (200, 200, 0, 0), "{out}");
+    assert_eq!(r["recipients"]["accepted"], 200, "{out}");
+    assert_eq!(r["sessions"]["dot_pipelining_refused"], true, "{out}");
+    let note = r["notes"][0].as_str().unwrap_or_default();
+    assert!(
+        note.contains("503 5.5.0 pipelined after end of DATA"),
+        "{note:?}"
+    );
+    assert_eq!(stored.len(), 200, "the server took each message once");
+    let distinct: std::collections::BTreeSet<&String> = stored.iter().collect();
+    assert_eq!(distinct.len(), 200, "no message was taken twice");
 }

@@ -70,8 +70,9 @@ fn pipelined_delivery(caps: &[&str]) -> Vec<Step> {
         expect("DATA"),
         send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n"),
         Step::ExpectData,
+        send("250 2.0.0 Ok: queued as P1\r\n"),
         expect("QUIT"),
-        send("250 2.0.0 Ok: queued as P1\r\n221 2.0.0 Bye\r\n"),
+        send("221 2.0.0 Bye\r\n"),
         Step::Close,
     ]);
     script
@@ -85,10 +86,11 @@ fn pipelined_bdat(caps: &[&str], len: usize, queued_as: &str) -> Vec<Step> {
         expect("RCPT TO:"),
         expect(&format!("BDAT {len} LAST")),
         Step::ExpectBytes(len),
-        expect("QUIT"),
         send(&format!(
-            "250 Ok\r\n250 Ok\r\n250 Ok: queued as {queued_as}\r\n221 Bye\r\n"
+            "250 Ok\r\n250 Ok\r\n250 Ok: queued as {queued_as}\r\n"
         )),
+        expect("QUIT"),
+        send("221 Bye\r\n"),
         Step::Close,
     ]);
     script
@@ -455,8 +457,9 @@ fn pipelined_bdat_keeps_one_reply_outstanding() {
         Step::ExpectBytes(CHUNK),
         expect("BDAT 10 LAST"),
         Step::ExpectBytes(10),
+        send("250 Ok: chunk 2\r\n250 Ok: queued as B2\r\n"),
         expect("QUIT"),
-        send("250 Ok: chunk 2\r\n250 Ok: queued as B2\r\n221 Bye\r\n"),
+        send("221 Bye\r\n"),
         Step::Close,
     ]);
     let server = ScriptedServer::start(script);
@@ -553,42 +556,45 @@ fn rejected_bdat_ends_the_transaction() {
 // ---------------------------------------------------------------- round trips
 
 #[test]
-fn pipelining_costs_four_round_trips() {
+fn pipelining_costs_five_round_trips() {
     let server = ScriptedServer::start(pipelined_delivery(&["PIPELINING"]));
     let out = smtpx(&server, &["--to", "you@example.org"]);
     let record = server.finish();
     record.assert_clean();
     assert_eq!(out.code, 0, "{out}");
     // The client waits once before writing anything (the greeting), then once after
-    // each write: EHLO; MAIL+RCPT+DATA; content+dot+QUIT.
+    // each write: EHLO; MAIL+RCPT+DATA; content+dot; QUIT. QUIT waits for the dot's
+    // reply: hardened servers answer 503 to anything pipelined after the dot.
     let writes: Vec<String> = record
         .reads
         .iter()
         .map(|r| String::from_utf8_lossy(r).into_owned())
         .collect();
-    assert_eq!(writes.len(), 3, "{writes:#?}");
+    assert_eq!(writes.len(), 4, "{writes:#?}");
     assert!(writes[1].starts_with("MAIL FROM:") && writes[1].ends_with("DATA\r\n"));
-    assert!(writes[2].ends_with("\r\n.\r\nQUIT\r\n"), "{:?}", writes[2]);
-    assert_eq!(writes.len() + 1, 4, "round trips");
-    // The transcript still shows the dot and QUIT, then both replies in order.
+    assert!(writes[2].ends_with("\r\n.\r\n"), "{:?}", writes[2]);
+    assert_eq!(writes[3], "QUIT\r\n");
+    assert_eq!(writes.len() + 1, 5, "round trips");
     let t = &out.stdout;
-    let order = ["-> .", "-> QUIT", "<- 250 2.0.0 Ok: queued as P1", "<- 221"];
+    let order = ["-> .", "<- 250 2.0.0 Ok: queued as P1", "-> QUIT", "<- 221"];
     let at: Vec<usize> = order.iter().map(|w| t.find(w).expect(w)).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{t}");
 }
 
 #[test]
-fn chunking_with_pipelining_costs_three_round_trips() {
+fn chunking_with_pipelining_costs_four_round_trips() {
     let server = ScriptedServer::start(pipelined_bdat(&["PIPELINING", "CHUNKING"], 20, "C1"));
     let out = send_chunked(&server, b"Subject: x\r\n\r\nbody\r\n");
     let record = server.finish();
     record.assert_clean();
     assert_eq!(out.code, 0, "{out}");
-    assert_eq!(record.reads.len(), 2, "{:#?}", record.reads);
+    // EHLO; MAIL+RCPT+BDAT LAST with the content; QUIT after BDAT LAST's reply.
+    assert_eq!(record.reads.len(), 3, "{:#?}", record.reads);
     assert_eq!(
         String::from_utf8_lossy(&record.reads[1]),
-        "MAIL FROM:<me@example.org>\r\nRCPT TO:<you@example.org>\r\nBDAT 20 LAST\r\nSubject: x\r\n\r\nbody\r\nQUIT\r\n"
+        "MAIL FROM:<me@example.org>\r\nRCPT TO:<you@example.org>\r\nBDAT 20 LAST\r\nSubject: x\r\n\r\nbody\r\n"
     );
+    assert_eq!(String::from_utf8_lossy(&record.reads[2]), "QUIT\r\n");
     assert!(out.stdout.contains("queued as C1"), "{}", out.stdout);
 }
 

@@ -297,10 +297,7 @@ fn pipelined_batches_hold_at_most_100_recipients() {
     let mut script = opening(&["PIPELINING"]);
     // Every command of a batch is read before any reply is sent: a client that waited
     // for replies would stall here.
-    script.extend([
-        expect("MAIL FROM:<postmaster@"),
-        expect("RCPT TO:<smtpx-probe-"),
-    ]);
+    script.extend([expect("MAIL FROM:"), expect("RCPT TO:<smtpx-probe-")]);
     script.extend((1..=99).map(|i| expect(&format!("RCPT TO:<u{i}@b.test>"))));
     let mut replies = String::from("250 2.1.0 OK\r\n550 5.1.1 no\r\n");
     replies.push_str(&"250 2.1.5 OK\r\n".repeat(99));

@@ -33,6 +33,7 @@ use tokio_rustls::client::TlsStream;
 pub use certinfo::CertInfo;
 pub use failure::TlsFailure;
 pub use verify::Verification;
+pub use verify::certificate_names;
 
 use failure::{CLOSED, handshake_failure, io_failure, not_tls};
 use verify::RecordingVerifier;

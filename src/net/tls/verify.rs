@@ -284,6 +284,21 @@ fn webpki_other(debug: &str) -> String {
     words.into()
 }
 
+/// Whether a certificate is for `name` (a host name or an IP address), as WebPKI would
+/// judge it: for telling a name mismatch apart from other certificate problems.
+pub fn certificate_names(cert: &super::CertInfo, name: &str) -> bool {
+    match name.parse::<IpAddr>() {
+        Ok(ip) => cert
+            .ip_addresses
+            .iter()
+            .any(|a| a.parse::<IpAddr>().is_ok_and(|a| a == ip)),
+        Err(_) => cert
+            .dns_names
+            .iter()
+            .any(|pattern| dns_name_matches(pattern, name)),
+    }
+}
+
 pub(crate) fn names_match(leaf: &ParsedCert, expected: &ServerName<'_>) -> bool {
     match expected {
         ServerName::IpAddress(ip) => {

@@ -69,6 +69,10 @@ pub fn run(args: BenchArgs) -> u8 {
     };
     let report = runtime.block_on(drive(plan, open, request, &progress));
     progress.finish();
+    if report.stop == crate::load::budget::StopReason::Interrupted && !show_progress {
+        // The bar, when there was one, took the echoed ^C away with it.
+        crate::render::progress::after_interrupt_std();
+    }
     // Every worker has ended; nothing is left to wait for.
     runtime.shutdown_background();
     let timing = run.opts.timing;
@@ -122,6 +126,7 @@ async fn drive(
         started,
         overall: plan.overall.map(|d| started + d),
         live: Live::default(),
+        dot_refusal: std::sync::OnceLock::new(),
     });
     let (stage_tx, stage_rx) = watch::channel(Stage::Running);
     let mut workers = JoinSet::new();
@@ -175,5 +180,6 @@ async fn drive(
         chunked_sessions: total.chunked,
         tls_sessions: total.tls,
         unverified_tls_sessions: total.tls_unverified,
+        dot_refusal: shared.dot_refusal.get().cloned(),
     }
 }

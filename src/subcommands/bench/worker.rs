@@ -39,6 +39,9 @@ pub(super) struct Shared {
     pub started: tokio::time::Instant,
     pub overall: Option<tokio::time::Instant>,
     pub live: Live,
+    /// How the server refused commands pipelined after a final dot, first seen: every
+    /// session opened after that sends each dot alone.
+    pub dot_refusal: std::sync::OnceLock<String>,
 }
 
 /// Counters the progress bar reads while the run goes.
@@ -194,6 +197,7 @@ impl Worker<'_> {
                 let shape = Shape {
                     pipelining: shared.pipelining && caps.pipelining(),
                     chunking: shared.chunking && caps.chunking(),
+                    dot_alone: shared.dot_refusal.get().is_some(),
                 };
                 report.pipelined += u64::from(shape.pipelining);
                 report.chunked += u64::from(shape.chunking);
@@ -296,6 +300,9 @@ async fn exchange(
                 }
             };
             let next = pipe.on_reply(&reply, Instant::now(), &mut out, tally);
+            if let Some(refusal) = pipe.take_dot_refusal() {
+                let _ = shared.dot_refusal.set(refusal);
+            }
             published.publish(tally, &shared.live);
             match next {
                 Next::Read => continue,

@@ -24,7 +24,8 @@ pub(super) fn negotiate(
             message: "the server does not offer CHUNKING: sending with DATA".into(),
         });
     }
-    if let (Some(size), Some(SizeLimit::Bytes(max))) = (plan.content.size(), caps.size())
+    if let (Some(size), Some(SizeLimit::Bytes(max)), None) =
+        (plan.content.size(), caps.size(), plan.stop_after)
         && size > max
     {
         return Err(Failure::new(
@@ -35,7 +36,8 @@ pub(super) fn negotiate(
             ),
         ));
     }
-    if let (Some(size), Some(_)) = (plan.content.size(), caps.size()) {
+    // A declared size is a promise about a message; --quit-after sends none.
+    if let (Some(size), Some(_), None) = (plan.content.size(), caps.size(), plan.stop_after) {
         envelope
             .mail_params
             .push(Param::new("SIZE", Some(size.to_string())));
@@ -66,9 +68,8 @@ pub(super) fn negotiate(
     Ok(Transfer {
         pipelining: plan.pipelining && caps.pipelining(),
         chunking: chunking.then_some(framing),
-        quit_with_message: true,
         // Stdin cannot be scanned ahead: without 8BITMIME it is watched as it goes.
-        refuse_8bit: matches!(plan.content, Content::Stdin) && !caps.eight_bit_mime(),
+        refuse_8bit: matches!(plan.content, Content::Stdin { .. }) && !caps.eight_bit_mime(),
         stop_after: plan.stop_after,
     })
 }

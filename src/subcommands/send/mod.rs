@@ -3,7 +3,7 @@
 mod extensions;
 mod validate;
 
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::plan::io_words;
 use super::plan::{self, Run};
@@ -142,6 +142,18 @@ async fn deliver<'a>(
         Opened::Declined(s, f) => return (s.quit().await, summary::failure(&f, &waiting)),
         Opened::Failed(ctx, f) => return (ctx, summary::failure(&f, &waiting)),
     };
+    // --quit-after never sends a message: a step before MAIL that was not reached on
+    // this server (validation refuses the ones that cannot be) stops here, not at DATA.
+    if let Some(step) = plan.stop_after.filter(|&p| p < Phase::Mail) {
+        let f = Failure::new(
+            step,
+            FailureKind::Input,
+            format!(
+                "--quit-after {step}: that step did not happen on this server; nothing was sent"
+            ),
+        );
+        return (session.quit().await, summary::failure(&f, &waiting));
+    }
     let caps = session.capabilities.clone().unwrap_or_default();
     let mut envelope = envelope.clone();
     let mut notes = Vec::new();
@@ -165,16 +177,17 @@ async fn deliver<'a>(
                 return (session.quit().await, summary::failure(&f, &waiting));
             }
         },
-        Content::Stdin => {
-            let mut stdin = tokio::io::stdin();
+        Content::Stdin { head } => {
+            let mut stdin = head.as_slice().chain(tokio::io::stdin());
             let reader: &mut (dyn AsyncRead + Unpin + Send) = &mut stdin;
             session.transaction(&envelope, reader, &transfer).await
         }
     };
     // After a 421 the server is gone (RFC 5321 §3.8); after a protocol violation or a
     // failure mid-body, QUIT could be taken as message content: close instead.
-    let closing =
-        matches!(&report.end, TransactionEnd::Rejected { reply, .. } if is_closing(reply));
+    // A refusal while the content was still going leaves the server mid-message too.
+    let closing = matches!(&report.end, TransactionEnd::Rejected { reply, phase }
+        if is_closing(reply) || *phase == Phase::Body);
     let broken = matches!(
         &report.end,
         TransactionEnd::Failed(f) if !matches!(f.kind, FailureKind::Input) || f.phase == Phase::Body

@@ -9,7 +9,7 @@ use crate::cli::{DsnNotify, DsnRet, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
-use crate::session::open::OpenPlan;
+use crate::session::open::{OpenPlan, TlsMode as OpenTls};
 use crate::session::transaction::Envelope;
 use crate::smtp::{Address, BodyReport, BodyScanner, DsnRequest, Notify, Ret, ReversePath};
 
@@ -25,8 +25,9 @@ pub(super) enum Content {
         size: u64,
         report: BodyReport,
     },
-    /// `--data -`: streamed from stdin, unknown until it is sent.
-    Stdin,
+    /// `--data -`: streamed from stdin, unknown until it is sent but for `head`, its
+    /// first read, taken before connecting so that an empty stdin is never sent.
+    Stdin { head: Vec<u8> },
 }
 
 impl Content {
@@ -35,7 +36,7 @@ impl Content {
         match self {
             Content::Composed { bytes, .. } => Some(bytes.len() as u64),
             Content::File { size, .. } => Some(*size),
-            Content::Stdin => None,
+            Content::Stdin { .. } => None,
         }
     }
 
@@ -43,7 +44,7 @@ impl Content {
     pub(super) fn report(&self) -> Option<&BodyReport> {
         match self {
             Content::Composed { report, .. } | Content::File { report, .. } => Some(report),
-            Content::Stdin => None,
+            Content::Stdin { .. } => None,
         }
     }
 }
@@ -76,7 +77,10 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         }
     };
     let parse_all = |flag: &str, list: &[String]| -> Result<Vec<Mailbox>, String> {
-        list.iter().map(|a| mailbox(flag, a)).collect()
+        list.iter()
+            .flat_map(|a| Mailbox::split_list(a))
+            .map(|a| mailbox(flag, a))
+            .collect()
     };
     let to = parse_all("--to", &args.to)?;
     let cc = parse_all("--cc", &args.cc)?;
@@ -120,11 +124,12 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     });
     let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
     let target = plan::target(&args.server)?;
+    quit_after_can_happen(stop_after, &open, all.is_empty(), target.is_some())?;
     let domains: std::collections::HashSet<String> = all
         .iter()
         .map(|a| a.domain().as_str().to_ascii_lowercase())
         .collect();
-    if target.is_none() && domains.len() > 1 && matches!(content, Content::Stdin) {
+    if target.is_none() && domains.len() > 1 && matches!(content, Content::Stdin { .. }) {
         return Err("--data - cannot be sent to several recipient domains (stdin can be read once): use --server, or --data FILE".into());
     }
     Ok(SendPlan {
@@ -143,9 +148,50 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     })
 }
 
+/// `--quit-after STEP` promises that no message is sent and that the session stops at
+/// STEP: a step that cannot happen is refused before connecting, naming why, and a
+/// recipient is needed only when the session goes as far as RCPT.
+fn quit_after_can_happen(
+    stop_after: Option<Phase>,
+    open: &OpenPlan,
+    no_recipient: bool,
+    has_server: bool,
+) -> Result<(), String> {
+    match stop_after {
+        Some(Phase::Auth) if open.auth.is_none() => {
+            return Err("--quit-after auth needs --user: without credentials there is no AUTH step to stop after".into());
+        }
+        Some(Phase::TlsHandshake) if open.tls_mode == OpenTls::Off => {
+            return Err("--quit-after tls with --tls none: no TLS handshake would happen (use --tls starttls, implicit or opportunistic)".into());
+        }
+        _ => {}
+    }
+    if no_recipient {
+        if stop_after.is_none_or(|p| p >= Phase::Rcpt) {
+            return Err("--to is required: name at least one recipient (only --quit-after connect, greeting, ehlo, tls, auth or mail go without one)".into());
+        }
+        if !has_server {
+            return Err("--server is required without --to: there is no recipient domain to look up MX hosts for".into());
+        }
+    }
+    Ok(())
+}
+
 /// `ADDRESS` or `Name <ADDRESS>`, with an IDN domain turned into A-labels.
 fn mailbox(flag: &str, s: &str) -> Result<Mailbox, String> {
     let bad = |e: String| format!("invalid {flag} '{}': {e}", s.escape_debug());
+    // Checked on the whole value first: a line break is an injection attempt on the
+    // address, whichever part of `Name <addr>` it landed in.
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        let which = match c {
+            '\r' | '\n' => "CR/LF",
+            '\0' => "NUL",
+            _ => "not printable",
+        };
+        return Err(bad(format!(
+            "the address contains a control character ({which})"
+        )));
+    }
     let (name, text) = Mailbox::split(s).map_err(bad)?;
     let address = Address::parse(text)
         .and_then(|a| a.with_ascii_domain())
@@ -181,9 +227,16 @@ fn dsn(args: &SendArgs) -> Result<DsnRequest, String> {
 fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
     if let Some(path) = &args.data {
         if path == Path::new("-") {
-            return Ok(Content::Stdin);
+            let head = read_ahead()?;
+            if head.is_empty() && !args.allow_empty {
+                return Err(EMPTY.replace("FILE", "-"));
+            }
+            return Ok(Content::Stdin { head });
         }
         let size = check_input_file(path, "--data")?;
+        if size == 0 && !args.allow_empty {
+            return Err(EMPTY.replace("FILE", &path.display().to_string()));
+        }
         let report = scan_file(path)?;
         return Ok(Content::File {
             path: path.clone(),
@@ -215,6 +268,31 @@ fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
     let bytes = message::compose(&c);
     let report = BodyScanner::scan(&bytes);
     Ok(Content::Composed { bytes, report })
+}
+
+/// An empty message is almost always a mistake (a failed pipeline, a wrong file):
+/// refused unless asked for.
+const EMPTY: &str =
+    "--data FILE: the message is empty; nothing was sent (--allow-empty sends it anyway)";
+
+/// How much of stdin is read before connecting.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// The first read of stdin: empty only when stdin is at its end. Larger than std's own
+/// buffer, so the read bypasses it and nothing is left behind for the async reader.
+fn read_ahead() -> Result<Vec<u8>, String> {
+    let mut head = vec![0u8; READ_AHEAD];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        match stdin.read(&mut head) {
+            Ok(n) => {
+                head.truncate(n);
+                return Ok(head);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("--data -: reading stdin failed: {}", io_words(&e))),
+        }
+    }
 }
 
 fn attachment(path: &Path) -> Result<Attachment, String> {

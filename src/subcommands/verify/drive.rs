@@ -15,10 +15,10 @@ use super::{AddressList, Plan, Sender};
 use crate::dns::MailRoute;
 use crate::outcome::FailureKind;
 use crate::render::verify::{Output, Record};
-use crate::session::open::{Hop, OpenPlan, Opened, default_helo, open};
+use crate::session::open::{Hop, OpenPlan, Opened, open};
 use crate::session::probe::Answer;
 use crate::session::{EventSink, Session, SessionContext, Timed};
-use crate::smtp::{Address, Command, Param, ReplyClass, ReversePath};
+use crate::smtp::{Address, Command, Param, Reply, ReplyClass};
 use crate::verify::verdict::probe_local_part;
 use crate::verify::{CatchAll, Decided, Loss, Pace, Verdict, Work};
 
@@ -370,7 +370,7 @@ impl Job {
         // RFC 6531 §3.4: SMTPUTF8 on MAIL only for a transaction that needs it.
         let utf8 = caps.smtputf8() && work.pending_ids().any(needs_utf8);
         let mail = Command::Mail {
-            from: self.sender(&session),
+            from: self.shared.plan.from.clone(),
             params: if utf8 {
                 vec![Param::new("SMTPUTF8", None)]
             } else {
@@ -408,7 +408,13 @@ impl Job {
             // Each verdict goes out the moment its reply is read.
             let answer = |a: Answer<'_>| {
                 let d = match a {
-                    Answer::Mail(reply) => work.mail_reply(&mut round, reply),
+                    Answer::Mail(reply) => {
+                        let mut d = work.mail_reply(&mut round, reply);
+                        if !d.is_empty() {
+                            self.sender_refused(reply, &mut d);
+                        }
+                        d
+                    }
                     Answer::Rcpt(reply) => work.rcpt_reply(&mut round, reply),
                 };
                 self.emit(d, host, pass, deferred);
@@ -430,20 +436,20 @@ impl Job {
         session.quit().await;
     }
 
-    /// `--from`, or postmaster at the name this session gave in EHLO: RFC 5321 §4.5.1
-    /// requires every mail domain to have a postmaster, and it names who is asking.
-    fn sender(&self, session: &Session<'_>) -> ReversePath {
-        if let Some(from) = &self.shared.plan.from {
-            return from.clone();
+    /// MAIL FROM was refused, so the addresses were never asked: their verdicts say
+    /// so, naming the sender, and the writer says once what to change.
+    fn sender_refused(&self, reply: &Reply, decided: &mut [Decided]) {
+        let from = &self.shared.plan.from;
+        let note = format!(
+            "sender {from} refused at MAIL FROM, so the address was not asked (--from sets another sender)"
+        );
+        for d in decided.iter_mut() {
+            d.note = Some(note.clone());
         }
-        let name = self
-            .shared
-            .plan
-            .open
-            .helo
-            .clone()
-            .unwrap_or_else(|| default_helo(session.local_addr()));
-        ReversePath::parse(&format!("postmaster@{name}")).unwrap_or(ReversePath::Null)
+        self.shared.send(Output::SenderRefused {
+            sender: from.to_string(),
+            reply: reply.clone(),
+        });
     }
 
     fn context(&self) -> SessionContext<'static> {

@@ -20,7 +20,7 @@ use crate::outcome::{ExitCode, Phase};
 use crate::render::verify::{self as view, Format, Output, Record, WriterOptions};
 use crate::render::{Status, Summary};
 use crate::session::Timeouts;
-use crate::session::open::OpenPlan;
+use crate::session::open::{OpenPlan, host_name};
 use crate::smtp::ReversePath;
 use crate::verify::{Entry, Lines, Verdict, input};
 
@@ -30,8 +30,8 @@ const OUTPUT_QUEUE: usize = 256;
 
 /// The arguments, validated: everything the sessions need besides the addresses.
 pub(crate) struct Plan {
-    /// `--from`; None for postmaster@ the EHLO name of each session.
-    pub from: Option<ReversePath>,
+    /// `--from`, or [`crate::verify::default_sender`].
+    pub from: ReversePath,
     /// `--server`, instead of MX routing.
     pub target: Option<Target>,
     pub open: OpenPlan,
@@ -127,9 +127,14 @@ pub fn run(args: VerifyArgs) -> u8 {
         progress: matches!(format, Format::Table | Format::Csv) && !quiet_terminal,
         total: list.total(),
         duplicates: list.duplicates,
+        arguments: !args.addresses.is_empty(),
     };
     let (tx, rx) = sync_channel(OUTPUT_QUEUE);
     let printer = std::thread::spawn(move || view::write_all(rx, writer));
+    let _ = tx.send(Output::Sender {
+        sender: plan.from.to_string(),
+        why: sender_why(&args, &plan.from),
+    });
     for &id in &list.invalid {
         let entry = &list.entries[id];
         let _ = tx.send(Output::Verdict(Record {
@@ -149,6 +154,10 @@ pub fn run(args: VerifyArgs) -> u8 {
             _ = tokio::signal::ctrl_c() => false,
         }
     });
+    if !finished && !writer.progress {
+        // The bar, when there was one, takes the echoed ^C away with it.
+        crate::render::progress::after_interrupt_std();
+    }
     // The work is dropped: its sessions close. Whatever was decided is already queued
     // ahead of the end, so the writer prints it before the counts.
     let _ = tx.send(Output::Finish {
@@ -160,6 +169,17 @@ pub fn run(args: VerifyArgs) -> u8 {
     match printer.join() {
         Ok(tally) => tally.exit_code().code(),
         Err(_) => ExitCode::Other.code(),
+    }
+}
+
+/// Where the sender came from, for the note that shows it.
+fn sender_why(args: &VerifyArgs, from: &ReversePath) -> &'static str {
+    match (&args.from, from) {
+        (Some(_), _) => "--from",
+        (None, ReversePath::Null) => {
+            "no domain name here for postmaster@, so the null sender, as callout verifiers use; --from sets one"
+        }
+        (None, ReversePath::Mailbox(_)) => "postmaster at the EHLO name; --from sets one",
     }
 }
 
@@ -178,13 +198,16 @@ fn usage_error(message: &str, format: Format) -> u8 {
 fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let server = &args.server;
     let target = plan::target(server)?;
-    let from = args
-        .from
-        .as_deref()
-        .map(|f| {
-            ReversePath::parse(f).map_err(|e| format!("invalid --from '{}': {e}", f.escape_debug()))
-        })
-        .transpose()?;
+    let open = plan::open_plan(server, &args.tls, &Default::default(), None)?;
+    let from = match args.from.as_deref() {
+        Some(f) => ReversePath::parse(f)
+            .and_then(|p| match p {
+                ReversePath::Mailbox(a) => a.with_ascii_domain().map(ReversePath::Mailbox),
+                null => Ok(null),
+            })
+            .map_err(|e| format!("invalid --from '{}': {e}", f.escape_debug()))?,
+        None => crate::verify::default_sender(open.helo.clone().or_else(host_name).as_ref()),
+    };
     let dns = match target {
         Some(_) => None,
         None => {
@@ -201,7 +224,7 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let started = Instant::now();
     Ok(Plan {
         from,
-        open: plan::open_plan(server, &args.tls, &Default::default(), None)?,
+        open,
         target,
         dns,
         server: server.clone(),

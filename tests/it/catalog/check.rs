@@ -142,18 +142,6 @@ pub fn no_final_dot(r: &RunResult) -> Result<(), String> {
     Ok(())
 }
 
-/// Nothing at all went out after `DATA` (the input failed before its first byte).
-pub fn nothing_after_data(r: &RunResult) -> Result<(), String> {
-    let stream = after_data(r)?;
-    if !stream.is_empty() {
-        return Err(format!(
-            "sent {:?} after DATA",
-            stream.escape_ascii().to_string()
-        ));
-    }
-    Ok(())
-}
-
 /// RFC 5322 §2.1.1: no line of the message on the wire is longer than 998 octets.
 pub fn lines_within_998(r: &RunResult) -> Result<(), String> {
     let payload = single_end(r)?;

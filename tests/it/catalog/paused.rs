@@ -2,7 +2,7 @@
 //! the real RFC 5321 §4.5.3.2 timeouts (5, 2, 3 and 10 minutes) run in milliseconds
 //! and the clock shows exactly how long smtpx waited.
 //!
-//! The server's replies are written before the client starts, so the client never
+//! The server answers each command as soon as its line arrives, so the client never
 //! waits except where the scenario wants it to: the paused clock then jumps straight
 //! to the deadline under test.
 
@@ -52,7 +52,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// A peer that preloads `before` and reads everything.
+    /// A peer that answers with `before`, reply by reply, and reads everything.
     pub fn replies(before: &'static [u8]) -> Peer {
         Peer {
             before,
@@ -81,21 +81,25 @@ async fn session(peer: Peer) -> LibRun {
     let (client, server) = tokio::io::duplex(PIPE);
     let (mut from_client, mut to_client) = tokio::io::split(server);
     let wire = Arc::new(Mutex::new(Vec::new()));
-    to_client
-        .write_all(peer.before)
-        .await
-        .expect("preload fits the pipe");
     let Peer {
+        before,
         drip,
         after,
         after_dot,
         reads,
         body,
-        ..
     } = peer;
-    let dot_seen = Arc::new(tokio::sync::Notify::new());
-    let dot_signal = Arc::clone(&dot_seen);
+    // Reply k (the greeting is 0) goes once the client has sent k lines: a reply written
+    // before its command would be unsolicited, which smtpx rightly refuses.
+    let mut paced = split_replies(before);
+    paced.extend(split_replies(after));
+    let dripped = usize::from(drip.is_some());
+    let needed = (paced.len() + dripped).saturating_sub(1);
+    let (lines_tx, mut lines) = tokio::sync::watch::channel(0usize);
+    let dot_at = Arc::new(Mutex::new(None::<usize>));
+    let dot_line = Arc::clone(&dot_at);
     tokio::spawn(async move {
+        let mut k = 0;
         if let Some((bytes, every)) = drip {
             for (i, b) in bytes.iter().enumerate() {
                 if i > 0 {
@@ -105,33 +109,51 @@ async fn session(peer: Peer) -> LibRun {
                     return;
                 }
             }
+            k = 1;
         }
-        let _ = to_client.write_all(after).await;
-        if !after_dot.is_empty() {
-            dot_seen.notified().await;
-            let _ = to_client.write_all(after_dot).await;
+        for reply in paced {
+            let ready = lines.wait_for(|&n| n >= k).await.is_ok();
+            if !ready || to_client.write_all(reply).await.is_err() {
+                return;
+            }
+            k += 1;
         }
-        // Holding the write half keeps the pipe open: silence, not a close.
+        for (j, reply) in split_replies(after_dot).into_iter().enumerate() {
+            let ready = lines
+                .wait_for(|&n| {
+                    let at = *dot_line.lock().unwrap_or_else(|p| p.into_inner());
+                    at.is_some_and(|at| n >= at + j)
+                })
+                .await
+                .is_ok();
+            if !ready || to_client.write_all(reply).await.is_err() {
+                return;
+            }
+        }
         std::future::pending::<()>().await;
     });
-    if reads {
+    {
         let wire = Arc::clone(&wire);
         tokio::spawn(async move {
             let mut buf = [0u8; 16 * 1024];
-            while let Ok(n) = from_client.read(&mut buf).await {
+            // A server that stops reading still reads the commands it answers; then it
+            // holds the read half so the client's writes fill the pipe.
+            while reads || *lines_tx.borrow() < needed {
+                let Ok(n) = from_client.read(&mut buf).await else {
+                    break;
+                };
                 if n == 0 {
                     break;
                 }
                 let mut seen = wire.lock().unwrap_or_else(|p| p.into_inner());
                 seen.extend_from_slice(&buf[..n]);
+                let count = seen.iter().filter(|&&b| b == b'\n').count();
                 if seen.windows(5).any(|w| w == b"\r\n.\r\n") {
-                    dot_signal.notify_one();
+                    let mut at = dot_at.lock().unwrap_or_else(|p| p.into_inner());
+                    at.get_or_insert(count);
                 }
+                lines_tx.send_replace(count);
             }
-        });
-    } else {
-        // Never read: hold the read half so the client's writes fill the pipe.
-        tokio::spawn(async move {
             let _keep = from_client;
             std::future::pending::<()>().await;
         });
@@ -206,7 +228,6 @@ async fn drive(mut s: Session<'_>, body: &[u8], started: Instant) -> (Summary, D
         let transfer = Transfer {
             pipelining: false,
             chunking: None,
-            quit_with_message: false,
             refuse_8bit: false,
             stop_after: None,
         };
@@ -221,4 +242,23 @@ async fn drive(mut s: Session<'_>, body: &[u8], started: Instant) -> (Summary, D
         s.abort().await;
     }
     (summary, took)
+}
+
+/// The replies in `bytes`, each with its continuation lines (RFC 5321 §4.2.1).
+fn split_replies(bytes: &'static [u8]) -> Vec<&'static [u8]> {
+    let mut replies = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while let Some(nl) = bytes[pos..].iter().position(|&b| b == b'\n') {
+        let line = &bytes[pos..pos + nl + 1];
+        pos += nl + 1;
+        if line.get(3) != Some(&b'-') {
+            replies.push(&bytes[start..pos]);
+            start = pos;
+        }
+    }
+    if start < bytes.len() {
+        replies.push(&bytes[start..]);
+    }
+    replies
 }

@@ -8,3 +8,4 @@ pub mod peers;
 pub mod run;
 pub mod scripted;
 pub mod serve;
+pub mod terminal;

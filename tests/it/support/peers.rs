@@ -70,7 +70,7 @@ const POLL: Duration = Duration::from_millis(20);
 /// Known peers: `aiosmtpd`, `smtp-sink`, `smtp-source`, `postfix` (also
 /// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
-/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`.
+/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -111,6 +111,13 @@ fn probe(peer: &str) -> Result<(), String> {
     match peer {
         "aiosmtpd" => {
             if runs(SYSTEM_PYTHON, &["-c", "import aiosmtpd.smtp"]) {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
+        "tmux" => {
+            if runs("tmux", &["-V"]) {
                 Ok(())
             } else {
                 not_installed()

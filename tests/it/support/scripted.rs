@@ -82,6 +82,11 @@ pub enum Step {
     /// TCP FIN without a TLS close_notify first: a truncation attack on a
     /// TLS session (same as [`Step::Close`] in plaintext).
     Truncate,
+    /// Write `reply` through TLS and then `raw` straight onto the TCP socket
+    /// under it, in one `write()` call so that both arrive together: a server
+    /// whose TLS layer breaks right after a reply (bytes that are not TLS
+    /// records). In plaintext both are written as they are.
+    SendRawUnderTls { reply: Vec<u8>, raw: Vec<u8> },
 }
 
 impl fmt::Debug for Step {
@@ -102,6 +107,9 @@ impl fmt::Debug for Step {
                 write!(f, "Flood({} + {}.., {max})", escape(head), escape(unit))
             }
             Step::Truncate => f.write_str("Truncate"),
+            Step::SendRawUnderTls { reply, raw } => {
+                write!(f, "SendRawUnderTls({}, {})", escape(reply), escape(raw))
+            }
         }
     }
 }
@@ -465,6 +473,25 @@ impl Transport {
             Transport::Gone => Err(closed_error()),
         }
     }
+
+    /// `reply` as the transport carries it (encrypted under TLS), then `raw`
+    /// as it is, in one write on the socket.
+    fn write_with_raw_tail(&mut self, reply: &[u8], raw: &[u8]) -> io::Result<()> {
+        let (sock, mut wire) = match self {
+            Transport::Plain(sock) => (sock, reply.to_vec()),
+            Transport::Tls(tls) => {
+                tls.conn.writer().write_all(reply)?;
+                let mut wire = Vec::new();
+                while tls.conn.wants_write() {
+                    tls.conn.write_tls(&mut wire)?;
+                }
+                (&mut tls.sock, wire)
+            }
+            Transport::Gone => return Err(closed_error()),
+        };
+        wire.extend_from_slice(raw);
+        sock.write_all(&wire)
+    }
 }
 
 fn closed_error() -> io::Error {
@@ -577,6 +604,10 @@ impl<'a> Session<'a> {
                 self.truncate();
                 Ok(())
             }
+            Step::SendRawUnderTls { reply, raw } => self
+                .io
+                .write_with_raw_tail(&reply, &raw)
+                .map_err(|e| Failure::Broken(format!("write failed: {e}"))),
         }
     }
 

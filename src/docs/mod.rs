@@ -11,95 +11,8 @@ use clap_mangen::roff::{Roff, bold, italic, roman};
 
 use crate::cli::Cli;
 
-const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Accepted by every recipient, or --quit-after reached with every reply positive.",
-    ),
-    ("1", "Anything else."),
-    ("2", "Usage error or bad input; nothing was sent."),
-    ("3", "DNS failure."),
-    (
-        "4",
-        "Connection failure: refused, unreachable, connect timeout, or no greeting.",
-    ),
-    ("5", "TLS failure or TLS policy refusal."),
-    ("6", "Authentication failure."),
-    ("7", "Permanent rejection (5xx reply)."),
-    (
-        "8",
-        "Temporary rejection or failure: 4xx reply, or a timeout or lost connection before the final dot.",
-    ),
-    ("9", "Protocol violation by the server."),
-    (
-        "10",
-        "Outcome unknown: the connection was lost after the final dot, so the message may have been accepted.",
-    ),
-    (
-        "130",
-        "Interrupted (Ctrl-C) before the final dot; nothing was committed.",
-    ),
-];
-
-/// `smtpx verify` gives its verdicts their own codes.
-const VERIFY_EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "Every address is deliverable."),
-    ("2", "Usage error or bad input; nothing was sent."),
-    (
-        "7",
-        "An address is undeliverable, invalid, no-mail or no-domain.",
-    ),
-    (
-        "8",
-        "Otherwise: an address is undecided (temporary, accept-all, unreachable, dns-error, policy).",
-    ),
-    (
-        "130",
-        "Interrupted (Ctrl-C); the verdicts decided before were printed, then the counts.",
-    ),
-];
-
-/// `smtpx bench` counts many messages, so its codes sum up a run rather than one message.
-const BENCH_EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Every message started was accepted, and every session opened.",
-    ),
-    ("2", "Usage error or bad input; nothing was sent."),
-    (
-        "4",
-        "No message was sent because no connection could be made (5 for TLS, 6 for AUTH, 7 or 8 for a refused greeting or EHLO).",
-    ),
-    (
-        "7",
-        "Some message or session was refused permanently (5xx).",
-    ),
-    (
-        "8",
-        "Some message was refused temporarily (4xx) or failed (lost connection, timeout, protocol violation), or a session could not be opened.",
-    ),
-    (
-        "130",
-        "Interrupted (Ctrl-C); the report covers what was done.",
-    ),
-];
-
-/// `smtpx serve` is the server: its codes say how the run ended.
-const SERVE_EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Stopped normally: --max-messages or --max-sessions reached, or SIGINT or SIGTERM.",
-    ),
-    (
-        "1",
-        "Anything else (e.g. a Maildir that cannot be created).",
-    ),
-    ("2", "Usage error; nothing listened."),
-    (
-        "4",
-        "Cannot listen (address in use, or not available on this machine).",
-    ),
-];
+mod pages;
+pub use pages::{PAGES, Page, page};
 
 const ENVIRONMENT: &[(&str, &str)] = &[
     (
@@ -123,33 +36,6 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "USER, LOGNAME",
         "The local part of the default --from address.",
-    ),
-];
-
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "Send a message and watch the conversation",
-        "smtpx send --server mail.example.org:25 --from me@example.org --to you@example.org --subject hi --body hello",
-    ),
-    (
-        "Check whether a recipient would be accepted, without sending",
-        "smtpx send -s mx.example.org --from me@example.org --to you@example.org --quit-after rcpt",
-    ),
-    (
-        "Verify a list of addresses at their domains' MX hosts, as CSV",
-        "smtpx verify --file list.txt --format csv > verdicts.csv",
-    ),
-    (
-        "Send a prepared message from stdin, machine-readable",
-        "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
-    ),
-    (
-        "Load-test a lab server: 10 sessions, 10000 messages with 1 KB bodies",
-        "smtpx bench -s 127.0.0.1:2525 -n 10000 -c 10 --size 1024",
-    ),
-    (
-        "Catch mail locally in a Maildir, refusing one recipient domain",
-        "smtpx serve --maildir ~/caught --reply-rcpt '*@bad.example=550 5.1.1 no such user'",
     ),
 ];
 
@@ -184,27 +70,38 @@ pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
 }
 
 fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
+    let name = cmd.get_name();
+    let own = page(name).ok_or_else(|| {
+        io::Error::other(format!(
+            "no man page text for '{name}' in src/docs/pages.rs"
+        ))
+    })?;
     let man = Man::new(cmd.clone());
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
     man.render_synopsis_section(&mut out)?;
-    man.render_description_section(&mut out)?;
+    let mut roff = Roff::default();
+    roff.control("SH", ["DESCRIPTION"]);
+    paragraphs(&mut roff, own.description);
+    roff.to_writer(&mut out)?;
     man.render_options_section(&mut out)?;
-    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+    // Only the top level lists subcommands: each has its own page. `config show` is
+    // described on smtpx-config(1), which has no page per action.
+    if name == "smtpx" {
         man.render_subcommands_section(&mut out)?;
     }
     let mut roff = Roff::default();
-    let exit_status = if cmd.get_name() == "verify" {
-        VERIFY_EXIT_STATUS
-    } else if cmd.get_name() == "bench" {
-        BENCH_EXIT_STATUS
-    } else if cmd.get_name() == "serve" {
-        SERVE_EXIT_STATUS
-    } else {
-        EXIT_STATUS
-    };
-    section(&mut roff, "EXIT STATUS", exit_status);
+    for (title, text) in own.sections {
+        roff.control("SH", [*title]);
+        paragraphs(&mut roff, text);
+    }
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, text) in own.exit {
+        roff.control("TP", [] as [&str; 0]);
+        roff.text([bold(code.to_string())]);
+        roff.text([roman(sentence(text))]);
+    }
     section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
     roff.control("SH", ["FILES"]);
     roff.control("TP", [] as [&str; 0]);
@@ -216,7 +113,7 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
          `smtpx config show` prints what a profile resolves to, secrets redacted.",
     )]);
     roff.control("SH", ["EXAMPLES"]);
-    for (what, example) in EXAMPLES {
+    for (what, example) in own.examples {
         roff.text([roman(*what)]);
         roff.control("RS", ["4"]);
         roff.text([bold(*example)]);
@@ -226,7 +123,11 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
     roff.control("SH", ["SECURITY"]);
     roff.text([roman(SECURITY)]);
     roff.control("SH", ["SEE ALSO"]);
-    roff.text([
+    let mut see: Vec<_> = Vec::new();
+    if name != "smtpx" {
+        see.extend([italic("smtpx"), roman("(1), ")]);
+    }
+    see.extend([
         italic("swaks"),
         roman("(1), "),
         italic("openssl-s_client"),
@@ -234,9 +135,33 @@ fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
         italic("smtp-source"),
         roman("(1)"),
     ]);
+    roff.text(see);
     roff.to_writer(&mut out)?;
     man.render_version_section(&mut out)?;
     Ok(out)
+}
+
+fn paragraphs(roff: &mut Roff, text: &[&str]) {
+    for (i, p) in text.iter().enumerate() {
+        if i > 0 {
+            roff.control("PP", [] as [&str; 0]);
+        }
+        roff.text([roman(*p)]);
+    }
+}
+
+/// A help-table row as a man page sentence: capitalised, with a full stop.
+fn sentence(text: &str) -> String {
+    let mut s: String = text
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(text.chars().skip(1))
+        .collect();
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
 }
 
 fn section(roff: &mut Roff, title: &str, items: &[(&str, &str)]) {
@@ -256,12 +181,34 @@ pub const SHELLS: [Shell; 5] = [
     Shell::Elvish,
 ];
 
+/// The command as a user may type it: hidden subcommands (`generate`) and the flags a
+/// subcommand hides because it ignores them (`bench --dns-server`) are left out, so a
+/// completion never offers them.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_string())
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true);
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(version.to_string());
+    }
+    out = out.args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    out.subcommands(
+        cmd.get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(visible),
+    )
+}
+
 /// Every completion script, as (file name, contents).
 pub fn completions() -> Vec<(String, Vec<u8>)> {
     SHELLS
         .iter()
         .map(|&shell| {
-            let mut cmd = command();
+            let mut cmd = visible(&command());
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "smtpx", &mut out);
             let name = match shell {
@@ -292,4 +239,79 @@ pub fn write_all(man_dir: &Path, completions_dir: &Path) -> io::Result<Vec<PathB
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pages() -> Vec<(String, String)> {
+        man_pages()
+            .unwrap()
+            .into_iter()
+            .map(|(n, b)| (n, String::from_utf8(b).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn each_page_has_its_own_exit_status_and_examples() {
+        let cmd = command();
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let own = page(sub.get_name()).expect("a page for every visible subcommand");
+            let prefix = format!("smtpx {}", sub.get_name());
+            for (_, example) in own.examples {
+                assert!(example.starts_with(&prefix), "{example}");
+            }
+            assert!(own.description.concat().len() > 200, "{}", own.name);
+        }
+        let all = pages();
+        let text = |name: &str| &all.iter().find(|(n, _)| n == name).unwrap().1;
+        let mx = text("smtpx-mx.1");
+        assert!(mx.contains("Every domain has somewhere to deliver."));
+        assert!(!mx.contains("Accepted by every recipient"));
+        assert!(text("smtpx-check.1").contains("A check failed"));
+        assert!(text("smtpx-size.1").contains("The probes ran"));
+        assert!(text("smtpx-config.1").contains("The settings were shown."));
+        assert!(text("smtpx-expn.1").contains("{\"type\": \"expn\"}"));
+    }
+
+    #[test]
+    fn every_page_named_exists() {
+        let all = pages();
+        for (name, body) in &all {
+            for (i, _) in body.match_indices("smtpx\\-") {
+                let rest = &body[i..];
+                let end = rest.find('(').unwrap_or(rest.len());
+                let named = rest[..end].replace("\\-", "-");
+                if rest[end..].starts_with("(1)") {
+                    let file = format!("{named}.1");
+                    assert!(
+                        all.iter().any(|(n, _)| *n == file),
+                        "{name} names {file}, which does not exist"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn completions_offer_only_what_a_user_may_type() {
+        for (name, bytes) in completions() {
+            let text = String::from_utf8(bytes).unwrap();
+            for word in [
+                "subcmd__generate",
+                "smtpx,generate",
+                "smtpx;generate",
+                "(generate)",
+            ] {
+                assert!(!text.contains(word), "{name} offers generate: {word}");
+            }
+        }
+        let cmd = visible(&command());
+        let bench = cmd.find_subcommand("bench").unwrap();
+        assert!(bench.get_arguments().all(|a| a.get_id() != "dns_server"));
+        assert!(cmd.find_subcommand("generate").is_none());
+        let send = cmd.find_subcommand("send").unwrap();
+        assert!(send.get_arguments().any(|a| a.get_id() == "dns_server"));
+    }
 }

@@ -1,0 +1,483 @@
+//! What each man page says beyond the options clap lists: its description, the rules
+//! and JSON objects of its subcommand, its own exit status table and its own examples.
+
+use crate::cli::exit::{self, ExitTable};
+
+/// One man page's own text. Paragraphs are plain text; roff escaping happens when the
+/// page is written.
+pub struct Page {
+    /// `smtpx` for the top-level page, else the subcommand's name.
+    pub name: &'static str,
+    pub description: &'static [&'static str],
+    /// Further sections, each a title and its paragraphs.
+    pub sections: &'static [(&'static str, &'static [&'static str])],
+    pub exit: ExitTable,
+    /// (what it does, the command).
+    pub examples: &'static [(&'static str, &'static str)],
+}
+
+/// The deadlines every session-running subcommand shares.
+const TIMEOUTS: &[&str] = &[
+    "Defaults follow RFC 5321 section 4.5.3.2: --greeting-timeout 5m, --command-timeout 5m \
+     (EHLO, MAIL, RCPT, VRFY and the other commands), --data-timeout 2m, \
+     --data-block-timeout 3m (each block of content written), --final-timeout 10m (the \
+     reply to the final dot); --connect-timeout 30s. The TLS handshake waits at most 1m \
+     and the reply to QUIT at most 10s, both shortened by --command-timeout. --timeout \
+     sets one deadline for the whole run, which bounds every other. Durations read 30s, \
+     2m, 1m30s, or a bare number of seconds.",
+    "A server that sends no greeting within 3s gets a note that the port may expect \
+     implicit TLS (--tls implicit); smtpx goes on waiting until --greeting-timeout.",
+];
+
+const TRANSCRIPT: &str = "Every command sent and every reply received is printed as it \
+    happens: -> and <- mark client and server lines in plaintext, ~> and <~ inside \
+    verified TLS, ?> and <? inside TLS whose certificate was not verified; * lines are \
+    smtpx's own notes. Reply codes are coloured by class on a terminal. Control characters \
+    in server text are shown escaped. -q prints only the outcome line; --json prints one \
+    JSON object per event (connecting, connected, command, reply, body, tls, warning, \
+    note) and a final result object.";
+
+const RESULT_JSON: &str = "The last JSON line is always {\"type\": \"result\"} with \
+    status (accepted, partially-accepted, stopped, rejected, failed, unknown, ok), \
+    exit_code, message and, as they apply, phase, failure, reply (code, enhanced, text), \
+    queue_id, recipients and elapsed_ms. A command line that cannot be parsed still ends \
+    --json output with a result (failure \"input\", exit code 2).";
+
+pub const PAGES: &[Page] = &[
+    Page {
+        name: "smtpx",
+        description: &[
+            "smtpx opens an SMTP session and walks through the conversation - greeting, \
+             EHLO (HELO fallback), STARTTLS or implicit TLS, AUTH, MAIL FROM, RCPT TO, DATA, \
+             QUIT - printing every command it sends and every reply it gets, with reply \
+             codes, timings and TLS details.",
+            "Each subcommand has its own page: smtpx-send(1) sends a message, smtpx-mx(1) \
+             shows a domain's mail routing, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
+             smtpx-expn(1) and smtpx-size(1) probe it, smtpx-verify(1) verifies addresses in \
+             bulk, smtpx-bench(1) loads a server, smtpx-serve(1) catches mail \
+             locally, smtpx-config(1) shows a profile.",
+            TRANSCRIPT,
+        ],
+        sections: &[],
+        exit: exit::SEND,
+        examples: &[
+            (
+                "Send a message and watch the conversation",
+                "smtpx send --server mail.example.org:25 --from me@example.org --to you@example.org --subject hi --body hello",
+            ),
+            ("Where does mail for a domain go?", "smtpx mx example.org"),
+            (
+                "Diagnose every MX host of a domain",
+                "smtpx check example.org",
+            ),
+            (
+                "Verify a list of addresses, as CSV",
+                "smtpx verify --file list.txt --format csv > verdicts.csv",
+            ),
+        ],
+    },
+    Page {
+        name: "send",
+        description: &[
+            "Sends one message and shows the whole SMTP conversation. With --server, to that \
+             server; without, recipients are grouped by domain and each domain's MX hosts \
+             are tried in preference order, like an MTA (RFC 5321 section 5.1).",
+            "The message is composed from flags (Date, Message-ID, From, To, Cc, Subject and \
+             MIME headers added; --html and --attach make MIME parts), or --data sends a \
+             prepared RFC 5322 message as it is, streamed. Addresses, the EHLO name and \
+             header values are checked before connecting; IDN domains go as A-labels. \
+             --to, --cc and --bcc repeat or take a comma-separated list.",
+            "Extensions are used when the post-TLS EHLO offers them: PIPELINING, SIZE, \
+             8BITMIME, SMTPUTF8, DSN, and CHUNKING with --chunking. The message is claimed \
+             sent only when the server accepted the final dot (or BDAT LAST).",
+            "--quit-after STEP stops after connect, greeting, ehlo, tls, auth, mail or rcpt \
+             and never sends a message. Steps before RCPT need no --to. auth without --user \
+             and tls with --tls none are usage errors; a tls stop where no handshake \
+             happened is exit 5.",
+            TRANSCRIPT,
+        ],
+        sections: &[("TIMEOUTS", TIMEOUTS), ("JSON OUTPUT", &[RESULT_JSON])],
+        exit: exit::SEND,
+        examples: &[
+            (
+                "Send a message and watch the conversation",
+                "smtpx send -s mail.example.org --from me@example.org --to you@example.org --subject hi --body hello",
+            ),
+            (
+                "Check whether a recipient would be accepted, without sending",
+                "smtpx send -s mx.example.org --from me@example.org --to you@example.org --quit-after rcpt",
+            ),
+            (
+                "Look at the STARTTLS certificate chain",
+                "smtpx send -s mx.example.org --tls starttls --quit-after tls",
+            ),
+            (
+                "Submit with AUTH, the password from a file",
+                "smtpx send -s smtp.example.org:587 --user me@example.org --password-file ~/.smtp-pass --to you@example.net --body-file report.txt --attach report.pdf",
+            ),
+            (
+                "Send a prepared message from stdin, machine-readable",
+                "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
+            ),
+        ],
+    },
+    Page {
+        name: "mx",
+        description: &[
+            "Shows each domain's mail routing, as an MTA would follow it: the MX hosts in \
+             preference order (ties shown as ties), each with its A and AAAA addresses and \
+             TTLs; an implicit MX when the domain has addresses but no MX; a null MX (RFC \
+             7505); dangling MX targets. NXDOMAIN and temporary failures (SERVFAIL, timeout) \
+             are told apart. Domains are looked up concurrently. No SMTP connection is made.",
+        ],
+        sections: &[(
+            "JSON OUTPUT",
+            &[
+                "--json prints one {\"type\": \"route\"} object per domain with domain, \
+               deliverable, temporary and route (kind: mx, implicit, null_mx, no_mail, \
+               nx_domain, temporary, invalid_domain, with hosts, preferences, addresses and \
+               TTLs), then the result object.",
+            ],
+        )],
+        exit: exit::MX,
+        examples: &[
+            (
+                "Where does mail for two domains go?",
+                "smtpx mx example.org example.net",
+            ),
+            (
+                "Ask a particular DNS server, IPv4 addresses only",
+                "smtpx mx example.org --dns-server 192.0.2.53 -4",
+            ),
+        ],
+    },
+    Page {
+        name: "check",
+        description: &[
+            "Diagnoses a mail server on one screen: the banner, reverse DNS (PTR and \
+             forward confirmation), EHLO capabilities before and after STARTTLS, the TLS \
+             protocol, cipher and certificate chain, VRFY, EXPN, HELP, NOOP and TURN, and \
+             the timing of each step. For a domain, every MX host is checked (the domain \
+             itself as an implicit MX when it has none). No message is sent.",
+            "Each finding is a pass, warn or fail verdict with its reason. Fails: no usable \
+             address, a refused greeting or EHLO, no STARTTLS, STARTTLS refused or failing, \
+             a certificate that does not verify or has expired, TURN accepted, an open relay \
+             (--relay-test), a session that ended early. Warns: HELO only, a certificate \
+             expiring within 14 days, AUTH offered without TLS, no or unconfirmed reverse DNS, a PTR \
+             name that differs from the banner, VRFY or EXPN that answer, an unreadable \
+             SIZE, STARTTLS offered again inside TLS, an inconclusive relay test.",
+            "--relay-test asks at RCPT whether the server would relay mail from an outside \
+             sender (--relay-from) to an outside recipient (--relay-to); DATA is never sent.",
+        ],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one {\"type\": \"check\"} object per host: host, peer, \
+                   preference, greeting, banner_name, ehlo_name, helo_fallback, reverse_dns, \
+                   capabilities and capabilities_tls (each keyword, params, meaning), \
+                   capability_changes, starttls, tls, vrfy, expn, help, noop, turn, relay, \
+                   verdicts (each level, topic, reason), reached, ended, unreachable, \
+                   unusable; then the result object.",
+                ],
+            ),
+        ],
+        exit: exit::CHECK,
+        examples: &[
+            ("Every MX host of a domain", "smtpx check example.org"),
+            (
+                "One server, with an open-relay test",
+                "smtpx check mx.example.org:25 --relay-test",
+            ),
+        ],
+    },
+    Page {
+        name: "vrfy",
+        description: &[
+            "Asks a server to verify addresses or user names with VRFY (RFC 5321 section \
+             3.5), one command each, and labels every reply with its RFC meaning: 250 and \
+             251 verified, 252 cannot verify but will accept (never called valid), 550, 551 \
+             and 553 unknown, 500 and 502 disabled, 4xx temporary. Without --server each \
+             argument must be an address, and its domain's MX hosts are asked.",
+        ],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one {\"type\": \"vrfy\"} object per argument: argument, \
+                   asked, meaning, decision (verified, undecided, refused), address (the \
+                   canonical address returned) and reply; then the result object.",
+                ],
+            ),
+        ],
+        exit: exit::QUERY,
+        examples: &[
+            (
+                "Does the server know these mailboxes?",
+                "smtpx vrfy -s mx.example.org postmaster bob@example.org",
+            ),
+            (
+                "Ask the domain's MX hosts, as JSON",
+                "smtpx vrfy bob@example.org --json",
+            ),
+        ],
+    },
+    Page {
+        name: "expn",
+        description: &[
+            "Asks a server to expand mailing lists with EXPN (RFC 5321 section 3.5), one \
+             command each, listing the members it returns and labelling the reply with its \
+             RFC meaning (250 expanded, 252 cannot expand, 550 unknown, 500 and 502 \
+             disabled). Without --server each list must be an address, and its domain's MX \
+             hosts are asked.",
+        ],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one {\"type\": \"expn\"} object per list: argument, asked, \
+                   meaning, decision (verified, undecided, refused), members and reply; then \
+                   the result object.",
+                ],
+            ),
+        ],
+        exit: exit::QUERY,
+        examples: &[
+            (
+                "Who is on the staff list?",
+                "smtpx expn -s mx.example.org staff",
+            ),
+            (
+                "Several lists, as JSON",
+                "smtpx expn -s mx.example.org staff all --json",
+            ),
+        ],
+    },
+    Page {
+        name: "size",
+        description: &[
+            "Shows the message size limit a server advertises (SIZE, RFC 1870) and probes \
+             it with MAIL FROM ... SIZE=n at and just over the limit: no \
+             recipient is named and no message is sent. With --probe and a SIZE with no \
+             limit, it searches for the largest declaration the server accepts (at most 20 \
+             MAIL commands).",
+        ],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one {\"type\": \"size\"} object: host, peer, advertised, \
+                   limit_check, probes (each with its reply), search and result; then the \
+                   result object.",
+                ],
+            ),
+        ],
+        exit: exit::SIZE,
+        examples: &[
+            (
+                "The limit of a domain's first MX host",
+                "smtpx size example.org",
+            ),
+            (
+                "Search for the real limit of a server that advertises none",
+                "smtpx size mx.example.org:25 --probe",
+            ),
+        ],
+    },
+    Page {
+        name: "verify",
+        description: &[
+            "Verifies addresses in bulk by asking each domain's MX hosts at RCPT TO; DATA is \
+             never sent, so nothing is delivered. Addresses come as arguments, from --file, \
+             or one a line on stdin; a line that is not an address is reported by its number \
+             and the run goes on.",
+            "Each domain gets one session: MAIL FROM, then the RCPTs (at most 100 a \
+             transaction, pipelined when offered), RSET between transactions. The first RCPT \
+             of a domain is a random local part: a server that accepts it accepts anything, \
+             and no address of that domain is called deliverable.",
+            "Verdicts: deliverable (250/251 and the random local part refused), \
+             undeliverable (550/551/553, 5.1.x, 5.2.x), accept-all, temporary (4xx), \
+             no-mail (null MX), no-domain (NXDOMAIN), dns-error, unreachable, policy (5.7.x, \
+             554, a refused MAIL FROM or greeting), invalid.",
+        ],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            (
+                "OUTPUT",
+                &[
+                    "A table by default; --format csv (line, address, verdict, code, \
+                   enhanced, detail, host) or --format jsonl (--json): one {\"type\": \
+                   \"verdict\"} object per address with line, address, verdict, reply, note \
+                   and host, then a result object with counts per verdict, total, decided, \
+                   duplicates and interrupted. A progress bar shows on a terminal only.",
+                ],
+            ),
+        ],
+        exit: exit::VERIFY,
+        examples: &[
+            (
+                "Two addresses",
+                "smtpx verify alice@example.org bob@example.net",
+            ),
+            (
+                "A list, as CSV",
+                "smtpx verify --file list.txt --format csv > verdicts.csv",
+            ),
+            (
+                "Ask greylisted addresses again after five minutes",
+                "smtpx verify --file list.txt --retry-temporary 5m",
+            ),
+        ],
+    },
+    Page {
+        name: "bench",
+        description: &[
+            "Loads one server with many messages over parallel sessions, like Postfix's \
+             smtp-source, and reports counts, throughput and latency percentiles. With \
+             PIPELINING a message's content leaves in the same write as the next message's \
+             envelope (RFC 2920 section 3.1), so each message costs one round trip.",
+            "Every started message ends in exactly one bucket: accepted (the final dot or \
+             BDAT LAST answered 2xx), rejected by phase and code, or failed by the phase \
+             whose reply never came. -n and --duration both bound the run; --rate caps \
+             starts; --per-session reconnects. Memory does not grow with -n.",
+        ],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one {\"type\": \"bench\"} object: server, request, stopped, \
+                   messages, rejected, failed, recipients, sessions, content_bytes and, unless \
+                   --no-timing, elapsed_ms, messages_per_s, mb_per_s and latency_ms; then the \
+                   result object.",
+                ],
+            ),
+        ],
+        exit: exit::BENCH,
+        examples: &[
+            (
+                "10 sessions share 10000 messages with 1 KB bodies",
+                "smtpx bench -s 127.0.0.1:2525 -n 10000 -c 10 --size 1024",
+            ),
+            (
+                "At most 500 messages a second for five minutes, 3 recipients each",
+                "smtpx bench -s mx.lab.example -c 20 --rcpts 3 --to 'user{n%1000}@lab.example' --rate 500/s --duration 5m",
+            ),
+        ],
+    },
+    Page {
+        name: "serve",
+        description: &[
+            "A local SMTP server for testing: it catches the mail an application sends \
+             (in a Maildir, an mbox, or nowhere) and shows each session from the server's \
+             side, with the arrows mirrored (-> is what the server said, <- what it heard) \
+             and a line per message. It listens on 127.0.0.1:2525 unless --listen or \
+             --listen-tls say otherwise; an address that is not loopback must be named \
+             explicitly. The first line printed is the bound address.",
+            "It offers PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING \
+             (BDAT) with BINARYMIME and DSN; STARTTLS with --tls-cert and --tls-key or \
+             --tls-self-signed (whose SHA-256 is printed); AUTH (SCRAM-SHA-256, CRAM-MD5, \
+             PLAIN, LOGIN) with --users FILE or --auth-any, only after TLS unless \
+             --allow-insecure-auth.",
+        ],
+        sections: &[
+            (
+                "DATA AND STORAGE",
+                &[
+                    "Only CRLF . CRLF ends DATA, and one leading dot is removed from each \
+                     line (RFC 5321 section 4.5.2). A bare LF or CR in the content, in \
+                     particular the end-of-data forms of the SMTP smuggling advisories, never \
+                     ends it: the message is read to its real end and refused with 550 5.6.0.",
+                    "--maildir DIR writes each message in DIR/tmp and renames it into DIR/new \
+                     when complete; --mbox FILE appends under a lock with mboxrd quoting. The \
+                     envelope is recorded in front of the message as Return-Path, one \
+                     X-Original-To per recipient, X-Smtpx-Mail-Params and a Received field. \
+                     Content streams to disk, so memory stays flat.",
+                ],
+            ),
+            (
+                "FAULTS",
+                &[
+                    "Stages are greeting, ehlo, starttls, auth, mail, rcpt, data, dot and \
+                     quit. --reply STAGE=CODE [TEXT] answers a stage with that reply; \
+                     --reply-rcpt PATTERN=CODE [TEXT] answers matching recipients; --delay \
+                     STAGE=DURATION waits before answering; --drop STAGE closes the \
+                     connection instead; --fail-every N applies the faults to every Nth \
+                     transaction or session only.",
+                ],
+            ),
+            (
+                "LIMITS",
+                &[
+                    "Command lines of 512 octets (12288 for AUTH), --max-recipients, \
+                     --max-commands per session, 20 refused commands per session, \
+                     --idle-timeout and --max-concurrent bound what any client can make the \
+                     server hold. --max-messages and --max-sessions end the run, as do SIGINT \
+                     and SIGTERM; sessions in progress then get 5 seconds to finish.",
+                ],
+            ),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one object per event: listening, certificate, connected, \
+                     turned-away, command (AUTH redacted), reply, content, tls, message, \
+                     closed, warning, stopping; the last line is the result object with \
+                     messages, sessions and stopped.",
+                ],
+            ),
+        ],
+        exit: exit::SERVE,
+        examples: &[
+            (
+                "Catch one message, and send it from another terminal",
+                "smtpx serve --max-messages 1",
+            ),
+            (
+                "Keep every message in a Maildir, refusing one recipient domain",
+                "smtpx serve --maildir ~/caught --reply-rcpt '*@bad.example=550 5.1.1 no such user'",
+            ),
+            (
+                "STARTTLS with a certificate made at start, written out for the client",
+                "smtpx serve --tls-self-signed --tls-cert-out cert.pem --auth-any",
+            ),
+        ],
+    },
+    Page {
+        name: "config",
+        description: &[
+            "Config profiles live in $XDG_CONFIG_HOME/smtpx/config.toml (or the file \
+             --config names). smtpx config show prints the settings the selected profile \
+             (--profile, SMTPX_PROFILE, or default_profile in the file) resolves to, and \
+             where each came from; a password command or file is named, never run or read.",
+            "Flags and environment variables always override a profile. An error in the \
+             file names its line and key.",
+        ],
+        sections: &[(
+            "JSON OUTPUT",
+            &[
+                "--json prints one {\"type\": \"config\"} object with file, profile and \
+               settings (password_command shown as [redacted]), then the result object.",
+            ],
+        )],
+        exit: exit::CONFIG,
+        examples: &[
+            (
+                "What does the default profile resolve to?",
+                "smtpx config show",
+            ),
+            (
+                "A named profile, as JSON",
+                "smtpx config show --profile work --json",
+            ),
+        ],
+    },
+];
+
+/// The page of `name` (`smtpx` for the top level).
+pub fn page(name: &str) -> Option<&'static Page> {
+    PAGES.iter().find(|p| p.name == name)
+}
