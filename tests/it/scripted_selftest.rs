@@ -462,7 +462,8 @@ fn read_until_close_records_everything() {
 fn stall_lets_client_writes_back_up() {
     let server = ScriptedServer::start(vec![
         send("354 go\r\n"),
-        Step::Stall(Duration::from_millis(300)),
+        // Long enough that a loaded machine still fills the buffers before it ends.
+        Step::Stall(Duration::from_secs(2)),
         Step::ExpectData,
         send("250 ok\r\n"),
     ]);

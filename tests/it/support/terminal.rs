@@ -13,7 +13,8 @@ impl Tmux {
             return None;
         }
         let socket = format!("smtpx-test-{}-{}", std::process::id(), rand_suffix());
-        let shell = format!("{command}; echo EXIT=$?; sleep 600");
+        // CI=true in the test's environment would make smtpx treat the pane as a log.
+        let shell = format!("unset CI; {command}; echo EXIT=$?; sleep 600");
         let ok = std::process::Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-x", "100", "-y", "20", &shell])
