@@ -714,8 +714,11 @@ mod tests {
                     sub.get_name()
                 );
                 if let Some(want) = expected_heading(id) {
-                    // mx and size group their own flags; the shared ones stay put.
-                    let own = matches!((sub.get_name(), id), ("mx", "ipv4" | "ipv6"));
+                    // mx and serve group their own flags; the shared ones stay put.
+                    let own = matches!(
+                        (sub.get_name(), id),
+                        ("mx", "ipv4" | "ipv6") | ("serve", "idle_timeout")
+                    );
                     if !own {
                         assert_eq!(heading, Some(want), "{} --{id}", sub.get_name());
                     }
