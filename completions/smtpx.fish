@@ -37,6 +37,7 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "size" -d 'Show a server
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "verify" -d 'Verify addresses in bulk by asking each domain\'s MX hosts at RCPT TO (nothing is sent), with a catch-all probe per domain and a progress bar'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "bench" -d 'Load-test a server: many messages over parallel sessions, with PIPELINING, and a report of counts, throughput and latency percentiles (like Postfix\'s smtp-source)'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "session" -d 'Type SMTP by hand, with smtpx doing STARTTLS, AUTH, dot-stuffing and reply meanings: a telnet or `openssl s_client` that knows SMTP'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "serve" -d 'Run a local SMTP server that catches mail (Maildir, mbox or discard), shows each session, and refuses, delays or drops on request'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "config" -d 'Show the settings a profile resolves to (secrets redacted)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
@@ -461,6 +462,41 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l json -d 'One JSO
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l listen -d 'Listen for SMTP on ADDR:PORT (repeatable; port 0 picks a free one, printed first). An address that is not loopback listens to the network: name it only on purpose [default: 127.0.0.1:2525]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l listen-tls -d 'Listen for implicit TLS (RFC 8314, as on port 465) on ADDR:PORT (repeatable; needs a certificate)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l hostname -d 'Name in the greeting, the EHLO reply and the Received field [default: localhost]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l maildir -d 'Store each message as one file in this Maildir (created if missing), moved into new/ once complete' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l mbox -d 'Append each message to this mbox file (mboxrd quoting, LF line ends)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l tls-cert -d 'Certificate chain (PEM) for STARTTLS and --listen-tls, with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l tls-key -d 'Private key (PEM) of --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l tls-cert-out -d 'Write the certificate in use (PEM) to FILE, e.g. for `smtpx send --tls-ca FILE`' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l users -d 'Offer AUTH (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN) for the user:password lines of FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l reply -d 'Answer STAGE with this reply instead: STAGE=CODE [TEXT], STAGE one of greeting, ehlo, starttls, auth, mail, rcpt, data, dot, quit (repeatable). A 421 closes the connection' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l reply-rcpt -d 'Answer RCPT for recipients matching PATTERN (* and ? wildcards, any case) with this reply: PATTERN=CODE [TEXT] (repeatable; the first match wins)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l delay -d 'Wait before answering STAGE: STAGE=DURATION, e.g. greeting=5s (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l drop -d 'Close the connection at STAGE without a reply (repeatable)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l fail-every -d 'Apply the faults above only to every Nth transaction (mail, rcpt, data, dot) and every Nth session (greeting, ehlo, starttls, auth, quit)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l max-messages -d 'Stop after accepting this many messages' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l max-sessions -d 'Stop after this many sessions (connections) have ended' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l size -d 'Largest message accepted, advertised as SIZE (RFC 1870); k, m suffixes; 0 for no limit' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l max-recipients -d 'Recipients per message; more get 452 (RFC 5321 §4.5.3.1.10)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l max-commands -d 'Commands per session before it is closed with 421' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l max-concurrent -d 'Sessions at once; more are answered 421 and closed' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l idle-timeout -d 'Close a session that sends nothing for this long (RFC 5321 §4.5.3.2.7: 5 minutes)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l discard -d 'Accept messages and keep nothing (the default when no storage is named)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l tls-self-signed -d 'Make a certificate at start (for localhost, 127.0.0.1, ::1 and --hostname); its SHA-256 is printed so that a client can pin it'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l auth-any -d 'Offer AUTH (CRAM-MD5, PLAIN, LOGIN) and accept any user name and password'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l allow-insecure-auth -d 'Offer AUTH before TLS too (by default only after STARTTLS or on --listen-tls)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand config; and not __fish_seen_subcommand_from show" -s h -l help -d 'Print help'

@@ -11,6 +11,8 @@
 //!           ├─ dns/      the only module that names hickory types
 //!           ├─ diagnosis/ facts about a server and the pure verdict rules of `check`
 //!           ├─ load/     bench without I/O: budget, pipeline decisions, statistics
+//!           ├─ serve/    the server side without I/O: command parsing, the state machine
+//!           │            that answers, DATA reception, SASL checks, fault plans
 //!           ├─ message/  RFC 5322 message composition
 //!           ├─ verify/   pure rules of `verify`: input lines, verdicts, batches, retries
 //!           ├─ config    profiles from config.toml; secret: where a password comes from
@@ -28,6 +30,7 @@ pub mod net;
 pub mod outcome;
 pub mod render;
 pub mod secret;
+pub mod serve;
 pub mod session;
 pub mod smtp;
 pub mod subcommands;

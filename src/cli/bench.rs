@@ -75,7 +75,7 @@ pub struct BenchArgs {
 /// is held in memory.
 pub const MAX_MESSAGE_BYTES: u64 = 100 * 1024 * 1024;
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub(super) fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, unit) = match s.trim().to_ascii_lowercase() {
         t if t.ends_with('k') => (t[..t.len() - 1].to_string(), 1024),
         t if t.ends_with('m') => (t[..t.len() - 1].to_string(), 1024 * 1024),

@@ -190,6 +190,23 @@ pub const CONFIG: ExitTable = &[
     ),
 ];
 
+/// `smtpx serve` is the server: its codes say how the run ended.
+pub const SERVE: ExitTable = &[
+    (
+        0,
+        "the server stopped normally: --max-messages or --max-sessions reached, or SIGINT or SIGTERM (sessions in progress are given a few seconds to finish)",
+    ),
+    (
+        1,
+        "anything else (e.g. a storage directory that cannot be created)",
+    ),
+    (2, "usage error (nothing listened)"),
+    (
+        4,
+        "cannot listen (address in use, or not available on this machine)",
+    ),
+];
+
 /// The table as `--help` shows it after the options, wrapped to 88 columns.
 pub fn help(table: ExitTable) -> String {
     titled("Exit codes:", table)

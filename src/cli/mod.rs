@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
 pub mod exit;
+pub mod serve;
 mod session;
 
 pub use crate::render::palette::ColorChoice;
@@ -80,6 +81,10 @@ pub enum Verb {
     /// meanings: a telnet or `openssl s_client` that knows SMTP
     #[command(after_help = exit::help(exit::SESSION))]
     Session(Box<SessionArgs>),
+    /// Run a local SMTP server that catches mail (Maildir, mbox or discard), shows each
+    /// session, and refuses, delays or drops on request
+    #[command(after_help = exit::help(exit::SERVE))]
+    Serve(Box<serve::ServeArgs>),
     /// Show the settings a profile resolves to (secrets redacted)
     #[command(after_help = exit::help(exit::CONFIG))]
     Config(ConfigArgs),
@@ -715,8 +720,11 @@ mod tests {
                     sub.get_name()
                 );
                 if let Some(want) = expected_heading(id) {
-                    // mx and size group their own flags; the shared ones stay put.
-                    let own = matches!((sub.get_name(), id), ("mx", "ipv4" | "ipv6"));
+                    // mx and serve group their own flags; the shared ones stay put.
+                    let own = matches!(
+                        (sub.get_name(), id),
+                        ("mx", "ipv4" | "ipv6") | ("serve", "idle_timeout")
+                    );
                     if !own {
                         assert_eq!(heading, Some(want), "{} --{id}", sub.get_name());
                     }

@@ -55,7 +55,7 @@ pub const PAGES: &[Page] = &[
              shows a domain's mail routing, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
              smtpx-expn(1) and smtpx-size(1) probe it, smtpx-verify(1) verifies addresses in \
              bulk, smtpx-bench(1) loads a server, smtpx-session(1) lets you type SMTP by hand, \
-             smtpx-config(1) shows a profile.",
+             smtpx-serve(1) catches mail locally, smtpx-config(1) shows a profile.",
             TRANSCRIPT,
         ],
         sections: &[],
@@ -424,6 +424,83 @@ pub const PAGES: &[Page] = &[
             (
                 "A scripted session (one SMTP line per line of the file), as JSON events",
                 "smtpx session -s mx.example.org --json < lines.txt",
+            ),
+        ],
+    },
+    Page {
+        name: "serve",
+        description: &[
+            "A local SMTP server for testing: it catches the mail an application sends \
+             (in a Maildir, an mbox, or nowhere) and shows each session from the server's \
+             side, with the arrows mirrored (-> is what the server said, <- what it heard) \
+             and a line per message. It listens on 127.0.0.1:2525 unless --listen or \
+             --listen-tls say otherwise; an address that is not loopback must be named \
+             explicitly. The first line printed is the bound address.",
+            "It offers PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING \
+             (BDAT) with BINARYMIME and DSN; STARTTLS with --tls-cert and --tls-key or \
+             --tls-self-signed (whose SHA-256 is printed); AUTH (SCRAM-SHA-256, CRAM-MD5, \
+             PLAIN, LOGIN) with --users FILE or --auth-any, only after TLS unless \
+             --allow-insecure-auth.",
+        ],
+        sections: &[
+            (
+                "DATA AND STORAGE",
+                &[
+                    "Only CRLF . CRLF ends DATA, and one leading dot is removed from each \
+                     line (RFC 5321 section 4.5.2). A bare LF or CR in the content, in \
+                     particular the end-of-data forms of the SMTP smuggling advisories, never \
+                     ends it: the message is read to its real end and refused with 550 5.6.0.",
+                    "--maildir DIR writes each message in DIR/tmp and renames it into DIR/new \
+                     when complete; --mbox FILE appends under a lock with mboxrd quoting. The \
+                     envelope is recorded in front of the message as Return-Path, one \
+                     X-Original-To per recipient, X-Smtpx-Mail-Params and a Received field. \
+                     Content streams to disk, so memory stays flat.",
+                ],
+            ),
+            (
+                "FAULTS",
+                &[
+                    "Stages are greeting, ehlo, starttls, auth, mail, rcpt, data, dot and \
+                     quit. --reply STAGE=CODE [TEXT] answers a stage with that reply; \
+                     --reply-rcpt PATTERN=CODE [TEXT] answers matching recipients; --delay \
+                     STAGE=DURATION waits before answering; --drop STAGE closes the \
+                     connection instead; --fail-every N applies the faults to every Nth \
+                     transaction or session only.",
+                ],
+            ),
+            (
+                "LIMITS",
+                &[
+                    "Command lines of 512 octets (12288 for AUTH), --max-recipients, \
+                     --max-commands per session, 20 refused commands per session, \
+                     --idle-timeout and --max-concurrent bound what any client can make the \
+                     server hold. --max-messages and --max-sessions end the run, as do SIGINT \
+                     and SIGTERM; sessions in progress then get 5 seconds to finish.",
+                ],
+            ),
+            (
+                "JSON OUTPUT",
+                &[
+                    "--json prints one object per event: listening, certificate, connected, \
+                     turned-away, command (AUTH redacted), reply, content, tls, message, \
+                     closed, warning, stopping; the last line is the result object with \
+                     messages, sessions and stopped.",
+                ],
+            ),
+        ],
+        exit: exit::SERVE,
+        examples: &[
+            (
+                "Catch one message, and send it from another terminal",
+                "smtpx serve --max-messages 1",
+            ),
+            (
+                "Keep every message in a Maildir, refusing one recipient domain",
+                "smtpx serve --maildir ~/caught --reply-rcpt '*@bad.example=550 5.1.1 no such user'",
+            ),
+            (
+                "STARTTLS with a certificate made at start, written out for the client",
+                "smtpx serve --tls-self-signed --tls-cert-out cert.pem --auth-any",
             ),
         ],
     },

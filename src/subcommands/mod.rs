@@ -10,6 +10,7 @@ pub mod mx;
 pub mod plan;
 pub mod profile;
 pub mod send;
+pub mod serve;
 pub mod size;
 pub mod verify;
 pub mod vrfy;
@@ -52,6 +53,7 @@ pub fn run(parsed: profile::Parsed) -> u8 {
         Verb::Bench(args) => bench::run(*args),
         Verb::Verify(args) => verify::run(*args),
         Verb::Session(args) => interactive::run(*args),
+        Verb::Serve(args) => serve::run(*args),
         Verb::Config(ref args) => config::run(args, &parsed),
         Verb::Generate(args) => generate::run(&args),
     }

@@ -125,7 +125,8 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
             apply_tls(&mut args.tls, p, m)?;
             apply_auth(&mut args.auth, p, m)?;
         }
-        Verb::Mx(_) | Verb::Config(_) | Verb::Generate(_) => {}
+        // A profile describes a server to talk to; serve is the server.
+        Verb::Mx(_) | Verb::Serve(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())
 }

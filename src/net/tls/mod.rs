@@ -8,6 +8,7 @@
 
 mod certinfo;
 mod failure;
+pub mod server;
 #[cfg(test)]
 mod tests;
 mod verify;

@@ -7,4 +7,5 @@ pub mod dns;
 pub mod peers;
 pub mod run;
 pub mod scripted;
+pub mod serve;
 pub mod terminal;
