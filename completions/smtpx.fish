@@ -339,6 +339,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l concurrency -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l per-host -d 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l rate -d 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l retry-temporary -d 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l resume -d 'Record each verdict in STATE as it is decided (append-only, synced after each batch); when STATE exists, decide only the addresses it lacks and print its verdicts first, so the output is complete. Refused (exit 2) when STATE was made for another input or with other verdict-changing options' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l shard -d 'Verify only the K-th of N shares of the input, chosen by domain (a fixed hash of it), so that N runs, anywhere, verify the whole list once between them' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -149,7 +149,14 @@ pub const SESSION: ExitTable = &[
 
 pub const VERIFY: ExitTable = &[
     (0, "every address is deliverable"),
-    (2, "usage error (nothing sent)"),
+    (
+        1,
+        "the --resume state could not be written: the output is complete, the state is not",
+    ),
+    (
+        2,
+        "usage error, or a --resume state made for another input or options (nothing sent)",
+    ),
     (
         7,
         "an address is undeliverable, invalid, no-mail or no-domain",

@@ -463,6 +463,16 @@ pub struct VerifyArgs {
     /// Send commands one at a time even when the server offers PIPELINING
     #[arg(long, help_heading = "Verification")]
     pub no_pipelining: bool,
+    /// Record each verdict in STATE as it is decided (append-only, synced after each
+    /// batch); when STATE exists, decide only the addresses it lacks and print its
+    /// verdicts first, so the output is complete. Refused (exit 2) when STATE was made
+    /// for another input or with other verdict-changing options
+    #[arg(long, value_name = "STATE", help_heading = "Scale")]
+    pub resume: Option<PathBuf>,
+    /// Verify only the K-th of N shares of the input, chosen by domain (a fixed hash of
+    /// it), so that N runs, anywhere, verify the whole list once between them
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, help_heading = "Scale")]
+    pub shard: Option<crate::verify::Shard>,
     /// Show each session's commands and replies on stderr, tagged with the domain
     #[arg(short, long, conflicts_with = "quiet", help_heading = "Output")]
     pub verbose: bool,
@@ -653,6 +663,11 @@ pub struct SendArgs {
     pub dsn_envid: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `--shard K/N`.
+fn parse_shard(s: &str) -> Result<crate::verify::Shard, String> {
+    crate::verify::Shard::parse(s)
 }
 
 /// A duration as humantime reads it (`30s`, `2m`, `1m30s`), or a bare number of seconds

@@ -313,7 +313,27 @@ pub const PAGES: &[Page] = &[
                    enhanced, detail, host) or --format jsonl (--json): one {\"type\": \
                    \"verdict\"} object per address with line, address, verdict, reply, note \
                    and host, then a result object with counts per verdict, total, decided, \
-                   duplicates and interrupted. A progress bar shows on a terminal only.",
+                   duplicates, interrupted and resumed. A progress bar shows on a terminal \
+                   only.",
+                ],
+            ),
+            (
+                "RESUMING AND SHARDING",
+                &[
+                    "--resume STATE appends one line per verdict to STATE as it is decided \
+                     and syncs it after each batch, so a crash or kill -9 loses at most the \
+                     batches in flight and never records an address twice (a line torn by \
+                     the crash is dropped). Run the same command again: the verdicts in \
+                     STATE are printed first, in the order they were decided, and only the \
+                     rest is asked. STATE names the input and the options that change \
+                     verdicts (--from, --server, --port, --dns-server, --helo, --tls, \
+                     --tls-no-verify, --retry-temporary, --shard); another input or other \
+                     values are refused with exit 2, and the file is left as it is.",
+                    "--shard K/N takes the addresses whose domain falls in share K of N \
+                     (FNV-1a of the lower-case domain, modulo N), so one domain, and the \
+                     hosts behind it, is asked by one run only. The N outputs together are \
+                     the unsharded result: CSV rows after each header line, or JSON verdict \
+                     lines without the result lines, whose counts add up.",
                 ],
             ),
         ],
@@ -330,6 +350,14 @@ pub const PAGES: &[Page] = &[
             (
                 "Ask greylisted addresses again after five minutes",
                 "smtpx verify --file list.txt --retry-temporary 5m",
+            ),
+            (
+                "A restartable run: after a crash, the same command goes on where it stopped",
+                "smtpx verify --file list.txt --resume list.state --format csv > verdicts.csv",
+            ),
+            (
+                "The third of four shares, on one of four machines",
+                "smtpx verify --file list.txt --shard 3/4 --format csv > part3.csv",
             ),
         ],
     },

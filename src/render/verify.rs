@@ -19,6 +19,7 @@ use super::{Palette, Status, Summary, format_ms, json::JsonLines};
 use crate::outcome::ExitCode;
 use crate::session::Timed;
 use crate::smtp::Reply;
+pub use crate::verify::Record;
 use crate::verify::Verdict;
 
 /// Width of the address column of the table; longer addresses push the row along.
@@ -36,25 +37,15 @@ pub enum Format {
     Quiet,
 }
 
-/// One address and its verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// Line of the input file, or position on the command line.
-    pub line: u64,
-    pub address: String,
-    pub verdict: Verdict,
-    /// The RCPT reply that decided it, if one did.
-    pub reply: Option<Reply>,
-    /// Why, when the reply alone does not say.
-    pub note: Option<String>,
-    /// The MX host (or server) that answered.
-    pub host: Option<String>,
-}
-
 /// What the writer is told, in order.
 pub enum Output {
     /// An address is settled.
     Verdict(Record),
+    /// An address settled by an earlier run (`--resume`): shown and counted, not kept
+    /// again.
+    Recorded(Record),
+    /// A batch is over: what was kept so far goes to disk (`--resume`).
+    Checkpoint,
     /// Settled unless asked again later (`--retry-temporary`): shown only if the run
     /// ends before the second answer. `key` pairs it with that answer.
     Provisional { key: usize, record: Record },
@@ -82,6 +73,10 @@ pub struct Tally {
     /// Input lines that repeated an address already listed.
     pub duplicates: usize,
     pub interrupted: bool,
+    /// Verdicts that came from an earlier run's state (`--resume`).
+    pub resumed: usize,
+    /// The `--resume` state could not be written: the run must not look complete.
+    pub unrecorded: bool,
 }
 
 impl Tally {
@@ -97,6 +92,9 @@ impl Tally {
         if self.interrupted {
             return ExitCode::Interrupted;
         }
+        if self.unrecorded {
+            return ExitCode::Other;
+        }
         crate::verify::verdict::exit_code(
             Verdict::ALL
                 .iter()
@@ -109,7 +107,7 @@ impl Tally {
         match self.exit_code() {
             ExitCode::Success => Status::Ok,
             ExitCode::Permanent => Status::Rejected,
-            ExitCode::Interrupted => Status::Failed,
+            ExitCode::Interrupted | ExitCode::Other => Status::Failed,
             _ => Status::Unknown,
         }
     }
@@ -140,6 +138,9 @@ impl Tally {
                 self.duplicates,
                 plural(self.duplicates)
             ));
+        }
+        if self.resumed > 0 {
+            words.push_str(&format!("; {} from the --resume state", self.resumed));
         }
         words
     }
@@ -273,7 +274,8 @@ impl<W: Write> Rows<W> {
             .with("total", tally.total)
             .with("decided", tally.decided())
             .with("duplicates", tally.duplicates)
-            .with("interrupted", tally.interrupted);
+            .with("interrupted", tally.interrupted)
+            .with("resumed", tally.resumed);
         if let Some(sender) = &self.sender {
             summary = summary.with("sender", sender);
         }
@@ -309,6 +311,7 @@ pub fn summary_line(tally: &Tally, elapsed: Option<Duration>, palette: Palette) 
         ExitCode::Success => palette.good("ok"),
         ExitCode::Permanent => palette.bad("rejected"),
         ExitCode::Interrupted => palette.bad("interrupted"),
+        ExitCode::Other => palette.bad("unrecorded"),
         _ => palette.warn("undecided"),
     };
     let took = elapsed.map_or(String::new(), |d| format!(" in {}", format_ms(d)));
@@ -373,9 +376,49 @@ pub struct WriterOptions {
     pub arguments: bool,
 }
 
+/// Where final verdicts are kept besides the output (`--resume`'s state file).
+pub trait Journal {
+    /// Keeps one verdict; Err (one line) when it cannot.
+    fn keep(&mut self, record: &Record) -> Result<(), String>;
+    /// Makes what was kept durable.
+    fn sync(&mut self) -> Result<(), String>;
+}
+
+/// The writer's journal, until it fails once.
+struct Keeping<'a> {
+    journal: Option<&'a mut dyn Journal>,
+    failed: bool,
+}
+
+impl Keeping<'_> {
+    fn run(&mut self, f: impl FnOnce(&mut dyn Journal) -> Result<(), String>) {
+        let Some(journal) = self.journal.as_deref_mut() else {
+            return;
+        };
+        if let Err(message) = f(journal) {
+            // Said once; the verdicts still print, but the exit code says the state
+            // is short of them.
+            super::error_line(&format!(
+                "{message}; later verdicts are printed but not recorded"
+            ));
+            self.journal = None;
+            self.failed = true;
+        }
+    }
+}
+
 /// The writer thread's loop: prints what arrives, in order, until `Finish` (or until
-/// every sender is gone), then the counts. Returns the tally for the exit code.
-pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
+/// every sender is gone), then the counts; each final verdict also goes to `journal`.
+/// Returns the tally for the exit code.
+pub fn write_all(
+    rx: Receiver<Output>,
+    opts: WriterOptions,
+    journal: Option<&mut dyn Journal>,
+) -> Tally {
+    let mut keeping = Keeping {
+        journal,
+        failed: false,
+    };
     let bar = progress_bar(&opts);
     let mut rows = Rows::new(std::io::stdout(), opts.format, opts.palette);
     if opts.arguments {
@@ -392,9 +435,21 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
     let mut sender_refused = false;
     while let Ok(message) = rx.recv() {
         let record = match message {
-            Output::Verdict(record) => record,
+            Output::Verdict(record) => {
+                keeping.run(|j| j.keep(&record));
+                record
+            }
+            Output::Recorded(record) => {
+                tally.resumed += 1;
+                record
+            }
+            Output::Checkpoint => {
+                keeping.run(|j| j.sync());
+                continue;
+            }
             Output::Settled { key, record } => {
                 provisional.remove(&key);
+                keeping.run(|j| j.keep(&record));
                 record
             }
             Output::Provisional { key, record } => {
@@ -435,12 +490,19 @@ pub fn write_all(rx: Receiver<Output>, opts: WriterOptions) -> Tally {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let (interrupted, elapsed) = finish.unwrap_or((false, Duration::ZERO));
     for record in std::mem::take(&mut provisional).into_values() {
+        // A run that ended by itself had no time left to ask again: the answer stands.
+        // An interrupted one asks again when resumed.
+        if !interrupted {
+            keeping.run(|j| j.keep(&record));
+        }
         rows.row(&record);
         tally.add(record.verdict);
     }
-    let (interrupted, elapsed) = finish.unwrap_or((false, Duration::ZERO));
+    keeping.run(|j| j.sync());
     tally.interrupted = interrupted;
+    tally.unrecorded = keeping.failed;
     let elapsed = opts.timing.then_some(elapsed);
     if opts.format == Format::Csv {
         // The summary would break the CSV: it goes to stderr.
@@ -701,6 +763,7 @@ mod tests {
                 duplicates: 0,
                 arguments: false,
             },
+            None,
         );
         assert_eq!(tally.counts[Verdict::Deliverable.index()], 1);
         assert_eq!(tally.counts[Verdict::Temporary.index()], 1);

@@ -1,13 +1,17 @@
 //! `smtpx verify`'s decisions, free of I/O: reading address lists, what a RCPT reply
-//! says about an address, the catch-all probe, batching, retries and pacing.
+//! says about an address, the catch-all probe, batching, retries and pacing, which
+//! share of a list a `--shard` takes, and the lines of the `--resume` state.
 //! Everything here is table-tested without sockets; `session::probe` does the talking.
 
 pub mod input;
+pub mod shard;
+pub mod state;
 pub mod verdict;
 pub mod work;
 
 pub use input::{Entry, Lines};
-pub use verdict::{CatchAll, Reading, Verdict};
+pub use shard::Shard;
+pub use verdict::{CatchAll, Reading, Record, Verdict};
 pub use work::{Batch, Decided, Loss, MAX_BATCH, Pace, Work};
 
 use crate::smtp::{Domain, ReversePath};

@@ -5,6 +5,21 @@ use serde::Serialize;
 use crate::outcome::ExitCode;
 use crate::smtp::{Reply, ReplyClass};
 
+/// One address and its verdict: a row of the output, a line of the `--resume` state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Line of the input file, or position on the command line.
+    pub line: u64,
+    pub address: String,
+    pub verdict: Verdict,
+    /// The RCPT reply that decided it, if one did.
+    pub reply: Option<Reply>,
+    /// Why, when the reply alone does not say.
+    pub note: Option<String>,
+    /// The MX host (or server) that answered.
+    pub host: Option<String>,
+}
+
 /// The answer `smtpx verify` gives for one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -60,6 +75,11 @@ impl Verdict {
             Verdict::Policy => "policy",
             Verdict::Invalid => "invalid",
         }
+    }
+
+    /// The verdict a [`Verdict::name`] names.
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.name() == name)
     }
 
     pub fn index(self) -> usize {

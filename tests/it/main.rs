@@ -30,4 +30,5 @@ mod size_cli;
 mod support;
 mod tls_cli;
 mod verify_cli;
+mod verify_scale;
 mod vrfy_cli;

@@ -64,6 +64,14 @@ impl Shared {
         // Only fails when the writer is gone, and then there is nobody to tell.
         let _ = self.tx.send(output);
     }
+
+    /// A batch (or a domain settled without one) is over: with `--resume`, the writer
+    /// syncs the state now, so a crash loses at most the batches in flight.
+    fn checkpoint(&self) {
+        if self.plan.checkpoints {
+            self.send(Output::Checkpoint);
+        }
+    }
 }
 
 /// Verifies every domain of the list; returns when all are decided.
@@ -86,6 +94,7 @@ pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Send
                     for (_, ids) in &shared.list.domains {
                         settle(&shared, ids, Verdict::Unreachable, &f.message);
                     }
+                    shared.checkpoint();
                     return;
                 }
             }
@@ -147,7 +156,10 @@ async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>
         Some(hops) => hops,
         None => match route(&shared, domain).await {
             Ok(hops) => hops,
-            Err((verdict, note)) => return settle(&shared, ids, verdict, &note),
+            Err((verdict, note)) => {
+                settle(&shared, ids, verdict, &note);
+                return shared.checkpoint();
+            }
         },
     };
     let key = hops
@@ -340,6 +352,7 @@ impl Job {
             }
         };
         self.emit(decided, None, pass, deferred);
+        self.shared.checkpoint();
     }
 
     /// Batches on an open session until the work is done or the connection is lost.
@@ -427,6 +440,7 @@ impl Job {
             let loss = end.failure.map(|f| Loss::Dropped(f.message));
             let d = work.end(round, end.sent, loss);
             self.emit(d, host, pass, deferred);
+            self.shared.checkpoint();
             if lost {
                 // The server is gone (RFC 5321 §3.8), or the connection is broken.
                 session.abort().await;

@@ -3,6 +3,7 @@
 //! it is decided, so an interrupted run keeps everything it learnt.
 
 mod drive;
+mod resume;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, IsTerminal};
@@ -22,7 +23,9 @@ use crate::render::{Status, Summary};
 use crate::session::Timeouts;
 use crate::session::open::{OpenPlan, host_name};
 use crate::smtp::ReversePath;
-use crate::verify::{Entry, Lines, Verdict, input};
+use crate::verify::state::Header;
+use crate::verify::{Entry, Lines, Shard, Verdict, input};
+use resume::State;
 
 /// Messages the writer may have queued before a sender waits: enough to keep the
 /// sessions busy, small enough that a slow terminal bounds memory.
@@ -47,6 +50,8 @@ pub(crate) struct Plan {
     pub timeouts: Timeouts,
     pub started: Instant,
     pub overall: Option<Instant>,
+    /// Tell the writer when a batch is over, so that it syncs the `--resume` state.
+    pub checkpoints: bool,
 }
 
 /// The input, read and grouped: addresses by domain (first seen first), bad lines apart.
@@ -56,28 +61,47 @@ pub(crate) struct AddressList {
     pub domains: Vec<(String, Vec<usize>)>,
     pub invalid: Vec<usize>,
     pub duplicates: usize,
+    /// Addresses an earlier run decided (`--resume`): counted, not asked again.
+    pub recorded: usize,
 }
 
 impl AddressList {
     /// Groups entries by domain and drops repeats of an address (its domain compared
     /// case-insensitively, its local part exactly: RFC 5321 §2.4).
     pub fn new(entries: impl IntoIterator<Item = Entry>) -> AddressList {
+        AddressList::resumed(entries, |_| false)
+    }
+
+    /// Like [`AddressList::new`], leaving out the lines `recorded` says an earlier run
+    /// decided. Repeats are still found among all lines, so a run and its resumption
+    /// skip the same ones.
+    pub fn resumed(
+        entries: impl IntoIterator<Item = Entry>,
+        recorded: impl Fn(u64) -> bool,
+    ) -> AddressList {
         let mut list = AddressList {
             entries: Vec::new(),
             domains: Vec::new(),
             invalid: Vec::new(),
             duplicates: 0,
+            recorded: 0,
         };
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut by_domain: HashMap<String, usize> = HashMap::new();
         for entry in entries {
             let id = list.entries.len();
+            let done = recorded(entry.line);
             match &entry.parsed {
+                Err(_) if done => {}
                 Err(_) => list.invalid.push(id),
                 Ok(address) => {
                     let domain = address.domain().as_str().to_ascii_lowercase();
                     if !seen.insert((address.local_part().to_string(), domain.clone())) {
                         list.duplicates += 1;
+                        continue;
+                    }
+                    if done {
+                        list.recorded += 1;
                         continue;
                     }
                     let slot = *by_domain.entry(domain.clone()).or_insert_with(|| {
@@ -87,13 +111,17 @@ impl AddressList {
                     list.domains[slot].1.push(id);
                 }
             }
+            if done {
+                list.recorded += 1;
+                continue;
+            }
             list.entries.push(entry);
         }
         list
     }
 
     pub fn total(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.recorded
     }
 }
 
@@ -110,9 +138,29 @@ pub fn run(args: VerifyArgs) -> u8 {
         Ok(p) => p,
         Err(msg) => return usage_error(&msg, format),
     };
-    let list = match read_input(&args) {
-        Ok(list) if list.total() > 0 => list,
-        Ok(_) => return usage_error("no addresses to verify", format),
+    let (entries, digest) = match read_input(&args) {
+        Ok((entries, _)) if entries.is_empty() => {
+            return usage_error("no addresses to verify", format);
+        }
+        Ok(read) => read,
+        Err(msg) => return usage_error(&msg, format),
+    };
+    // An empty share is no error: its N-1 siblings have the list between them.
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    let entries = entries.into_iter().filter(|e| shard.takes(&shard_key(e)));
+    let state = match &args.resume {
+        None => None,
+        Some(path) => match State::open(path, &header(&args, &plan, digest)) {
+            Ok(state) => Some(state),
+            Err(msg) => return usage_error(&msg, format),
+        },
+    };
+    let list = match &state {
+        Some(state) => AddressList::resumed(entries, |line| state.done.contains(line)),
+        None => AddressList::new(entries),
+    };
+    let replay = match state.as_ref().map(State::replay).transpose() {
+        Ok(replay) => replay,
         Err(msg) => return usage_error(&msg, format),
     };
     let runtime = match plan::runtime() {
@@ -130,11 +178,19 @@ pub fn run(args: VerifyArgs) -> u8 {
         arguments: !args.addresses.is_empty(),
     };
     let (tx, rx) = sync_channel(OUTPUT_QUEUE);
-    let printer = std::thread::spawn(move || view::write_all(rx, writer));
+    let printer = std::thread::spawn(move || {
+        let mut state = state;
+        let journal = state.as_mut().map(|s| s as &mut dyn view::Journal);
+        view::write_all(rx, writer, journal)
+    });
     let _ = tx.send(Output::Sender {
         sender: plan.from.to_string(),
         why: sender_why(&args, &plan.from),
     });
+    // What an earlier run decided comes first, in the order it was decided.
+    for record in replay.into_iter().flatten() {
+        let _ = tx.send(Output::Recorded(record));
+    }
     for &id in &list.invalid {
         let entry = &list.entries[id];
         let _ = tx.send(Output::Verdict(Record {
@@ -146,6 +202,7 @@ pub fn run(args: VerifyArgs) -> u8 {
             host: None,
         }));
     }
+    let _ = tx.send(Output::Checkpoint);
     let started = plan.started;
     let finished = runtime.block_on(async {
         let work = drive::verify_all(Arc::new(plan), Arc::new(list), tx.clone());
@@ -223,6 +280,7 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     };
     let started = Instant::now();
     Ok(Plan {
+        checkpoints: args.resume.is_some(),
         from,
         open,
         target,
@@ -240,11 +298,77 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     })
 }
 
+/// What a `--shard` goes by: the domain in lower case, or the whole text of a line that
+/// is not an address.
+fn shard_key(entry: &Entry) -> String {
+    match &entry.parsed {
+        Ok(address) => address.domain().as_str().to_ascii_lowercase(),
+        Err(_) => entry.text.clone(),
+    }
+}
+
+/// What a `--resume` state belongs to: a digest of the input, and each option that can
+/// change a verdict as it was given. Concurrency, pace, pipelining and output options
+/// may change between a run and its resumption.
+fn header(args: &VerifyArgs, plan: &Plan, input: String) -> Header {
+    let server = &args.server;
+    let given = |v: Option<String>| v.unwrap_or_default();
+    let options = [
+        ("--from", plan.from.to_string()),
+        ("--server", given(server.server.clone())),
+        ("--port", server.port.to_string()),
+        ("--dns-server", given(server.dns.dns_server.clone())),
+        ("--helo", given(server.helo.clone())),
+        (
+            "--tls",
+            given(args.tls.tls.and_then(|m| {
+                clap::ValueEnum::to_possible_value(&m).map(|v| v.get_name().to_string())
+            })),
+        ),
+        (
+            "--tls-no-verify",
+            if args.tls.tls_no_verify { "yes" } else { "" }.into(),
+        ),
+        (
+            "--retry-temporary",
+            given(
+                args.retry_temporary
+                    .map(|d| humantime::format_duration(d).to_string()),
+            ),
+        ),
+        ("--shard", given(args.shard.map(|s| s.to_string()))),
+    ];
+    Header {
+        input,
+        options: options
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    }
+}
+
+/// A digest of the input as read: every line kept, with its number.
+fn digest(entries: &[Entry]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for e in entries {
+        hash.update(e.line.to_string().as_bytes());
+        hash.update(b"\t");
+        hash.update(e.text.as_bytes());
+        hash.update(b"\n");
+    }
+    let bytes = hash.finalize();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
 /// Arguments, `--file`, or stdin, read whole before the first connection (addresses
-/// must be grouped by domain), each line bounded.
-fn read_input(args: &VerifyArgs) -> Result<AddressList, String> {
+/// must be grouped by domain), each line bounded; with the input's digest.
+fn read_input(args: &VerifyArgs) -> Result<(Vec<Entry>, String), String> {
     if !args.addresses.is_empty() {
-        return Ok(AddressList::new(input::arguments(&args.addresses)));
+        let entries = input::arguments(&args.addresses);
+        let digest = digest(&entries);
+        return Ok((entries, digest));
     }
     let stdin = || -> Result<Box<dyn std::io::BufRead>, String> {
         Ok(Box::new(BufReader::new(std::io::stdin())))
@@ -264,10 +388,11 @@ fn read_input(args: &VerifyArgs) -> Result<AddressList, String> {
         }
         None => (stdin()?, "stdin".into()),
     };
-    let entries: Result<Vec<Entry>, std::io::Error> = Lines::new(reader).collect();
-    entries
-        .map(AddressList::new)
-        .map_err(|e| format!("reading {name} failed: {}", io_words(&e)))
+    let entries: Vec<Entry> = Lines::new(reader)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("reading {name} failed: {}", io_words(&e)))?;
+    let digest = digest(&entries);
+    Ok((entries, digest))
 }
 
 /// Where verdicts go: the writer thread, in order; blocking while its queue is full.
