@@ -327,7 +327,7 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --from 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host''s name when fully qualified), else the null sender <>, as callout verifiers use]'
             cand --format 'Output format [default: table; jsonl with --json; only the counts with -q]'
             cand --concurrency 'Sessions (and MX lookups) at once, over all domains'
-            cand --per-host 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions'
+            cand --per-host 'Sessions at once to one MX host (or to --server). Each carries the host''s domains one after another (RSET between them); a domain with more than 100 addresses is shared among up to N sessions'
             cand --rate 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]'
             cand --retry-temporary 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]'
             cand --resume 'Record each verdict in STATE as it is decided (append-only, synced after each batch); when STATE exists, decide only the addresses it lacks and print its verdicts first, so the output is complete. Refused (exit 2) when STATE was made for another input or with other verdict-changing options'

@@ -336,7 +336,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output
 csv\t'RFC 4180 CSV with a header line: line,address,verdict,code,enhanced,detail,host'
 jsonl\t'One JSON object per address, then a result object with the counts'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l concurrency -d 'Sessions (and MX lookups) at once, over all domains' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l per-host -d 'Sessions at once to one MX host (or to --server); a domain with more than 100 addresses is then shared among up to N sessions' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l per-host -d 'Sessions at once to one MX host (or to --server). Each carries the host\'s domains one after another (RSET between them); a domain with more than 100 addresses is shared among up to N sessions' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l rate -d 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l retry-temporary -d 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l resume -d 'Record each verdict in STATE as it is decided (append-only, synced after each batch); when STATE exists, decide only the addresses it lacks and print its verdicts first, so the output is complete. Refused (exit 2) when STATE was made for another input or with other verdict-changing options' -r -F

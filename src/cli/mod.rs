@@ -448,8 +448,9 @@ pub struct VerifyArgs {
     /// Sessions (and MX lookups) at once, over all domains
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Verification")]
     pub concurrency: u16,
-    /// Sessions at once to one MX host (or to --server); a domain with more than 100
-    /// addresses is then shared among up to N sessions
+    /// Sessions at once to one MX host (or to --server). Each carries the host's domains
+    /// one after another (RSET between them); a domain with more than 100 addresses is
+    /// shared among up to N sessions
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Verification")]
     pub per_host: u16,
     /// At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX

@@ -295,10 +295,12 @@ pub const PAGES: &[Page] = &[
              never sent, so nothing is delivered. Addresses come as arguments, from --file, \
              or one a line on stdin; a line that is not an address is reported by its number \
              and the run goes on.",
-            "Each domain gets one session: MAIL FROM, then the RCPTs (at most 100 a \
-             transaction, pipelined when offered), RSET between transactions. The first RCPT \
-             of a domain is a random local part: a server that accepts it accepts anything, \
-             and no address of that domain is called deliverable.",
+            "Each MX host gets one session (--per-host N allows N), which carries every \
+             domain routed to it, one after another: MAIL FROM, then the RCPTs (at most 100 \
+             a transaction, pipelined when offered), RSET between transactions and between \
+             domains. MX answers are cached for their TTL, once for the whole run. The first \
+             RCPT of a domain is a random local part: a server that accepts it accepts \
+             anything, and no address of that domain is called deliverable.",
             "Verdicts: deliverable (250/251 and the random local part refused), \
              undeliverable (550/551/553, 5.1.x, 5.2.x), accept-all, temporary (4xx), \
              no-mail (null MX), no-domain (NXDOMAIN), dns-error, unreachable, policy (5.7.x, \

@@ -402,3 +402,49 @@ async fn closed_port_is_temporary() {
     assert!(route.is_temporary(), "{route:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// How many times dnsmasq was asked for `name`'s MX records, once its log settles.
+fn mx_queries(server: &DnsServer, name: &str, at_least: usize) -> usize {
+    let needle = format!("query[MX] {name} ");
+    let count = || server.log().matches(&needle).count();
+    // The log arrives through a pipe: wait for the count expected, then a moment more
+    // for any query beyond it.
+    for _ in 0..200 {
+        if count() >= at_least {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_cache_is_shared_by_clones_and_honours_the_ttl() {
+    use crate::support::dns::RecordSpec::{Addr, Mx};
+    let Some(server) = DnsServer::start_with_ttl(
+        &[
+            ("cached.test", Mx(10, "mx.cached.test")),
+            ("mx.cached.test", Addr("127.0.0.1")),
+        ],
+        1,
+    ) else {
+        return;
+    };
+    let dns = dns(&server);
+    // verify shares one resolver among all its tasks; a clone is what each gets.
+    let other = dns.clone();
+    mx_hosts(dns.mail_route("cached.test").await, &server);
+    assert_eq!(mx_queries(&server, "cached.test", 1), 1, "{}", server.log());
+    mx_hosts(other.mail_route("cached.test").await, &server);
+    assert_eq!(
+        mx_queries(&server, "cached.test", 1),
+        1,
+        "within the TTL the answer comes from the shared cache\n{}",
+        server.log()
+    );
+    // Past the 1 s TTL the cached answer is stale: DNS is asked again.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    mx_hosts(other.mail_route("cached.test").await, &server);
+    assert_eq!(mx_queries(&server, "cached.test", 2), 2, "{}", server.log());
+}

@@ -1,6 +1,7 @@
 //! `smtpx verify` at scale: `--resume` survives kill -9 at any point without losing or
 //! repeating a verdict, `--shard` splits a list into shares whose union is the whole
-//! run, and a state made for other input or options is refused.
+//! run, a state made for other input or options is refused, one session per MX host
+//! carries all its domains, and greylisted domains wait without holding up others.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::dns::{DnsServer, RecordSpec};
 use crate::support::peers::{Aiosmtpd, AiosmtpdOptions};
+use crate::support::serve::Serve;
 
 /// Addresses over a dozen domains: some known, most unknown, one domain accepting all,
 /// a few bad lines and repeats.
@@ -329,4 +332,85 @@ fn a_state_of_another_run_is_refused_and_left_alone() {
         let out = run(smtpx().args(["--server", &addr, "a@x.test", "--shard", bad]));
         assert_eq!(out.code, Some(2), "{bad}: {}", out.stderr);
     }
+}
+
+#[test]
+fn one_session_per_mx_host_carries_all_its_domains() {
+    let serve = Serve::start(&["--reply-rcpt", "smtpx-probe-*=550 5.1.1 no such user"]);
+    let Some(dns) = DnsServer::start(&[
+        ("a.test", RecordSpec::Mx(10, "mx.shared.test")),
+        ("b.test", RecordSpec::Mx(10, "mx.shared.test")),
+        ("c.test", RecordSpec::Mx(20, "mx.shared.test")),
+        ("mx.shared.test", RecordSpec::Addr("127.0.0.1")),
+        ("other.test", RecordSpec::Mx(10, "mx.other.test")),
+        ("mx.other.test", RecordSpec::Addr("127.0.0.1")),
+    ]) else {
+        return;
+    };
+    let port = serve.addr.port().to_string();
+    let dns_arg = dns.addr().to_string();
+    let out = run(smtpx().args([
+        "--port",
+        &port,
+        "--dns-server",
+        &dns_arg,
+        "--rate",
+        "0",
+        "--no-timing",
+        "-q",
+        "a1@a.test",
+        "b1@b.test",
+        "a2@a.test",
+        "c1@c.test",
+        "o1@other.test",
+        "b2@b.test",
+    ]));
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let log = serve.stdout_now();
+    // Two MX hosts, two sessions: a.test, b.test and c.test share mx.shared.test's.
+    assert_eq!(log.matches("*  Connection from").count(), 2, "{log}");
+    assert_eq!(log.matches("<- RSET").count(), 2, "{log}");
+    assert_eq!(log.matches("<- QUIT").count(), 2, "{log}");
+    assert_eq!(log.matches("<- RCPT TO:<smtpx-probe-").count(), 4, "{log}");
+    for domain in ["a.test", "b.test", "c.test", "other.test"] {
+        assert!(log.contains(&format!("@{domain}>")), "{domain}: {log}");
+    }
+}
+
+#[test]
+fn greylisted_domains_wait_without_holding_up_the_others() {
+    let serve = Serve::start(&[
+        "--reply-rcpt",
+        "smtpx-probe-*=550 5.1.1 no such user",
+        "--reply-rcpt",
+        "g*=451 4.7.1 greylisted, come back later",
+    ]);
+    // More greylisted domains than --concurrency 1 has domain tasks (4), then one that
+    // answers at once: it must not wait for their second pass.
+    let mut args = vec![
+        "--server".to_string(),
+        serve.server_arg(),
+        "--concurrency".into(),
+        "1".into(),
+        "--retry-temporary".into(),
+        "5s".into(),
+        "--format".into(),
+        "csv".into(),
+    ];
+    args.extend((1..=6).map(|i| format!("g@g{i}.test")));
+    args.push("ok@n.test".into());
+    let out = run(smtpx().args(&args));
+    assert_eq!(out.code, Some(8), "{}", out.stderr);
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 7, "{}", out.stdout);
+    assert!(
+        rows[0].contains("ok@n.test,deliverable"),
+        "decided before any greylisted address came back:\n{}",
+        out.stdout
+    );
+    assert!(
+        rows[1..].iter().all(|r| r.contains(",temporary,")),
+        "{}",
+        out.stdout
+    );
 }

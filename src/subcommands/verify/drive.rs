@@ -1,9 +1,11 @@
 //! The concurrent part of `verify`: domains in bounded tasks, one MX lookup each,
-//! sessions limited overall (`--concurrency`) and per host (`--per-host`), RCPTs paced
-//! per host (`--rate`), lost connections retried once, temporary answers asked again
-//! after `--retry-temporary`.
+//! sessions limited overall (`--concurrency`) and per host (`--per-host`), one session
+//! carrying the domains of its MX host one after another (RSET between them), RCPTs
+//! paced per host (`--rate`), lost connections retried once, temporary answers asked
+//! again after `--retry-temporary` without holding up other domains.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -30,6 +32,11 @@ const BACKOFF: Duration = Duration::from_secs(1);
 /// so that domains waiting for a busy host do not hold up the others.
 const TASKS_PER_SESSION: usize = 4;
 
+/// A session left open for the next domain of its host is used only this soon after:
+/// servers drop idle clients (Postfix after 300 s), and a stale connection would cost
+/// the next domain's addresses an attempt.
+const IDLE_REUSE: Duration = Duration::from_secs(10);
+
 /// What the tasks share.
 struct Shared {
     plan: Arc<Plan>,
@@ -40,10 +47,42 @@ struct Shared {
     hosts: Mutex<HashMap<String, Arc<Host>>>,
 }
 
-/// One MX host (or `--server`): its session slots and its pace.
+/// One MX host (or `--server`): its session slots, its pace, and the sessions left
+/// open between its domains.
 struct Host {
     slots: Semaphore,
     pace: Mutex<Pace>,
+    /// Jobs routed here and not finished: while another is coming, a session that is
+    /// done with its domain waits for it instead of quitting.
+    jobs: AtomicUsize,
+    idle: Mutex<Vec<(Session<'static>, Instant)>>,
+}
+
+impl Host {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(Session<'static>, Instant)>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An open session to this host, fresh enough to carry another domain.
+    async fn take_idle(&self) -> Option<Session<'static>> {
+        loop {
+            let (session, since) = self.idle().pop()?;
+            if since.elapsed() < IDLE_REUSE {
+                return Some(session);
+            }
+            session.quit().await;
+        }
+    }
+
+    /// A job is over: when none is left, the sessions kept for one are closed.
+    async fn job_done(&self) {
+        if self.jobs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let idle = std::mem::take(&mut *self.idle());
+            for (session, _) in idle {
+                session.quit().await;
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -55,6 +94,8 @@ impl Shared {
                 Arc::new(Host {
                     slots: Semaphore::new(self.plan.per_host),
                     pace: Mutex::new(Pace::new(self.plan.rate)),
+                    jobs: AtomicUsize::new(0),
+                    idle: Mutex::new(Vec::new()),
                 })
             })
             .clone()
@@ -103,6 +144,9 @@ pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Send
     let mut domains = shared.list.domains.iter().enumerate();
     let cap = shared.plan.concurrency * TASKS_PER_SESSION;
     let mut tasks = JoinSet::new();
+    // Greylisted addresses waiting for their second pass: apart, so that their wait
+    // keeps no other domain from starting.
+    let mut later = JoinSet::new();
     // Each turn starts a task or waits for one to end: bounded by the domain count.
     loop {
         while tasks.len() < cap {
@@ -111,8 +155,28 @@ pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Send
             };
             tasks.spawn(verify_domain(shared.clone(), index, fixed.clone()));
         }
-        if tasks.join_next().await.is_none() {
-            break;
+        match tasks.join_next().await {
+            None => break,
+            Some(Ok(retries)) => {
+                for retry in retries {
+                    later.spawn(retry.run());
+                }
+            }
+            Some(Err(_)) => {}
+        }
+    }
+    while later.join_next().await.is_some() {}
+    let hosts: Vec<Arc<Host>> = shared
+        .hosts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    for host in hosts {
+        let idle = std::mem::take(&mut *host.idle());
+        for (session, _) in idle {
+            session.quit().await;
         }
     }
 }
@@ -150,7 +214,8 @@ fn record(
     }
 }
 
-async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>>) {
+/// One domain's first pass; returns the second passes `--retry-temporary` asks for.
+async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>>) -> Vec<Retry> {
     let (domain, ids) = &shared.list.domains[index];
     let hops = match fixed {
         Some(hops) => hops,
@@ -158,7 +223,8 @@ async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>
             Ok(hops) => hops,
             Err((verdict, note)) => {
                 settle(&shared, ids, verdict, &note);
-                return shared.checkpoint();
+                shared.checkpoint();
+                return Vec::new();
             }
         },
     };
@@ -168,6 +234,7 @@ async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>
         .unwrap_or_default();
     let host = shared.host(&key);
     let shares = crate::verify::work::shares(ids, shared.plan.per_host);
+    host.jobs.fetch_add(shares.len(), Ordering::AcqRel);
     let several = shares.len() > 1;
     let mut tasks = JoinSet::new();
     for (n, share) in shares.into_iter().enumerate() {
@@ -185,7 +252,27 @@ async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>
         };
         tasks.spawn(job.run(share));
     }
-    while tasks.join_next().await.is_some() {}
+    let mut retries = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        retries.extend(done.ok().flatten());
+    }
+    retries
+}
+
+/// Addresses of one job to ask again once `wake` comes (`--retry-temporary`).
+struct Retry {
+    job: Job,
+    wake: Instant,
+    work: Work,
+}
+
+impl Retry {
+    async fn run(mut self) {
+        sleep_until(self.wake).await;
+        self.job.host.jobs.fetch_add(1, Ordering::AcqRel);
+        self.job.pass(&mut self.work, Pass::Again).await;
+        self.job.host.job_done().await;
+    }
 }
 
 /// The domain's hops (RFC 5321 §5.1), or the verdict for all its addresses.
@@ -253,30 +340,33 @@ enum Pass {
 }
 
 impl Job {
-    async fn run(self, ids: Vec<usize>) {
+    /// The first pass over `ids`; what `--retry-temporary` asks again comes back.
+    async fn run(self, ids: Vec<usize>) -> Option<Retry> {
         let limit = self.host_pace(|p| p.batch_limit());
         let mut work = Work::new(ids, limit, CatchAll::NotAsked);
         let defer = self.shared.plan.retry_temporary.is_some();
         let deferred = self.pass(&mut work, Pass::First { defer }).await;
-        let Some(delay) = self.shared.plan.retry_temporary else {
-            return;
-        };
+        self.host.job_done().await;
+        let delay = self.shared.plan.retry_temporary?;
         if deferred.is_empty() {
-            return;
+            return None;
         }
         let wake = Instant::now() + delay;
         if self.shared.plan.overall.is_some_and(|d| d <= wake) {
             // No time left to ask again: the temporary answers stand as they are.
-            return;
+            return None;
         }
-        sleep_until(wake).await;
         // A probe that was only deferred is asked again with the addresses.
         let catch_all = match &work.catch_all {
             known @ (CatchAll::Yes(_) | CatchAll::No) => known.clone(),
             _ => CatchAll::NotAsked,
         };
-        let mut again = Work::new(deferred, limit, catch_all);
-        self.pass(&mut again, Pass::Again).await;
+        let work = Work::new(deferred, limit, catch_all);
+        Some(Retry {
+            job: self,
+            wake,
+            work,
+        })
     }
 
     fn host_pace<T>(&self, f: impl FnOnce(&mut Pace) -> T) -> T {
@@ -323,12 +413,19 @@ impl Job {
         // Host first: a task waiting for a busy host holds no session slot meanwhile.
         let _host = self.host.slots.acquire().await;
         let _session = self.shared.sessions.acquire().await;
+        if let Some(mut session) = self.host.take_idle().await {
+            // The host's session, done with its last domain: RSET starts this one.
+            session.ctx = self.context();
+            return self.converse(session, work, pass, deferred, true).await;
+        }
         let plan = OpenPlan {
             hops: self.hops.clone(),
             ..self.shared.plan.open.clone()
         };
         let decided = match open(self.context(), &plan).await {
-            Opened::Ready(session) => return self.converse(session, work, pass, deferred).await,
+            Opened::Ready(session) => {
+                return self.converse(session, work, pass, deferred, false).await;
+            }
             Opened::Refused(session, phase, reply) => {
                 session.quit().await;
                 if reply.class() == ReplyClass::TransientNegative {
@@ -362,6 +459,7 @@ impl Job {
         work: &mut Work,
         pass: Pass,
         deferred: &mut Vec<usize>,
+        mut reset: bool,
     ) {
         let caps = session.capabilities.clone().unwrap_or_default();
         let peer = session.peer_addr();
@@ -397,7 +495,6 @@ impl Job {
             work.catch_all = CatchAll::Unknown(format!("could not be formed ({e})"));
         }
         let pipelined = self.shared.plan.pipelining && caps.pipelining();
-        let mut reset = false;
         while let Some(mut round) = work.begin() {
             let batch = round.batch();
             let mut rcpts = Vec::with_capacity(batch.len());
@@ -447,7 +544,12 @@ impl Job {
                 return;
             }
         }
-        session.quit().await;
+        if self.host.jobs.load(Ordering::Acquire) > 1 {
+            // Another domain of this host is on its way: it goes on this session.
+            self.host.idle().push((session, Instant::now()));
+        } else {
+            session.quit().await;
+        }
     }
 
     /// MAIL FROM was refused, so the addresses were never asked: their verdicts say

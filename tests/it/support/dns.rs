@@ -61,6 +61,11 @@ impl DnsServer {
     /// mention are NXDOMAIN. Returns `None` (after saying so) when dnsmasq is not
     /// installed, unless `CI` is set: there a missing peer is a failure.
     pub fn start(zone: &[(&str, RecordSpec)]) -> Option<Self> {
+        Self::start_with_ttl(zone, 300)
+    }
+
+    /// Like [`DnsServer::start`], every answer with this TTL (seconds).
+    pub fn start_with_ttl(zone: &[(&str, RecordSpec)], ttl: u32) -> Option<Self> {
         if !Path::new(DNSMASQ).exists() {
             if std::env::var_os("CI").is_some() {
                 panic!("{DNSMASQ} is missing: install the Debian package dnsmasq-base");
@@ -101,7 +106,7 @@ impl DnsServer {
                 "--log-facility=-".to_string(),
                 "--log-queries".to_string(),
                 // Non-zero TTLs so tests can see them carried through.
-                "--local-ttl=300".to_string(),
+                format!("--local-ttl={ttl}"),
                 // Anything under .test (and reverse names) not configured: NXDOMAIN.
                 "--local=/test/".to_string(),
                 "--local=/in-addr.arpa/".to_string(),
