@@ -151,7 +151,7 @@ pub const VERIFY: ExitTable = &[
     (0, "every address is deliverable"),
     (
         1,
-        "the --resume state could not be written: the output is complete, the state is not",
+        "the run is incomplete: the --resume state could not be written, or the list held on disk could not be read back",
     ),
     (
         2,

@@ -46,6 +46,10 @@ pub enum Output {
     Recorded(Record),
     /// A batch is over: what was kept so far goes to disk (`--resume`).
     Checkpoint,
+    /// Lines that repeat an address, found as the list is worked through.
+    Duplicates(usize),
+    /// Something went wrong that leaves the result incomplete: said, and exit 1.
+    Failed(String),
     /// Settled unless asked again later (`--retry-temporary`): shown only if the run
     /// ends before the second answer. `key` pairs it with that answer.
     Provisional { key: usize, record: Record },
@@ -445,6 +449,17 @@ pub fn write_all(
             }
             Output::Checkpoint => {
                 keeping.run(|j| j.sync());
+                continue;
+            }
+            Output::Duplicates(n) => {
+                tally.duplicates += n;
+                tally.total = tally.total.saturating_sub(n);
+                bar.set_length(tally.total as u64);
+                continue;
+            }
+            Output::Failed(message) => {
+                bar.suspend(|| super::error_line(&message));
+                keeping.failed = true;
                 continue;
             }
             Output::Settled { key, record } => {

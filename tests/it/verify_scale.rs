@@ -414,3 +414,64 @@ fn greylisted_domains_wait_without_holding_up_the_others() {
         out.stdout
     );
 }
+
+/// The peak resident memory of a process, from /proc, while it runs.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn memory_follows_the_work_in_flight_not_the_length_of_the_list() {
+    // Every domain under .test is NXDOMAIN here: the run exercises reading, holding and
+    // grouping the list and writing a verdict per address, without SMTP. (The full
+    // million addresses against an accept-all server: scripts/bench-verify-memory.)
+    let Some(dns) = DnsServer::start(&[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dns_arg = dns.addr().to_string();
+    let peak = |n: usize| -> u64 {
+        let path = dir.path().join(format!("list{n}.txt"));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        for i in 0..n {
+            writeln!(f, "user{i}@domain{}.test", i % 2000).unwrap();
+        }
+        f.flush().unwrap();
+        drop(f);
+        let mut child = smtpx()
+            .args(["--dns-server", &dns_arg, "-q", "--concurrency", "32"])
+            .arg("--file")
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut peak = 0;
+        while child.try_wait().unwrap().is_none() {
+            if let Some(kib) = peak_kib(pid) {
+                peak = peak.max(kib);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(7), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{n} addresses: {n} no-domain")),
+            "{stdout}"
+        );
+        assert!(peak > 0, "VmHWM was never read");
+        peak
+    };
+    let small = peak(20_000);
+    let large = peak(400_000);
+    assert!(
+        large < small + 8 * 1024,
+        "20 times the addresses: peak RSS {small} KiB, then {large} KiB"
+    );
+}

@@ -13,6 +13,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
+use super::resume::LineSet;
+use super::spill::{BUCKETS, Spill};
 use super::{AddressList, Plan, Sender};
 use crate::dns::MailRoute;
 use crate::outcome::FailureKind;
@@ -40,7 +42,6 @@ const IDLE_REUSE: Duration = Duration::from_secs(10);
 /// What the tasks share.
 struct Shared {
     plan: Arc<Plan>,
-    list: Arc<AddressList>,
     tx: Sender,
     sessions: Semaphore,
     lookups: Semaphore,
@@ -115,14 +116,73 @@ impl Shared {
     }
 }
 
-/// Verifies every domain of the list; returns when all are decided.
-pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Sender) {
+/// The list, bucket by bucket, and the lines an earlier run decided.
+pub(super) struct Input {
+    pub spill: Spill,
+    pub done: LineSet,
+    next: usize,
+}
+
+impl Input {
+    pub fn new(spill: Spill, done: LineSet) -> Input {
+        Input {
+            spill,
+            done,
+            next: 0,
+        }
+    }
+
+    /// The next bucket's addresses, grouped by domain; its bad lines and the number of
+    /// repeats go to the writer at once. None after the last bucket.
+    fn next_bucket(&mut self, shared: &Shared) -> Option<Arc<AddressList>> {
+        while self.next < BUCKETS as usize {
+            let n = self.next;
+            self.next += 1;
+            let entries = match self.spill.bucket(n) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    shared.send(Output::Failed(format!(
+                        "reading back the list failed: {}; some addresses were not verified",
+                        super::super::plan::io_words(&e)
+                    )));
+                    continue;
+                }
+            };
+            if entries.is_empty() {
+                continue;
+            }
+            let list = AddressList::resumed(entries, |line| self.done.contains(line));
+            if list.duplicates > 0 {
+                shared.send(Output::Duplicates(list.duplicates));
+            }
+            for &id in &list.invalid {
+                let entry = &list.entries[id];
+                let note = entry.parsed.as_ref().err().cloned();
+                shared.send(Output::Verdict(record(
+                    &list,
+                    id,
+                    Verdict::Invalid,
+                    None,
+                    note,
+                    None,
+                )));
+            }
+            shared.checkpoint();
+            return Some(Arc::new(list));
+        }
+        None
+    }
+}
+
+/// Verifies every domain of the list; returns when all are decided. Buckets are read
+/// one after another, each as the one before has all its domains started, so only the
+/// buckets in flight are in memory.
+pub(super) async fn verify_all(plan: Arc<Plan>, mut input: Input, tx: Sender) {
     let shared = Arc::new(Shared {
         sessions: Semaphore::new(plan.concurrency),
         lookups: Semaphore::new(plan.concurrency),
         hosts: Mutex::new(HashMap::new()),
         plan,
-        list,
         tx,
     });
     let fixed = match &shared.plan.target {
@@ -132,16 +192,27 @@ pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Send
             match crate::subcommands::plan::resolve_open(&shared.plan.server, target, open).await {
                 Ok(open) => Some(open.hops),
                 Err(f) => {
-                    for (_, ids) in &shared.list.domains {
-                        settle(&shared, ids, Verdict::Unreachable, &f.message);
+                    while let Some(list) = input.next_bucket(&shared) {
+                        for (_, ids) in &list.domains {
+                            settle(&shared, &list, ids, Verdict::Unreachable, &f.message);
+                        }
+                        shared.checkpoint();
                     }
-                    shared.checkpoint();
                     return;
                 }
             }
         }
     };
-    let mut domains = shared.list.domains.iter().enumerate();
+    let mut bucket: Option<(Arc<AddressList>, usize)> = None;
+    let mut next_domain = || loop {
+        if let Some((list, index)) = &mut bucket
+            && *index < list.domains.len()
+        {
+            *index += 1;
+            return Some((list.clone(), *index - 1));
+        }
+        bucket = Some((input.next_bucket(&shared)?, 0));
+    };
     let cap = shared.plan.concurrency * TASKS_PER_SESSION;
     let mut tasks = JoinSet::new();
     // Greylisted addresses waiting for their second pass: apart, so that their wait
@@ -150,10 +221,10 @@ pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Send
     // Each turn starts a task or waits for one to end: bounded by the domain count.
     loop {
         while tasks.len() < cap {
-            let Some((index, _)) = domains.next() else {
+            let Some((list, index)) = next_domain() else {
                 break;
             };
-            tasks.spawn(verify_domain(shared.clone(), index, fixed.clone()));
+            tasks.spawn(verify_domain(shared.clone(), list, index, fixed.clone()));
         }
         match tasks.join_next().await {
             None => break,
@@ -182,10 +253,10 @@ pub(super) async fn verify_all(plan: Arc<Plan>, list: Arc<AddressList>, tx: Send
 }
 
 /// Every address of one domain the same verdict, without asking anyone.
-fn settle(shared: &Shared, ids: &[usize], verdict: Verdict, note: &str) {
+fn settle(shared: &Shared, list: &AddressList, ids: &[usize], verdict: Verdict, note: &str) {
     for &id in ids {
         shared.send(Output::Verdict(record(
-            shared,
+            list,
             id,
             verdict,
             None,
@@ -196,14 +267,14 @@ fn settle(shared: &Shared, ids: &[usize], verdict: Verdict, note: &str) {
 }
 
 fn record(
-    shared: &Shared,
+    list: &AddressList,
     id: usize,
     verdict: Verdict,
     reply: Option<crate::smtp::Reply>,
     note: Option<String>,
     host: Option<&str>,
 ) -> Record {
-    let entry = &shared.list.entries[id];
+    let entry = &list.entries[id];
     Record {
         line: entry.line,
         address: entry.text.clone(),
@@ -215,14 +286,19 @@ fn record(
 }
 
 /// One domain's first pass; returns the second passes `--retry-temporary` asks for.
-async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>>) -> Vec<Retry> {
-    let (domain, ids) = &shared.list.domains[index];
+async fn verify_domain(
+    shared: Arc<Shared>,
+    list: Arc<AddressList>,
+    index: usize,
+    fixed: Option<Vec<Hop>>,
+) -> Vec<Retry> {
+    let (domain, ids) = &list.domains[index];
     let hops = match fixed {
         Some(hops) => hops,
         None => match route(&shared, domain).await {
             Ok(hops) => hops,
             Err((verdict, note)) => {
-                settle(&shared, ids, verdict, &note);
+                settle(&shared, &list, ids, verdict, &note);
                 shared.checkpoint();
                 return Vec::new();
             }
@@ -245,6 +321,7 @@ async fn verify_domain(shared: Arc<Shared>, index: usize, fixed: Option<Vec<Hop>
         };
         let job = Job {
             shared: shared.clone(),
+            list: list.clone(),
             domain: domain.clone(),
             tag,
             hops: hops.clone(),
@@ -326,6 +403,8 @@ async fn route(shared: &Shared, domain: &str) -> Result<Vec<Hop>, (Verdict, Stri
 /// One share of a domain's addresses, worked through sessions.
 struct Job {
     shared: Arc<Shared>,
+    /// The bucket of the list the domain is in.
+    list: Arc<AddressList>,
     domain: String,
     tag: Arc<str>,
     hops: Vec<Hop>,
@@ -469,7 +548,7 @@ impl Job {
             .find(|h| h.addr == peer)
             .map_or_else(|| peer.to_string(), |h| h.host.clone());
         let host = Some(host.as_str());
-        let entries = &self.shared.list.entries;
+        let entries = &self.list.entries;
         let address = |id: usize| entries[id].parsed.as_ref().ok();
         // RFC 6531 §3.4: a non-ASCII local part may only go to a server offering SMTPUTF8.
         let needs_utf8 = |id: usize| address(id).is_some_and(Address::needs_smtputf8);
@@ -597,7 +676,7 @@ impl Job {
         deferred: &mut Vec<usize>,
     ) {
         for d in decided {
-            let record = record(&self.shared, d.id, d.verdict, d.reply, d.note, host);
+            let record = record(&self.list, d.id, d.verdict, d.reply, d.note, host);
             let output = match pass {
                 Pass::First { defer: true } if d.verdict == Verdict::Temporary => {
                     deferred.push(d.id);
@@ -635,7 +714,7 @@ impl EventSink for Discard {
 
 /// 64 unpredictable bits for the catch-all probe's local part: from the kernel, or, if
 /// that cannot be read, from the process's randomly keyed hasher.
-fn random() -> u64 {
+pub(super) fn random() -> u64 {
     use std::io::Read;
     let mut bytes = [0u8; 8];
     if std::fs::File::open("/dev/urandom")

@@ -4,6 +4,7 @@
 
 mod drive;
 mod resume;
+mod spill;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, IsTerminal};
@@ -18,13 +19,13 @@ use crate::cli::{VerifyArgs, VerifyFormat};
 use crate::dns::Dns;
 use crate::net::target::Target;
 use crate::outcome::{ExitCode, Phase};
-use crate::render::verify::{self as view, Format, Output, Record, WriterOptions};
+use crate::render::verify::{self as view, Format, Output, WriterOptions};
 use crate::render::{Status, Summary};
 use crate::session::Timeouts;
 use crate::session::open::{OpenPlan, host_name};
 use crate::smtp::ReversePath;
 use crate::verify::state::Header;
-use crate::verify::{Entry, Lines, Shard, Verdict, input};
+use crate::verify::{Entry, Shard, input};
 use resume::State;
 
 /// Messages the writer may have queued before a sender waits: enough to keep the
@@ -68,6 +69,7 @@ pub(crate) struct AddressList {
 impl AddressList {
     /// Groups entries by domain and drops repeats of an address (its domain compared
     /// case-insensitively, its local part exactly: RFC 5321 §2.4).
+    #[cfg(test)]
     pub fn new(entries: impl IntoIterator<Item = Entry>) -> AddressList {
         AddressList::resumed(entries, |_| false)
     }
@@ -120,6 +122,7 @@ impl AddressList {
         list
     }
 
+    #[cfg(test)]
     pub fn total(&self) -> usize {
         self.entries.len() + self.recorded
     }
@@ -138,27 +141,26 @@ pub fn run(args: VerifyArgs) -> u8 {
         Ok(p) => p,
         Err(msg) => return usage_error(&msg, format),
     };
-    let (entries, digest) = match read_input(&args) {
-        Ok((entries, _)) if entries.is_empty() => {
-            return usage_error("no addresses to verify", format);
-        }
-        Ok(read) => read,
-        Err(msg) => return usage_error(&msg, format),
-    };
     // An empty share is no error: its N-1 siblings have the list between them.
     let shard = args.shard.unwrap_or(Shard::ALL);
-    let entries = entries.into_iter().filter(|e| shard.takes(&shard_key(e)));
-    let state = match &args.resume {
+    let (spill, digest) = match read_input(&args, shard) {
+        Ok((_, 0, _)) => return usage_error("no addresses to verify", format),
+        Ok((spill, _, digest)) => (spill, digest),
+        Err(msg) => return usage_error(&msg, format),
+    };
+    let mut state = match &args.resume {
         None => None,
         Some(path) => match State::open(path, &header(&args, &plan, digest)) {
             Ok(state) => Some(state),
             Err(msg) => return usage_error(&msg, format),
         },
     };
-    let list = match &state {
-        Some(state) => AddressList::resumed(entries, |line| state.done.contains(line)),
-        None => AddressList::new(entries),
-    };
+    let done = state
+        .as_mut()
+        .map(|s| std::mem::take(&mut s.done))
+        .unwrap_or_default();
+    let total = spill.count;
+    let input = drive::Input::new(spill, done);
     let replay = match state.as_ref().map(State::replay).transpose() {
         Ok(replay) => replay,
         Err(msg) => return usage_error(&msg, format),
@@ -173,8 +175,9 @@ pub fn run(args: VerifyArgs) -> u8 {
         palette: options.palette,
         timing: options.timing,
         progress: matches!(format, Format::Table | Format::Csv) && !quiet_terminal,
-        total: list.total(),
-        duplicates: list.duplicates,
+        // Less the repeats, counted as the buckets are read.
+        total,
+        duplicates: 0,
         arguments: !args.addresses.is_empty(),
     };
     let (tx, rx) = sync_channel(OUTPUT_QUEUE);
@@ -191,21 +194,9 @@ pub fn run(args: VerifyArgs) -> u8 {
     for record in replay.into_iter().flatten() {
         let _ = tx.send(Output::Recorded(record));
     }
-    for &id in &list.invalid {
-        let entry = &list.entries[id];
-        let _ = tx.send(Output::Verdict(Record {
-            line: entry.line,
-            address: entry.text.clone(),
-            verdict: Verdict::Invalid,
-            reply: None,
-            note: entry.parsed.as_ref().err().cloned(),
-            host: None,
-        }));
-    }
-    let _ = tx.send(Output::Checkpoint);
     let started = plan.started;
     let finished = runtime.block_on(async {
-        let work = drive::verify_all(Arc::new(plan), Arc::new(list), tx.clone());
+        let work = drive::verify_all(Arc::new(plan), input, tx.clone());
         tokio::select! {
             () = work => true,
             _ = tokio::signal::ctrl_c() => false,
@@ -347,28 +338,51 @@ fn header(args: &VerifyArgs, plan: &Plan, input: String) -> Header {
     }
 }
 
-/// A digest of the input as read: every line kept, with its number.
-fn digest(entries: &[Entry]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    for e in entries {
-        hash.update(e.line.to_string().as_bytes());
-        hash.update(b"\t");
-        hash.update(e.text.as_bytes());
-        hash.update(b"\n");
+/// A digest of the input as read: every entry, with its number (so a state can tell
+/// its own list from another).
+struct InputDigest(sha2::Sha256);
+
+impl InputDigest {
+    fn new() -> InputDigest {
+        InputDigest(sha2::Digest::new())
     }
-    let bytes = hash.finalize();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+
+    fn add(&mut self, e: &Entry) {
+        use sha2::Digest;
+        self.0.update(e.line.to_string().as_bytes());
+        self.0.update(b"\t");
+        self.0.update(e.text.as_bytes());
+        self.0.update(b"\n");
+    }
+
+    fn finish(self) -> String {
+        let bytes = sha2::Digest::finalize(self.0);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
 }
 
-/// Arguments, `--file`, or stdin, read whole before the first connection (addresses
-/// must be grouped by domain), each line bounded; with the input's digest.
-fn read_input(args: &VerifyArgs) -> Result<(Vec<Entry>, String), String> {
+/// Arguments, `--file`, or stdin, read through before the first connection, each line
+/// bounded, into buckets by domain (only `shard`'s share); with the number of entries
+/// read and the input's digest.
+fn read_input(args: &VerifyArgs, shard: Shard) -> Result<(spill::Spill, usize, String), String> {
+    let mut spill = spill::Spill::new();
+    let mut digest = InputDigest::new();
+    let keep = |e: &Entry| {
+        let key = shard_key(e);
+        shard.takes(&key).then_some(key)
+    };
     if !args.addresses.is_empty() {
         let entries = input::arguments(&args.addresses);
-        let digest = digest(&entries);
-        return Ok((entries, digest));
+        for e in &entries {
+            digest.add(e);
+            if let Some(key) = keep(e) {
+                spill
+                    .push(e, &key)
+                    .map_err(|e| format!("holding the list failed: {}", io_words(&e)))?;
+            }
+        }
+        return Ok((spill, entries.len(), digest.finish()));
     }
     let stdin = || -> Result<Box<dyn std::io::BufRead>, String> {
         Ok(Box::new(BufReader::new(std::io::stdin())))
@@ -388,11 +402,9 @@ fn read_input(args: &VerifyArgs) -> Result<(Vec<Entry>, String), String> {
         }
         None => (stdin()?, "stdin".into()),
     };
-    let entries: Vec<Entry> = Lines::new(reader)
-        .collect::<Result<_, _>>()
+    let read = spill::read_into(reader, &mut spill, |e| digest.add(e), keep)
         .map_err(|e| format!("reading {name} failed: {}", io_words(&e)))?;
-    let digest = digest(&entries);
-    Ok((entries, digest))
+    Ok((spill, read, digest.finish()))
 }
 
 /// Where verdicts go: the writer thread, in order; blocking while its queue is full.
