@@ -1149,7 +1149,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__verify)
-            opts="-s -p -4 -6 -f -v -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --resume --shard --verbose --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -v -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --batch --resume --shard --verbose --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1268,6 +1268,10 @@ _smtpx() {
                     return 0
                     ;;
                 --retry-temporary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

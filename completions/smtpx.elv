@@ -330,6 +330,7 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --per-host 'Sessions at once to one MX host (or to --server). Each carries the host''s domains one after another (RSET between them); a domain with more than 100 addresses is shared among up to N sessions'
             cand --rate 'At most N RCPT commands a second to one host, 0 for no limit [default: 10 with MX routing; no limit with --server]'
             cand --retry-temporary 'Ask addresses that got a temporary (4xx) answer once more after DURATION, in the same run, e.g. 5m for greylisting [default: report them as temporary at once]'
+            cand --batch 'RCPTs per pipelined transaction, the catch-all probe included [default: learnt per host from its reply times, between 5 and 100]'
             cand --resume 'Record each verdict in STATE as it is decided (append-only, synced after each batch); when STATE exists, decide only the addresses it lacks and print its verdicts first, so the output is complete. Refused (exit 2) when STATE was made for another input or with other verdict-changing options'
             cand --shard 'Verify only the K-th of N shares of the input, chosen by domain (a fixed hash of it), so that N runs, anywhere, verify the whole list once between them'
             cand --color 'When to colour the output'

@@ -464,6 +464,10 @@ pub struct VerifyArgs {
     /// Send commands one at a time even when the server offers PIPELINING
     #[arg(long, help_heading = "Verification")]
     pub no_pipelining: bool,
+    /// RCPTs per pipelined transaction, the catch-all probe included [default: learnt per
+    /// host from its reply times, between 5 and 100]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100), help_heading = "Verification")]
+    pub batch: Option<u16>,
     /// Record each verdict in STATE as it is decided (append-only, synced after each
     /// batch); when STATE exists, decide only the addresses it lacks and print its
     /// verdicts first, so the output is complete. Refused (exit 2) when STATE was made

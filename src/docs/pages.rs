@@ -297,7 +297,8 @@ pub const PAGES: &[Page] = &[
              and the run goes on.",
             "Each MX host gets one session (--per-host N allows N), which carries every \
              domain routed to it, one after another: MAIL FROM, then the RCPTs (at most 100 \
-             a transaction, pipelined when offered), RSET between transactions and between \
+             a transaction, pipelined when offered, in batches sized per host from its reply \
+             times unless --batch fixes them), RSET between transactions and between \
              domains. MX answers are cached for their TTL, once for the whole run. The first \
              RCPT of a domain is a random local part: a server that accepts it accepts \
              anything, and no address of that domain is called deliverable.",

@@ -3,12 +3,14 @@
 //! share of a list a `--shard` takes, and the lines of the `--resume` state.
 //! Everything here is table-tested without sockets; `session::probe` does the talking.
 
+pub mod batch;
 pub mod input;
 pub mod shard;
 pub mod state;
 pub mod verdict;
 pub mod work;
 
+pub use batch::Sizer;
 pub use input::{Entry, Lines};
 pub use shard::Shard;
 pub use verdict::{CatchAll, Reading, Record, Verdict};

@@ -105,6 +105,8 @@ pub struct Work {
     pending: VecDeque<Pending>,
     /// Recipients per transaction: [`MAX_BATCH`], or less once a server said 452.
     limit: usize,
+    /// The size the host's [`super::Sizer`] asks for, within `limit`.
+    preferred: usize,
     pub catch_all: CatchAll,
 }
 
@@ -118,8 +120,15 @@ impl Work {
                 .map(|id| Pending { id, attempts: 0 })
                 .collect(),
             limit: limit.clamp(1, MAX_BATCH),
+            preferred: MAX_BATCH,
             catch_all,
         }
+    }
+
+    /// The next batches hold at most `size` recipients (probe included), within the
+    /// limit the pace and the server's 452s set.
+    pub fn prefer(&mut self, size: usize) {
+        self.preferred = size.clamp(1, MAX_BATCH);
     }
 
     pub fn is_done(&self) -> bool {
@@ -141,7 +150,11 @@ impl Work {
             return None;
         }
         let probe = !self.catch_all.is_known();
-        let room = self.limit.saturating_sub(usize::from(probe)).max(1);
+        let room = self
+            .limit
+            .min(self.preferred)
+            .saturating_sub(usize::from(probe))
+            .max(1);
         Some(Batch {
             probe,
             ids: self.pending.iter().take(room).map(|p| p.id).collect(),
@@ -689,6 +702,21 @@ mod tests {
         assert_eq!(shares(&ids[..150], 8).len(), 2);
         assert_eq!(shares(&ids[..3], 8), vec![vec![0, 1, 2]]);
         assert_eq!(shares(&[], 4).len(), 0);
+    }
+
+    #[test]
+    fn a_preferred_size_holds_within_the_limit() {
+        let mut work = Work::new(0..300, 50, CatchAll::NotAsked);
+        work.prefer(10);
+        let b = work.next_batch().unwrap();
+        assert_eq!(b.len(), 10);
+        assert!(b.probe);
+        work.prefer(100);
+        assert_eq!(
+            work.next_batch().unwrap().len(),
+            50,
+            "the limit still holds"
+        );
     }
 
     #[test]

@@ -245,7 +245,14 @@ fn aiosmtpd_gets_pipelined_batches_when_it_offers_pipelining() {
     };
     let addresses: Vec<String> = (1..=150).map(|i| format!("a{i}@p.test")).collect();
     let arg = server.server_arg();
-    let mut args = vec!["--server", arg.as_str(), "-v", "--no-timing"];
+    let mut args = vec![
+        "--server",
+        arg.as_str(),
+        "-v",
+        "--no-timing",
+        "--batch",
+        "100",
+    ];
     args.extend(addresses.iter().map(String::as_str));
     let out = verify(&args, None);
     assert_eq!(out.code, 7, "{}", out.stderr);
@@ -311,7 +318,7 @@ fn pipelined_batches_hold_at_most_100_recipients() {
     let server = ScriptedServer::start(script);
     let addresses: Vec<String> = (1..=150).map(|i| format!("u{i}@b.test")).collect();
     let refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let out = scripted(&server, &refs, &[]);
+    let out = scripted(&server, &refs, &["--batch", "100"]);
     let record = server.finish();
     record.assert_clean();
     assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);

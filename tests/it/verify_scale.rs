@@ -475,3 +475,49 @@ fn memory_follows_the_work_in_flight_not_the_length_of_the_list() {
         "20 times the addresses: peak RSS {small} KiB, then {large} KiB"
     );
 }
+
+#[test]
+fn pipelined_batches_start_small_and_are_sized_per_host_unless_fixed() {
+    let opts = AiosmtpdOptions::new()
+        .policy(json!({"*": "550 5.1.1 No such user"}))
+        .pipelining();
+    let Some(server) = Aiosmtpd::start(opts) else {
+        return;
+    };
+    let addresses: Vec<String> = (1..=60).map(|i| format!("a{i}@p.test")).collect();
+    let arg = server.server_arg();
+    // RCPTs written before the first reply to MAIL: the first batch.
+    let first_batch = |extra: &[&str]| {
+        let out = run(smtpx()
+            .args(["--server", &arg, "-v", "--no-timing"])
+            .args(extra)
+            .args(&addresses));
+        assert_eq!(out.code, Some(7), "{}", out.stderr);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        let reply = lines
+            .iter()
+            .position(|l| l.contains("<- 250"))
+            .and_then(|ehlo| {
+                lines[ehlo..]
+                    .iter()
+                    .position(|l| l.contains("-> MAIL"))
+                    .map(|m| m + ehlo)
+            })
+            .and_then(|mail| {
+                lines[mail..]
+                    .iter()
+                    .position(|l| l.contains("<- "))
+                    .map(|r| r + mail)
+            })
+            .unwrap();
+        let rcpts = lines[..reply]
+            .iter()
+            .filter(|l| l.contains("-> RCPT TO:"))
+            .count();
+        let total = out.stderr.matches("-> RCPT TO:").count();
+        (rcpts, total)
+    };
+    // The probe and 19 addresses: a host's first batch is 20 until its replies say more.
+    assert_eq!(first_batch(&[]), (20, 61));
+    assert_eq!(first_batch(&["--batch", "7"]), (7, 61));
+}

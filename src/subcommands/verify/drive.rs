@@ -24,7 +24,7 @@ use crate::session::probe::Answer;
 use crate::session::{EventSink, Session, SessionContext, Timed};
 use crate::smtp::{Address, Command, Param, Reply, ReplyClass};
 use crate::verify::verdict::probe_local_part;
-use crate::verify::{CatchAll, Decided, Loss, Pace, Verdict, Work};
+use crate::verify::{CatchAll, Decided, Loss, MAX_BATCH, Pace, Sizer, Verdict, Work};
 
 /// Wait before a fresh connection after a 421 or a lost one: long enough not to hammer
 /// a server that is shedding load, short enough not to stall the run.
@@ -53,6 +53,8 @@ struct Shared {
 struct Host {
     slots: Semaphore,
     pace: Mutex<Pace>,
+    /// Pipelined batch size, learnt from this host's reply times.
+    sizer: Mutex<Sizer>,
     /// Jobs routed here and not finished: while another is coming, a session that is
     /// done with its domain waits for it instead of quitting.
     jobs: AtomicUsize,
@@ -95,6 +97,7 @@ impl Shared {
                 Arc::new(Host {
                     slots: Semaphore::new(self.plan.per_host),
                     pace: Mutex::new(Pace::new(self.plan.rate)),
+                    sizer: Mutex::new(Sizer::default()),
                     jobs: AtomicUsize::new(0),
                     idle: Mutex::new(Vec::new()),
                 })
@@ -574,7 +577,24 @@ impl Job {
             work.catch_all = CatchAll::Unknown(format!("could not be formed ({e})"));
         }
         let pipelined = self.shared.plan.pipelining && caps.pipelining();
-        while let Some(mut round) = work.begin() {
+        let sizer = || {
+            self.host
+                .sizer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        loop {
+            // One command at a time, the batch size only changes how often MAIL and
+            // RSET go: as big as allowed. Pipelined, the host's reply times decide.
+            let size = match (pipelined, self.shared.plan.batch) {
+                (true, Some(fixed)) => fixed,
+                (true, None) => sizer().size(),
+                (false, _) => MAX_BATCH,
+            };
+            work.prefer(size);
+            let Some(mut round) = work.begin() else {
+                break;
+            };
             let batch = round.batch();
             let mut rcpts = Vec::with_capacity(batch.len());
             if let (true, Ok(to)) = (batch.probe, &probe) {
@@ -608,11 +628,15 @@ impl Job {
                 };
                 self.emit(d, host, pass, deferred);
             };
+            let sent_at = std::time::Instant::now();
             let end = session
                 .rcpt_batch(reset, &mail, &rcpts, pipelined, answer)
                 .await;
             reset = true;
             let lost = end.failure.is_some() || round.is_closing();
+            if pipelined && !lost && self.shared.plan.batch.is_none() {
+                sizer().observe(size, rcpts.len(), sent_at.elapsed());
+            }
             let loss = end.failure.map(|f| Loss::Dropped(f.message));
             let d = work.end(round, end.sent, loss);
             self.emit(d, host, pass, deferred);

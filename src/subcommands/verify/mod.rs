@@ -42,6 +42,8 @@ pub(crate) struct Plan {
     pub dns: Option<Dns>,
     pub server: crate::cli::ServerArgs,
     pub pipelining: bool,
+    /// `--batch`: a fixed pipelined batch size instead of the learnt one.
+    pub batch: Option<usize>,
     /// RCPTs a second to one host; None for no limit.
     pub rate: Option<u32>,
     pub retry_temporary: Option<Duration>,
@@ -278,6 +280,7 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
         dns,
         server: server.clone(),
         pipelining: !args.no_pipelining,
+        batch: args.batch.map(usize::from),
         rate,
         retry_temporary: args.retry_temporary,
         concurrency: usize::from(args.concurrency),

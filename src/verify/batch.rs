@@ -1,0 +1,157 @@
+//! How many RCPTs to pipeline in one transaction to one host, learnt from what the host
+//! shows: the time per RCPT of each batch, from the write to its last reply. A bigger
+//! batch saves round trips, but some servers answer a long pipelined group more slowly
+//! per command (Postfix does): the size moves to whichever neighbour is cheaper.
+
+use std::time::Duration;
+
+use super::work::MAX_BATCH;
+
+/// The sizes tried, smallest first; the last is RFC 5321's minimum the server must
+/// take in one transaction.
+pub const SIZES: [usize; 5] = [5, 10, 20, 50, MAX_BATCH];
+
+/// Where a host starts: small enough that a slow server does not cost much before it
+/// is measured, big enough that a round trip is shared.
+const START: usize = 2;
+
+/// How much of the newest measure goes into a size's cost.
+const WEIGHT: f64 = 0.3;
+
+/// A neighbour must be this much cheaper to move to it: noise is no reason to move.
+const MARGIN: f64 = 0.93;
+
+/// Batches at one size after which the next bigger one is measured again: servers and
+/// networks change.
+const REVISIT: u32 = 32;
+
+/// The batch size of one host.
+#[derive(Clone, Debug)]
+pub struct Sizer {
+    level: usize,
+    /// Seconds per RCPT at each size (a moving average); None until measured.
+    cost: [Option<f64>; SIZES.len()],
+    /// Batches measured since the size last changed.
+    since: u32,
+}
+
+impl Default for Sizer {
+    fn default() -> Self {
+        Sizer {
+            level: START,
+            cost: [None; SIZES.len()],
+            since: 0,
+        }
+    }
+}
+
+impl Sizer {
+    /// RCPTs (the catch-all probe included) for the next pipelined batch.
+    pub fn size(&self) -> usize {
+        SIZES[self.level]
+    }
+
+    /// A pipelined batch of `rcpts` RCPTs was sent at size `size` and all its replies
+    /// came within `elapsed`. Only full batches say something about their size.
+    pub fn observe(&mut self, size: usize, rcpts: usize, elapsed: Duration) {
+        let Some(level) = SIZES.iter().position(|&s| s == size) else {
+            return;
+        };
+        if rcpts < size || rcpts == 0 {
+            return;
+        }
+        let cost = elapsed.as_secs_f64() / rcpts as f64;
+        let slot = &mut self.cost[level];
+        *slot = Some(slot.map_or(cost, |old| old + WEIGHT * (cost - old)));
+        if level != self.level {
+            // Another session's batch, sent before the size moved.
+            return;
+        }
+        self.since += 1;
+        if self.since >= REVISIT
+            && let Some(up) = self.cost.get_mut(level + 1)
+        {
+            *up = None;
+        }
+        let here = self.cost[level].unwrap_or(cost);
+        let cheaper = |other: Option<f64>| other.is_some_and(|c| c < here * MARGIN);
+        let up = self.cost.get(level + 1).copied();
+        let down = level.checked_sub(1).map(|l| self.cost[l]);
+        let next = match (up, down) {
+            // Never measured above: try it.
+            (Some(None), _) => level + 1,
+            (Some(c), _) if cheaper(c) => level + 1,
+            (_, Some(c)) if cheaper(c) => level - 1,
+            // Bigger was dearer, and below is unknown: find out.
+            (_, Some(None)) if up.flatten().is_some() => level - 1,
+            _ => level,
+        };
+        if next != level {
+            self.level = next;
+            self.since = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server whose time for a batch of n is `rtt + n * per(n)`.
+    fn run(rtt: f64, per: impl Fn(usize) -> f64, batches: usize) -> Sizer {
+        let mut sizer = Sizer::default();
+        for _ in 0..batches {
+            let n = sizer.size();
+            let secs = rtt + n as f64 * per(n);
+            sizer.observe(n, n, Duration::from_secs_f64(secs));
+        }
+        sizer
+    }
+
+    #[test]
+    fn round_trips_that_dominate_make_batches_big() {
+        // 50 ms away, 50 µs a command: the biggest batch wins.
+        let sizer = run(0.050, |_| 0.000_050, 40);
+        assert_eq!(sizer.size(), MAX_BATCH);
+    }
+
+    #[test]
+    fn a_server_slower_per_command_in_long_groups_gets_short_ones() {
+        // Loopback, and a server whose cost per command grows with the group (as
+        // Postfix's does): 10 is best.
+        let per = |n: usize| 0.000_100 + 0.000_004 * n as f64;
+        let sizer = run(0.000_200, per, 200);
+        let best = SIZES
+            .iter()
+            .copied()
+            .min_by(|&a, &b| {
+                let cost = |n: usize| (0.000_200 + n as f64 * per(n)) / n as f64;
+                cost(a).total_cmp(&cost(b))
+            })
+            .unwrap();
+        assert_eq!(best, 10);
+        assert_eq!(sizer.size(), best);
+    }
+
+    #[test]
+    fn partial_batches_and_unknown_sizes_teach_nothing() {
+        let mut sizer = Sizer::default();
+        let start = sizer.size();
+        sizer.observe(start, start - 1, Duration::from_millis(1));
+        sizer.observe(7, 7, Duration::from_millis(1));
+        assert_eq!(sizer.size(), start);
+        assert!(sizer.cost.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn the_size_is_revisited_when_the_server_changes() {
+        // First slow in long groups, then not: the size climbs again.
+        let mut sizer = run(0.000_200, |n| 0.000_100 + 0.000_004 * n as f64, 100);
+        assert_eq!(sizer.size(), 10);
+        for _ in 0..400 {
+            let n = sizer.size();
+            sizer.observe(n, n, Duration::from_secs_f64(0.005 + n as f64 * 0.000_050));
+        }
+        assert_eq!(sizer.size(), MAX_BATCH);
+    }
+}
