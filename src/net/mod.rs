@@ -1,6 +1,9 @@
 //! Network layer: TCP connections, TLS, and the bounded reply reader. Only this module
 //! names rustls types; the rest sees `TlsInfo`.
 pub mod connection;
+pub mod pipe;
+pub mod proxy_header;
+pub mod socks5;
 pub mod target;
 pub mod tls;
 
