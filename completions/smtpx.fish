@@ -43,6 +43,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -136,6 +148,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Se
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -175,6 +199,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -224,6 +260,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -273,6 +321,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -311,6 +371,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s s -l server -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -355,6 +427,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hid
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l connect-timeout -d 'TCP connect timeout' -r
@@ -416,6 +500,18 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s s -l server -d '
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+v2\t'The binary header'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r

@@ -58,7 +58,7 @@ impl OpenFacts {
                     last_verb = None;
                     connected_at = None;
                 }
-                Event::ConnectFailed { addr, reason } => {
+                Event::ConnectFailed { addr, reason, .. } => {
                     facts.unreachable.push((*addr, reason.clone()));
                 }
                 Event::Connected { peer, took, .. } => {
@@ -93,7 +93,12 @@ impl OpenFacts {
                         _ => {}
                     }
                 }
-                Event::BodySent { .. } | Event::Warning { .. } | Event::Note { .. } => {}
+                Event::BodySent { .. }
+                | Event::Warning { .. }
+                | Event::Note { .. }
+                | Event::ProxyHeaderSent { .. }
+                | Event::ProcessStderr { .. }
+                | Event::ProcessExited { .. } => {}
             }
         }
         facts
@@ -301,6 +306,10 @@ mod tests {
     use crate::net::tls::Verification;
     use crate::session::Channel;
 
+    fn tcp() -> crate::net::transport::Via {
+        crate::net::transport::Via::Tcp { bind: None }
+    }
+
     fn at(ms: u64, event: Event) -> Timed {
         Timed {
             at: Duration::from_millis(ms),
@@ -346,6 +355,7 @@ mod tests {
                 Event::Connecting {
                     host: "mx".into(),
                     addr: "[::1]:25".parse().unwrap(),
+                    via: tcp(),
                 },
             ),
             at(
@@ -353,6 +363,7 @@ mod tests {
                 Event::ConnectFailed {
                     addr: "[::1]:25".parse().unwrap(),
                     reason: "refused".into(),
+                    via: tcp(),
                 },
             ),
             at(
@@ -360,6 +371,7 @@ mod tests {
                 Event::Connecting {
                     host: "mx".into(),
                     addr: peer,
+                    via: tcp(),
                 },
             ),
             at(
@@ -368,6 +380,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::from_millis(2),
+                    via: tcp(),
                 },
             ),
             at(10, got(220, &["mx.test ESMTP"], plain)),
@@ -411,6 +424,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::from_millis(1),
+                    via: tcp(),
                 },
             ),
             at(
@@ -435,6 +449,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::ZERO,
+                    via: tcp(),
                 },
             ),
             at(1, got(220, &["old"], Channel::Plain)),

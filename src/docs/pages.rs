@@ -29,6 +29,20 @@ const TIMEOUTS: &[&str] = &[
      implicit TLS (--tls implicit); smtpx goes on waiting until --greeting-timeout.",
 ];
 
+/// The ways to reach a server besides TCP, shared by every session-running subcommand.
+const TRANSPORTS: &[&str] = &[
+    "--socket PATH talks over a Unix domain socket; --pipe 'COMMAND ARGS' runs a process \
+     (sendmail -bs, exim -bh IP) and talks over its stdin and stdout, its stderr shown as \
+     notes and its exit status reported at the end (killed if it has not exited 5s after \
+     its stdin closed); --socks5 HOST[:PORT] goes through a SOCKS5 proxy (RFC 1928), a \
+     server name sent to it unresolved, with --socks5-user and a password file, variable, \
+     command or prompt for RFC 1929 authentication; --local-addr IP[:PORT] binds the \
+     source address; --proxy-protocol v1|v2 sends a HAProxy PROXY header first, naming \
+     --proxy-source and --proxy-dest (by default the connection's own addresses). TLS \
+     and every other option work the same over each. The connecting and connected lines \
+     (and JSON events) name the transport.",
+];
+
 const TRANSCRIPT: &str = "Every command sent and every reply received is printed as it \
     happens: -> and <- mark client and server lines in plaintext, ~> and <~ inside \
     verified TLS, ?> and <? inside TLS whose certificate was not verified; * lines are \
@@ -96,7 +110,11 @@ pub const PAGES: &[Page] = &[
              happened is exit 5.",
             TRANSCRIPT,
         ],
-        sections: &[("TIMEOUTS", TIMEOUTS), ("JSON OUTPUT", &[RESULT_JSON])],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            ("TRANSPORTS", TRANSPORTS),
+            ("JSON OUTPUT", &[RESULT_JSON]),
+        ],
         exit: exit::SEND,
         examples: &[
             (
@@ -118,6 +136,14 @@ pub const PAGES: &[Page] = &[
             (
                 "Send a prepared message from stdin, machine-readable",
                 "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
+            ),
+            (
+                "Hand a message to the local MTA as a sendmail -bs session",
+                "smtpx send --pipe 'sendmail -bs' --from me@example.org --to you@example.org",
+            ),
+            (
+                "Claim another client address to a server behind a PROXY-protocol load balancer",
+                "smtpx send -s mx.example.org --proxy-protocol v2 --proxy-source 198.51.100.23:40000 --to you@example.org --quit-after rcpt",
             ),
         ],
     },

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::auth::AuthPlan;
 use super::{Event, Session, SessionContext};
 use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
+use crate::net::transport::TransportPlan;
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
 
@@ -60,6 +61,8 @@ pub struct OpenPlan {
     /// Credentials to authenticate with after TLS.
     pub auth: Option<AuthPlan>,
     pub stop_after: Option<Phase>,
+    /// How each hop is reached: TCP, SOCKS5, a Unix socket or a process; a PROXY header.
+    pub transport: TransportPlan,
 }
 
 pub enum Opened<'a> {
@@ -76,9 +79,16 @@ pub enum Opened<'a> {
 }
 
 /// The default EHLO name (RFC 5321 §4.1.4): this host's name when it is a fully
-/// qualified domain name, otherwise the address literal of our end of the connection.
+/// qualified domain name, otherwise the address literal of our end of the connection
+/// ([127.0.0.1] over a Unix socket or a pipe, which have no address).
 pub fn default_helo(local: SocketAddr) -> Domain {
-    host_name().unwrap_or_else(|| Domain::literal(local.ip()))
+    host_name().unwrap_or_else(|| {
+        if local.ip().is_unspecified() {
+            Domain::literal(std::net::Ipv4Addr::LOCALHOST.into())
+        } else {
+            Domain::literal(local.ip())
+        }
+    })
 }
 
 /// This host's name, when it is a fully qualified domain name (as A-labels).
@@ -98,7 +108,7 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
     );
     for (i, hop) in plan.hops.iter().enumerate() {
         let more = i + 1 < plan.hops.len();
-        let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+        let session = match Session::connect(ctx, &plan.transport, &hop.host, hop.addr).await {
             Ok(s) => s,
             Err((c, f)) => {
                 ctx = c;
@@ -171,7 +181,7 @@ async fn plaintext_retry<'a>(
         tls: None,
         ..plan.clone()
     };
-    let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+    let session = match Session::connect(ctx, &plan.transport, &hop.host, hop.addr).await {
         Ok(s) => s,
         Err((c, f)) => return Opened::Failed(c, f),
     };

@@ -29,5 +29,6 @@ mod session_terminal;
 mod size_cli;
 mod support;
 mod tls_cli;
+mod transport_cli;
 mod verify_cli;
 mod vrfy_cli;

@@ -35,6 +35,8 @@ use tempfile::TempDir;
 /// a pyenv or venv `python3` earlier on PATH does not see it.
 const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
+/// A small SOCKS5 server (RFC 1928) with RFC 1929 username/password auth.
+const MICROSOCKS: &str = "/usr/bin/microsocks";
 const POSTFIX: &str = "/usr/sbin/postfix";
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
 const POSTCONF: &str = "/usr/sbin/postconf";
@@ -70,7 +72,8 @@ const POLL: Duration = Duration::from_millis(20);
 /// Known peers: `aiosmtpd`, `smtp-sink`, `smtp-source`, `postfix` (also
 /// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
-/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal).
+/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal),
+/// `microsocks` (a SOCKS5 proxy).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -180,6 +183,13 @@ fn probe(peer: &str) -> Result<(), String> {
                 Err("not installed (swaks needs Net::SSLeay for TLS)".into())
             } else {
                 Ok(())
+            }
+        }
+        "microsocks" => {
+            if Path::new(MICROSOCKS).is_file() {
+                Ok(())
+            } else {
+                not_installed()
             }
         }
         "dnsmasq" => {
@@ -934,6 +944,105 @@ impl Drop for SmtpSink {
 }
 
 // ---------------------------------------------------------------------------
+// SOCKS5 proxy
+
+/// microsocks (Debian `microsocks`), a SOCKS5 proxy on 127.0.0.1:<free
+/// port>, with RFC 1929 username/password authentication when started
+/// with [`Socks5Proxy::with_auth`]. It resolves names given to it (ATYP
+/// domain) with the system resolver. Killed on `Drop`.
+pub struct Socks5Proxy {
+    child: Child,
+    addr: SocketAddr,
+    dir: TempDir,
+    guard: Option<OrphanGuard>,
+}
+
+impl Socks5Proxy {
+    pub fn start() -> Option<Socks5Proxy> {
+        Self::spawn(None)
+    }
+
+    pub fn with_auth(user: &str, password: &str) -> Option<Socks5Proxy> {
+        Self::spawn(Some((user, password)))
+    }
+
+    fn spawn(auth: Option<(&str, &str)>) -> Option<Socks5Proxy> {
+        if !require("microsocks") {
+            return None;
+        }
+        let dir = shared_tempdir("smtpx-socks-");
+        let log_path = dir.path().join("output.log");
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut last_output = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port(ip);
+            let log = fs::File::create(&log_path).expect("create microsocks log");
+            let mut cmd = Command::new(MICROSOCKS);
+            cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+            if let Some((user, password)) = auth {
+                cmd.args(["-u", user, "-P", password]);
+            }
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("dup log fd"))
+                .stderr(log)
+                .spawn()
+                .expect("spawn microsocks");
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                if pid_listens_on(child.id(), port) {
+                    let guard = OrphanGuard::new(
+                        &format!(
+                            r#"kill -TERM {} 2>/dev/null; sleep 1; rm -rf "$1""#,
+                            child.id()
+                        ),
+                        dir.path().to_str().expect("utf-8 temp path"),
+                    );
+                    return Some(Socks5Proxy {
+                        child,
+                        addr: SocketAddr::new(ip, port),
+                        dir,
+                        guard: Some(guard),
+                    });
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    last_output = read_lossy(&log_path);
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "microsocks did not listen on port {port} within {START_TIMEOUT:?}:\n{}",
+                        read_lossy(&log_path)
+                    );
+                }
+                thread::sleep(POLL);
+            }
+        }
+        panic!("microsocks failed to start {PORT_ATTEMPTS} times; last output:\n{last_output}");
+    }
+
+    /// `127.0.0.1:PORT`, for `--socks5`.
+    pub fn server_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// What microsocks printed (it logs each client it serves).
+    pub fn output(&self) -> String {
+        read_lossy(&self.dir.path().join("output.log"))
+    }
+}
+
+impl Drop for Socks5Proxy {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Private Postfix instance
 
 /// How to configure a [`PostfixInstance`].
@@ -945,6 +1054,7 @@ pub struct PostfixOptions {
     sasl_users: Option<Vec<(String, String)>>,
     sasl_mechanisms: Option<Vec<String>>,
     extra_main_cf: Vec<String>,
+    unix_socket: bool,
 }
 
 impl PostfixOptions {
@@ -1016,6 +1126,19 @@ impl PostfixOptions {
     /// entry"), or is appended when the fixture does not set it.
     pub fn main_cf(mut self, line: &str) -> Self {
         self.extra_main_cf.push(line.to_owned());
+        self
+    }
+    /// Expect a HAProxy PROXY header (v1 or v2) before SMTP on every
+    /// connection (`smtpd_upstream_proxy_protocol = haproxy`): smtpd then
+    /// logs and records the client the header names.
+    pub fn upstream_proxy_protocol(self) -> Self {
+        self.main_cf("smtpd_upstream_proxy_protocol = haproxy")
+    }
+    /// Also run smtpd on a Unix domain socket (a `unix` service in
+    /// master.cf, `spool/public/smtpsock`); see
+    /// [`PostfixInstance::socket_path`].
+    pub fn unix_socket(mut self) -> Self {
+        self.unix_socket = true;
         self
     }
 }
@@ -1170,7 +1293,13 @@ impl PostfixInstance {
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port(ip);
-            write_config(&etc.join("master.cf"), &master_cf(port));
+            let mut master = master_cf(port);
+            if opts.unix_socket {
+                // A unix service's name is relative to the queue directory;
+                // private = n puts it in public/.
+                master.push_str("smtpsock  unix  n       -       n       -       -       smtpd\n");
+            }
+            write_config(&etc.join("master.cf"), &master);
             // Judge each attempt by its own log lines only.
             let _ = fs::OpenOptions::new()
                 .write(true)
@@ -1222,6 +1351,19 @@ impl PostfixInstance {
     /// The instance's config directory (for `postfix -c` / `postconf -c`).
     pub fn config_dir(&self) -> PathBuf {
         self.dir.path().join("etc")
+    }
+
+    /// The Unix domain socket smtpd listens on with
+    /// [`PostfixOptions::unix_socket`].
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.path().join("spool/public/smtpsock")
+    }
+
+    /// A `--pipe` command that speaks SMTP on stdin/stdout for this
+    /// instance: Postfix's `sendmail -bs` with its config directory. What
+    /// it accepts goes through the instance's queue into its Maildirs.
+    pub fn sendmail_bs(&self) -> String {
+        format!("/usr/sbin/sendmail -C {} -bs", self.config_dir().display())
     }
 
     /// Postfix's log for this instance (maillog_file).
