@@ -62,7 +62,9 @@ impl OpenFacts {
                     facts.unreachable.push((*addr, reason.clone()));
                 }
                 Event::Connected { peer, took, .. } => {
-                    facts.peer = Some(*peer);
+                    // A Unix socket, a pipe or a name a SOCKS5 proxy resolved: no
+                    // address to show or look up.
+                    facts.peer = (!peer.ip().is_unspecified()).then_some(*peer);
                     facts.connect_took = Some(*took);
                     connected_at = Some(timed.at);
                 }

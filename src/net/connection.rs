@@ -409,8 +409,18 @@ impl Connection {
             };
         }
         let mut process = self.process.take()?;
-        // Dropping the stream closes the process's stdin (and our end of its stdout).
+        // The shutdown closed the process's stdin. What it still writes (a TLS
+        // close_notify, a last word) is read and dropped until it closes its stdout, so
+        // it never dies of a broken pipe; then it gets the rest of the grace to exit.
+        let grace = Instant::now() + PROCESS_EXIT_GRACE;
+        let mut chunk = [0u8; READ_CHUNK];
+        while let Ok(Ok(n)) = timeout_at(grace, self.read(&mut chunk)).await {
+            if n == 0 {
+                break;
+            }
+        }
         self.transport = None;
-        Some(process.finish(PROCESS_EXIT_GRACE).await)
+        let left = grace.saturating_duration_since(Instant::now());
+        Some(process.finish(left).await)
     }
 }

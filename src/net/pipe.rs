@@ -3,10 +3,12 @@
 //! (no shell runs), its stderr collected line by line for the transcript, and the
 //! process ended cleanly at the end.
 
+use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
@@ -83,7 +85,54 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// The stream that carries SMTP: the child's stdout to read, its stdin to write.
-pub type PipeStream = tokio::io::Join<ChildStdout, ChildStdin>;
+/// Shutting it down closes the stdin, so the process sees the end of its input while
+/// what it still writes can be read.
+pub struct PipeStream {
+    stdout: ChildStdout,
+    stdin: Option<ChildStdin>,
+}
+
+impl AsyncRead for PipeStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stdout).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PipeStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.stdin.as_mut() {
+            Some(stdin) => Pin::new(stdin).poll_write(cx, buf),
+            None => Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.stdin.as_mut() {
+            Some(stdin) => Pin::new(stdin).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if let Some(stdin) = self.stdin.as_mut() {
+            let flushed = Pin::new(stdin).poll_flush(cx);
+            if flushed.is_pending() {
+                return Poll::Pending;
+            }
+        }
+        // Dropping the handle closes the pipe: the process reads end-of-file.
+        self.stdin = None;
+        Poll::Ready(Ok(()))
+    }
+}
 
 /// A running child process whose stdio carries the session.
 pub struct PipeProcess {
@@ -148,7 +197,10 @@ pub fn spawn(argv: &[String]) -> std::io::Result<(PipeStream, PipeProcess)> {
     let (tx, rx) = mpsc::channel(STDERR_QUEUE);
     let task = tokio::spawn(collect_lines(stderr, tx));
     Ok((
-        tokio::io::join(stdout, stdin),
+        PipeStream {
+            stdout,
+            stdin: Some(stdin),
+        },
         PipeProcess {
             child,
             stderr: rx,
@@ -204,8 +256,8 @@ impl PipeProcess {
         lines
     }
 
-    /// After the stdin and stdout are closed: waits up to `grace` for the process to
-    /// exit, then kills it. Returns how it ended and its last stderr lines.
+    /// After its stdin is closed: waits up to `grace` for the process to exit, then
+    /// kills it. Returns how it ended and its last stderr lines.
     pub async fn finish(&mut self, grace: Duration) -> (Option<ProcessEnd>, Vec<String>) {
         let end = match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(Ok(status)) => Some(ProcessEnd::from_status(status, false)),

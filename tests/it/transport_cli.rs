@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::support::certs::{CertKind, TestPki};
-use crate::support::peers::{PostfixInstance, PostfixOptions, Socks5Proxy};
+use crate::support::peers::{POSTFIX_HOSTNAME, PostfixInstance, PostfixOptions, Socks5Proxy};
 use crate::support::run::Smtpx;
 
 const DELIVERY_WAIT: Duration = Duration::from_secs(20);
@@ -472,4 +472,150 @@ fn transports_that_contradict_each_other_are_usage_errors() {
         .run();
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("one address family"), "{out}");
+}
+
+#[test]
+fn every_session_subcommand_goes_over_a_unix_socket() {
+    let opts = PostfixOptions::new().users(&["you"]).unix_socket();
+    let Some(postfix) = PostfixInstance::start(opts) else {
+        return;
+    };
+    let socket = postfix.socket_path();
+    let socket = socket.to_str().unwrap();
+    let common = ["--socket", socket, "--tls", "none", "--no-timing"];
+    let run = |verb: &str, args: &[&str]| {
+        Smtpx::new()
+            .arg(verb)
+            .args(&common)
+            .args(args)
+            .args(&["--timeout", "30s"])
+            .run()
+    };
+    let out = run("vrfy", &["you@example.test"]);
+    assert_eq!(out.code, 8, "252 is undecided: {out}");
+    assert!(out.stdout.contains("252"), "{out}");
+    assert!(out.stdout.contains("Unix socket"), "{out}");
+
+    let out = run("expn", &["you@example.test"]);
+    assert!(out.stdout.contains("Unix socket"), "{out}");
+    assert!(out.stdout.contains("EXPN you@example.test"), "{out}");
+
+    let out = run("size", &[]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("10240000"), "{out}");
+
+    let out = run("check", &[]);
+    assert!(out.stdout.contains("== check localhost =="), "{out}");
+    assert!(out.stdout.contains(POSTFIX_HOSTNAME), "{out}");
+    // A socket has no address: nothing to look up in reverse DNS.
+    assert!(!out.stdout.contains("reverse DNS"), "{out}");
+    assert_eq!(out.code, 7, "this Postfix offers no STARTTLS: {out}");
+
+    let out = run("verify", &["you@example.test", "nobody@example.test"]);
+    assert!(out.stdout.contains("nobody@example.test"), "{out}");
+    assert_eq!(out.code, 7, "one address is unknown: {out}");
+
+    let out = Smtpx::new()
+        .arg("bench")
+        .args(&common)
+        .args(&[
+            "-n",
+            "4",
+            "-c",
+            "2",
+            "--to",
+            "you@example.test",
+            "--from",
+            "me@example.org",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    postfix.wait_delivered(4, DELIVERY_WAIT);
+
+    let out = Smtpx::new()
+        .arg("session")
+        .args(&common)
+        .stdin("NOOP\n")
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("250"), "{out}");
+}
+
+/// `smtpx serve` with implicit TLS only, its certificate written to `dir/cert.pem`.
+fn implicit_tls_serve(dir: &std::path::Path) -> crate::support::serve::Serve {
+    let cert = dir.join("cert.pem").display().to_string();
+    let maildir = dir.join("md").display().to_string();
+    crate::support::serve::Serve::start_with(
+        &["--listen-tls", "127.0.0.1:0"],
+        &[
+            "--tls-self-signed",
+            "--tls-cert-out",
+            &cert,
+            "--maildir",
+            &maildir,
+        ],
+    )
+}
+
+#[test]
+fn implicit_tls_goes_through_a_socks5_tunnel() {
+    let Some(proxy) = Socks5Proxy::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let serve = implicit_tls_serve(dir.path());
+    let server = format!("localhost:{}", serve.addr.port());
+    let out = Smtpx::send()
+        .args(&[
+            "--server",
+            &server,
+            "--socks5",
+            &proxy.server_arg(),
+            "--tls",
+            "implicit",
+            "--tls-ca",
+            &dir.path().join("cert.pem").display().to_string(),
+        ])
+        .args(&envelope())
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("through the SOCKS5 proxy"), "{out}");
+    assert!(
+        out.stdout.contains("~> EHLO"),
+        "verified TLS from the start: {out}"
+    );
+}
+
+#[test]
+fn implicit_tls_runs_over_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = implicit_tls_serve(dir.path());
+    // A process that relays its stdin and stdout to the TLS port: the TLS bytes
+    // travel through pipes, not a socket of ours.
+    let relay = format!(
+        "/usr/bin/python3 -c 'import os,socket,threading\n\
+         s=socket.create_connection((\"127.0.0.1\",{}))\n\
+         def up():\n    while (b:=os.read(0,65536)): s.sendall(b)\n    s.shutdown(socket.SHUT_WR)\n\
+         threading.Thread(target=up,daemon=True).start()\n\
+         while (b:=s.recv(65536)):\n    while b: b=b[os.write(1,b):]\n\
+         os._exit(0)'",
+        serve.addr.port()
+    );
+    let out = Smtpx::send()
+        .args(&[
+            "--pipe",
+            &relay,
+            "--tls",
+            "implicit",
+            "--tls-ca",
+            &dir.path().join("cert.pem").display().to_string(),
+        ])
+        .args(&envelope())
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("~> EHLO"),
+        "verified TLS from the start: {out}"
+    );
+    assert!(out.stdout.contains("exited with status 0"), "{out}");
 }
