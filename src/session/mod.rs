@@ -416,10 +416,16 @@ impl<'a> Session<'a> {
                 Failure::new(phase, FailureKind::Timeout, msg)
             }
             ReadError::Closed { partial } => {
-                let mut msg = if partial {
-                    format!("the server closed the connection in the middle of a {what}")
+                // Over --pipe, "the server" is a process, and what it closed is its stdout.
+                let closed = if self.pipe_command.is_some() {
+                    "the process closed its output"
                 } else {
-                    format!("the server closed the connection before sending a {what}")
+                    "the server closed the connection"
+                };
+                let mut msg = if partial {
+                    format!("{closed} in the middle of a {what}")
+                } else {
+                    format!("{closed} before sending a {what}")
                 };
                 if phase.commits() {
                     msg.push_str("; the message may or may not have been accepted");

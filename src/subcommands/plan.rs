@@ -601,6 +601,13 @@ pub fn transport_plan(args: &TransportArgs) -> Result<TransportPlan, String> {
         .map(|v| -> Result<ProxyHeaderPlan, String> {
             let source = socket_addr("--proxy-source", &args.proxy_source)?;
             let dest = socket_addr("--proxy-dest", &args.proxy_dest)?;
+            let local = matches!(route, Route::Unix(_) | Route::Pipe { .. });
+            if local && (source.is_none() || dest.is_none()) {
+                return Err(
+                    "--proxy-protocol over --socket or --pipe needs --proxy-source and --proxy-dest: the connection has no IP addresses to put in the header"
+                        .into(),
+                );
+            }
             if let (Some(s), Some(d)) = (source, dest) {
                 // Checked now, not after connecting.
                 proxy_header::encode(ProxyVersion::V1, s, d)?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::support::certs::{CertKind, TestPki};
 use crate::support::peers::{POSTFIX_HOSTNAME, PostfixInstance, PostfixOptions, Socks5Proxy};
 use crate::support::run::Smtpx;
+use crate::support::scripted::{ScriptedServer, Step, expect, greeting_ehlo, happy_send, send};
 
 const DELIVERY_WAIT: Duration = Duration::from_secs(20);
 
@@ -205,7 +206,12 @@ fn a_pipe_process_that_exits_early_is_reported_with_its_status_and_stderr() {
         .find(|e| e["type"] == "process-exited")
         .expect("a process-exited event");
     assert_eq!(exited["code"], 3, "{exited}");
-    assert_eq!(out.result()["status"], "failed", "{out}");
+    let result = out.result();
+    assert_eq!(result["status"], "failed", "{out}");
+    assert_eq!(
+        result["message"], "at greeting: the process closed its output before sending a greeting",
+        "{out}"
+    );
 }
 
 #[test]
@@ -618,4 +624,105 @@ fn implicit_tls_runs_over_a_pipe() {
         "verified TLS from the start: {out}"
     );
     assert!(out.stdout.contains("exited with status 0"), "{out}");
+}
+
+/// A Unix socket in `dir` that forwards each connection to `tcp`: the scripted server
+/// (TCP only) reached over a Unix socket, byte for byte.
+fn unix_to_tcp(dir: &std::path::Path, tcp: std::net::SocketAddr) -> std::path::PathBuf {
+    let path = dir.join("fwd.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    thread::spawn(move || {
+        let Ok((unix, _)) = listener.accept() else {
+            return;
+        };
+        let tcp = std::net::TcpStream::connect(tcp).unwrap();
+        let (mut u2, mut t2) = (unix.try_clone().unwrap(), tcp.try_clone().unwrap());
+        let up = thread::spawn(move || {
+            let _ = std::io::copy(&mut u2, &mut t2);
+            let _ = t2.shutdown(std::net::Shutdown::Write);
+        });
+        let (mut t, mut u) = (tcp, unix);
+        let _ = std::io::copy(&mut t, &mut u);
+        let _ = u.shutdown(std::net::Shutdown::Write);
+        let _ = up.join();
+    });
+    path
+}
+
+#[test]
+fn the_proxy_v1_header_is_the_first_line_on_the_wire() {
+    let mut script = vec![expect("PROXY TCP4 192.0.2.9 203.0.113.5 1234 25")];
+    script.extend(happy_send(1));
+    let server = ScriptedServer::start(script);
+    let out = Smtpx::send()
+        .args(&[
+            "--server",
+            &server.server_arg(),
+            "--proxy-protocol",
+            "1",
+            "--proxy-source",
+            "192.0.2.9:1234",
+            "--proxy-dest",
+            "203.0.113.5:25",
+        ])
+        .args(&envelope())
+        .run();
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        record
+            .received_text()
+            .starts_with("PROXY TCP4 192.0.2.9 203.0.113.5 1234 25\r\nEHLO "),
+        "{}",
+        record.received_text()
+    );
+}
+
+#[test]
+fn over_a_unix_socket_the_proxy_header_needs_both_addresses() {
+    // Found before connecting: the socket need not exist.
+    let out = Smtpx::send()
+        .args(&[
+            "--socket",
+            "/nonexistent/smtp.sock",
+            "--proxy-protocol",
+            "v2",
+        ])
+        .args(&envelope())
+        .run();
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        out.stderr.contains("needs --proxy-source and --proxy-dest"),
+        "{out}"
+    );
+    let out = Smtpx::send()
+        .args(&["--pipe", "/nonexistent/mta -bs", "--proxy-protocol", "v1"])
+        .args(&["--proxy-source", "192.0.2.1:1"])
+        .args(&envelope())
+        .run();
+    assert_eq!(out.code, 2, "{out}");
+}
+
+#[test]
+fn starttls_response_injection_is_caught_over_a_unix_socket_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = greeting_ehlo(&["STARTTLS"]);
+    script.extend([
+        expect("STARTTLS"),
+        send("220 go ahead\r\n250-injected\r\n250 PIPELINING\r\n"),
+        Step::ReadUntilClose,
+    ]);
+    let server = ScriptedServer::start(script);
+    let path = unix_to_tcp(dir.path(), server.addr());
+    let out = Smtpx::send()
+        .args(&["--socket", path.to_str().unwrap(), "--tls", "starttls"])
+        .args(&envelope())
+        .run();
+    let record = server.finish();
+    assert_eq!(out.code, 9, "{out}");
+    assert!(out.stdout.contains("response injection"), "{out}");
+    let text = record.received_text();
+    let tail = &text[text.find("STARTTLS\r\n").unwrap() + 10..];
+    assert!(tail.is_empty(), "client sent {tail:?} after STARTTLS");
 }
