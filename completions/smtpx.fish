@@ -45,7 +45,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -150,7 +150,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Sen
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -201,7 +201,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -262,7 +262,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -323,7 +323,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -373,7 +373,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Se
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -429,7 +429,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d '
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
@@ -502,7 +502,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-timeout -d 'Deadline for each DNS lookup' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r

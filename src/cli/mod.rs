@@ -200,6 +200,7 @@ pub struct TransportArgs {
     #[arg(long, value_name = "COMMAND", conflicts_with_all = ["socks5", "local_addr"], help_heading = "Transport")]
     pub pipe: Option<String>,
     /// Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT
+    /// (bench and verify, which open many connections, take no port)
     #[arg(
         long,
         value_name = "IP[:PORT]",

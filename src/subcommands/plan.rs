@@ -629,6 +629,18 @@ pub fn transport_plan(args: &TransportArgs) -> Result<TransportPlan, String> {
     })
 }
 
+/// For subcommands that open many connections at once (bench, verify): a fixed source
+/// port carries only one connection at a time, so `--local-addr` must leave it open.
+pub fn many_connections(open: &OpenPlan, verb: &str) -> Result<(), String> {
+    match open.transport.bind {
+        Some(b) if b.port() != 0 => Err(format!(
+            "{verb} opens many connections, and one source port carries only one at a time: give --local-addr {} without a port",
+            b.ip()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `IP`, `IP:PORT`, `[IPv6]` or `[IPv6]:PORT`; port 0 (or none) lets the system choose.
 fn local_addr(raw: &str) -> Result<SocketAddr, String> {
     if let Ok(ip) = raw.parse::<std::net::IpAddr>() {

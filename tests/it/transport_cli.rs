@@ -726,3 +726,81 @@ fn starttls_response_injection_is_caught_over_a_unix_socket_too() {
     let tail = &text[text.find("STARTTLS\r\n").unwrap() + 10..];
     assert!(tail.is_empty(), "client sent {tail:?} after STARTTLS");
 }
+
+#[test]
+fn local_addr_takes_a_source_port_too() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, peer) = listener.accept().unwrap();
+        answer_smtp(stream);
+        peer
+    });
+    // A port nobody holds now: bound, then let go.
+    let port = TcpListener::bind("127.0.0.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let local = format!("127.0.0.3:{port}");
+    let out = Smtpx::send()
+        .args(&[
+            "--server",
+            &server_addr.to_string(),
+            "--local-interface",
+            &local,
+        ])
+        .args(&envelope())
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(server.join().unwrap().to_string(), local);
+    assert!(out.stdout.contains(&format!("from {local}")), "{out}");
+}
+
+#[test]
+fn many_connections_cannot_share_one_source_port() {
+    for argv in [
+        &[
+            "bench",
+            "-s",
+            "127.0.0.1:9",
+            "--local-addr",
+            "127.0.0.2:2525",
+        ][..],
+        &[
+            "verify",
+            "-s",
+            "127.0.0.1:9",
+            "--local-addr",
+            "127.0.0.2:2525",
+            "a@b.example",
+        ],
+    ] {
+        let out = Smtpx::new().args(argv).run();
+        assert_eq!(out.code, 2, "{argv:?}: {out}");
+        assert!(out.stderr.contains("without a port"), "{out}");
+    }
+}
+
+#[test]
+fn a_pipe_process_that_does_not_exit_is_killed_and_said_so() {
+    // It greets, then ignores its input and holds its stdout open.
+    let out = Smtpx::send()
+        .args(&[
+            "--pipe",
+            "sh -c 'echo 220 stubborn; exec sleep 60'",
+            "--quit-after",
+            "greeting",
+            "--command-timeout",
+            "1s",
+            "--json",
+        ])
+        .run();
+    let events = out.json();
+    let exited = events
+        .iter()
+        .find(|e| e["type"] == "process-exited")
+        .unwrap_or_else(|| panic!("no process-exited event: {out}"));
+    assert_eq!(exited["killed"], true, "{exited}");
+    assert_eq!(exited["signal"], 9, "{exited}");
+}
