@@ -90,18 +90,6 @@ pub struct Connection {
 const PROCESS_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Connection {
-    /// A plain TCP connection to `addr`.
-    pub async fn connect(addr: SocketAddr, deadline: Instant) -> Result<Connection, ConnectError> {
-        let (conn, _) = Connection::open(
-            &TransportPlan::default(),
-            &addr.ip().to_string(),
-            addr,
-            deadline,
-        )
-        .await?;
-        Ok(conn)
-    }
-
     /// A connection to one hop the way `plan` says (TCP, SOCKS5, Unix socket, pipe),
     /// with its PROXY header already sent when asked for.
     pub async fn open(

@@ -169,7 +169,7 @@ pub async fn dial(
                 Ok(Err(socks5::NegotiationError::Io(e))) => {
                     return Err(ConnectError::Other(format!(
                         "SOCKS5 proxy {proxy_addr}: {}",
-                        crate::session::describe_io(&e).replace("the server", "the proxy")
+                        proxy_words(&e)
                     )));
                 }
                 Ok(Ok(_bound)) => {}
@@ -335,13 +335,26 @@ async fn proxy_connect(
             Err(ConnectError::Io(e)) => {
                 last = Some(ConnectError::Other(format!(
                     "SOCKS5 proxy {addr}: {}",
-                    crate::session::describe_io(&e)
+                    proxy_words(&e)
                 )))
             }
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| ConnectError::Other("SOCKS5 proxy: no address".into())))
+}
+
+/// Plain words for what went wrong talking to the SOCKS5 proxy.
+fn proxy_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "connection refused".into(),
+        ConnectionReset => "connection reset by the proxy".into(),
+        UnexpectedEof | BrokenPipe => "the proxy closed the connection".into(),
+        HostUnreachable => "host unreachable".into(),
+        NetworkUnreachable => "network unreachable".into(),
+        _ => e.to_string(),
+    }
 }
 
 fn unix_words(e: &std::io::Error) -> String {

@@ -413,6 +413,10 @@ fn fake_socks(choose_method: bool, reply: &'static [u8]) -> (String, thread::Joi
             let mut req = [0u8; 10];
             s.read_exact(&mut req).unwrap();
         }
+        if reply.is_empty() {
+            // Hang up without a word.
+            return;
+        }
         s.write_all(reply).unwrap();
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
@@ -431,6 +435,23 @@ fn a_socks5_refusal_is_one_line_and_exit_4() {
     assert!(
         out.outcome()
             .contains("the SOCKS5 proxy refused: connection refused by the destination (reply 5)"),
+        "{out}"
+    );
+    handle.join().unwrap();
+}
+
+#[test]
+fn a_proxy_that_hangs_up_mid_negotiation() {
+    let (proxy, handle) = fake_socks(false, b"");
+    let out = Smtpx::send()
+        .args(&["--server", "192.0.2.1:25", "--socks5", &proxy])
+        .args(&envelope())
+        .run();
+    assert_eq!(out.code, 4, "{out}");
+    assert!(
+        out.outcome().ends_with(&format!(
+            "SOCKS5 proxy {proxy}: the proxy closed the connection"
+        )),
         "{out}"
     );
     handle.join().unwrap();
