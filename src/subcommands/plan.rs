@@ -219,6 +219,19 @@ async fn target_addresses(
         .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))
 }
 
+/// The server as a report names it: `--server` as typed, or the Unix socket or
+/// command that stands for it.
+pub fn server_label(server: &ServerArgs) -> String {
+    let t = &server.transport;
+    if let Some(path) = &t.socket {
+        format!("Unix socket {}", path.display())
+    } else if let Some(command) = &t.pipe {
+        format!("pipe to {command:?}")
+    } else {
+        server.server.clone().unwrap_or_default()
+    }
+}
+
 /// Fills in the addresses of `--server`.
 pub async fn resolve_open(
     server: &ServerArgs,

@@ -557,6 +557,11 @@ fn every_session_subcommand_goes_over_a_unix_socket() {
         ])
         .run();
     assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout
+            .contains(&format!("server         Unix socket {socket}")),
+        "{out}"
+    );
     postfix.wait_delivered(4, DELIVERY_WAIT);
 
     let out = Smtpx::new()
