@@ -521,6 +521,9 @@ pub fn open_plan(
         tls: client,
         auth: auth_plan(auth, server)?,
         stop_after,
+        lmtp: false,
+        xclient: Vec::new(),
+        xforward: Vec::new(),
     })
 }
 

@@ -10,6 +10,7 @@ mod input_cli;
 mod interop;
 mod interop_esmtp;
 mod interop_sasl;
+mod lmtp;
 mod message_cli;
 mod mx_cli;
 mod peers_selftest;
