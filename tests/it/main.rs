@@ -14,6 +14,7 @@ mod lmtp;
 mod message_cli;
 mod mx_cli;
 mod peers_selftest;
+mod per_recipient;
 mod promises_cli;
 mod properties;
 mod robustness;
