@@ -125,25 +125,43 @@ impl Attribute {
     }
 }
 
-/// The attributes split into as few commands as fit the 512-octet line limit, in the
-/// order given.
+/// Attributes that say who the client is. Postfix decides whether XCLIENT is allowed
+/// from the client as the previous XCLIENT left it, so these go in the last command:
+/// sent earlier, they would make the next command come from an unauthorised client.
+const IDENTITY: [&str; 3] = ["NAME", "ADDR", "REVERSE_NAME"];
+
+/// The attributes split into as few commands as fit the 512-octet line limit; for
+/// XCLIENT the identity attributes (NAME, ADDR, REVERSE_NAME) in the last one.
+/// Otherwise in the order given.
 pub fn commands(kind: Forwarding, attrs: &[Attribute]) -> Vec<Command> {
-    let mut out = Vec::new();
+    // XFORWARD changes nothing about who may send it: the order given stands.
+    let (identity, other): (Vec<&Attribute>, Vec<&Attribute>) = attrs
+        .iter()
+        .partition(|a| kind == Forwarding::Xclient && IDENTITY.contains(&a.name.as_str()));
+    // Packed from the end, so the last command is filled first, with the identity.
+    let mut groups: Vec<Vec<Attribute>> = Vec::new();
     let mut group: Vec<Attribute> = Vec::new();
     let mut len = kind.keyword().len() + 2;
-    for attr in attrs {
+    for attr in identity.iter().rev().chain(other.iter().rev()) {
         let extra = 1 + attr.encoded().len();
         if !group.is_empty() && len + extra > MAX_COMMAND_LINE {
-            out.push(kind.command(std::mem::take(&mut group)));
+            groups.push(std::mem::take(&mut group));
             len = kind.keyword().len() + 2;
         }
         len += extra;
-        group.push(attr.clone());
+        group.push((*attr).clone());
     }
     if !group.is_empty() {
-        out.push(kind.command(group));
+        groups.push(group);
     }
-    out
+    groups
+        .into_iter()
+        .rev()
+        .map(|mut g| {
+            g.reverse();
+            kind.command(g)
+        })
+        .collect()
 }
 
 /// The attributes the server lists, and the names of those it does not.
@@ -217,24 +235,37 @@ mod tests {
     }
 
     #[test]
-    fn long_lists_are_split() {
+    fn long_lists_are_split_with_the_identity_last() {
         let attrs: Vec<Attribute> = ["NAME", "HELO", "LOGIN"]
             .iter()
             .map(|n| Attribute::new(n, &"h".repeat(200)))
             .collect();
         let cmds = commands(Forwarding::Xclient, &attrs);
         assert_eq!(cmds.len(), 2);
-        let Command::Xclient(first) = &cmds[0] else {
+        let names = |c: &Command| match c {
+            Command::Xclient(g) => g.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+            _ => panic!(),
+        };
+        assert_eq!(names(&cmds[0]), ["HELO"]);
+        assert_eq!(names(&cmds[1]), ["LOGIN", "NAME"]);
+        let short = [
+            Attribute::new("ADDR", "192.0.2.1"),
+            Attribute::new("HELO", "x"),
+            Attribute::new("NAME", "n"),
+        ];
+        let one = commands(Forwarding::Xclient, &short);
+        assert_eq!(one.len(), 1);
+        assert_eq!(names(&one[0]), ["HELO", "ADDR", "NAME"]);
+        let Command::Xforward(kept) = &commands(Forwarding::Xforward, &short)[0] else {
             panic!()
         };
-        assert_eq!(first.len(), 2);
-        assert_eq!(commands(Forwarding::Xforward, &attrs[..1]).len(), 1);
+        assert_eq!(kept, &short.to_vec());
         assert!(commands(Forwarding::Xforward, &[]).is_empty());
     }
 
     proptest! {
         #[test]
-        fn every_attribute_goes_once_in_order_within_the_limit(
+        fn every_attribute_goes_once_within_the_limit_identity_last(
             values in proptest::collection::vec(".{1,150}", 0..12)
         ) {
             let names = Forwarding::Xclient.names();
@@ -242,10 +273,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| Attribute::new(names[i % names.len()], v))
-                .collect();
-            let attrs: Vec<Attribute> = attrs
-                .into_iter()
-                .filter(|a| a.encoded().len() + 11 <= MAX_COMMAND_LINE)
+                .filter(|a| a.encoded().len() + 10 <= MAX_COMMAND_LINE)
                 .collect();
             let cmds = commands(Forwarding::Xclient, &attrs);
             let mut seen = Vec::new();
@@ -256,7 +284,22 @@ mod tests {
                 prop_assert!(!group.is_empty());
                 seen.extend(group.iter().cloned());
             }
-            prop_assert_eq!(seen, attrs);
+            let mut want = attrs.clone();
+            let key = |a: &Attribute| (a.name.clone(), a.value.clone());
+            want.sort_by_key(key);
+            seen.sort_by_key(key);
+            prop_assert_eq!(&seen, &want);
+            // When the identity attributes fit one command, they share the last one.
+            let identity: Vec<&Attribute> =
+                attrs.iter().filter(|a| IDENTITY.contains(&a.name.as_str())).collect();
+            let identity_len: usize =
+                identity.iter().map(|a| a.encoded().len() + 1).sum::<usize>() + 9;
+            if !identity.is_empty() && identity_len <= MAX_COMMAND_LINE {
+                let Some(Command::Xclient(last)) = cmds.last() else { unreachable!() };
+                for a in identity {
+                    prop_assert!(last.contains(a));
+                }
+            }
         }
     }
 }
