@@ -262,7 +262,10 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
     let allow_helo = plan.tls_mode != TlsMode::Required && !plan.lmtp;
     match session.hello(&name, allow_helo).await {
         Ok(reply) if reply.is_positive() => {}
-        Ok(reply) if !allow_helo && matches!(reply.code.value(), 500 | 502) => {
+        // An LMTP server refusing LHLO is a plain refusal: LMTP has no HELO either.
+        Ok(reply)
+            if plan.tls_mode == TlsMode::Required && matches!(reply.code.value(), 500 | 502) =>
+        {
             let f = Failure::new(
                 Phase::Ehlo,
                 FailureKind::Tls,

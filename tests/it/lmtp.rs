@@ -1,9 +1,10 @@
 //! `smtpx send --protocol lmtp` (RFC 2033): LHLO, and one reply per accepted
 //! recipient after the final dot, each shown and counted — against a private
-//! Dovecot LMTP server.
+//! Dovecot LMTP server, and the hostile cases against the scripted server.
 
 use crate::support::peers::DovecotLmtp;
 use crate::support::run::{Out, Smtpx};
+use crate::support::scripted::{ScriptedServer, Step, ehlo_reply, expect, send};
 
 fn lmtp(server: &str, args: &[&str]) -> Out {
     Smtpx::send()
@@ -155,4 +156,88 @@ fn lmtp_needs_a_server_and_a_port_of_its_own() {
         ])
         .run();
     assert_eq!(prdr.code, 2, "{prdr}");
+}
+
+/// LHLO and an envelope of two accepted recipients, one at a time.
+fn lmtp_envelope() -> Vec<Step> {
+    vec![
+        send("220 lmtp.test LMTP ready\r\n"),
+        expect("LHLO client.test"),
+        Step::Send(ehlo_reply(
+            "lmtp.test",
+            &["8BITMIME", "ENHANCEDSTATUSCODES"],
+        )),
+        expect("MAIL FROM:<me@example.org>"),
+        send("250 2.1.0 OK\r\n"),
+        expect("RCPT TO:<a@example.test>"),
+        send("250 2.1.5 OK\r\n"),
+        expect("RCPT TO:<b@example.test>"),
+        send("250 2.1.5 OK\r\n"),
+        expect("DATA"),
+        send("354 OK\r\n"),
+        Step::ExpectData,
+    ]
+}
+
+#[test]
+fn a_recipient_refused_after_the_dot_is_a_partial_delivery() {
+    let mut script = lmtp_envelope();
+    script.extend([
+        send("250 2.0.0 <a@example.test> Saved\r\n"),
+        send("452 4.2.2 <b@example.test> Mailbox is full\r\n"),
+        expect("QUIT"),
+        send("221 2.0.0 Bye\r\n"),
+        Step::Close,
+    ]);
+    let server = ScriptedServer::start(script);
+    let out = lmtp(
+        &server.server_arg(),
+        &["--to", "a@example.test,b@example.test", "--chunking"],
+    );
+    server.finish().assert_clean();
+    assert_eq!(out.code, 8, "{out}");
+    // Per-recipient replies come after the final dot: no BDAT.
+    assert!(out.stdout.contains("sending with DATA"), "{out}");
+    assert!(
+        out.outcome().starts_with(
+            "partially accepted: for 1 of 2 recipients; refused: b@example.test (452 4.2.2 <b@example.test> Mailbox is full)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_connection_lost_between_the_replies_leaves_the_rest_unknown() {
+    let mut script = lmtp_envelope();
+    script.extend([send("250 2.0.0 <a@example.test> Saved\r\n"), Step::Close]);
+    let server = ScriptedServer::start(script);
+    let out = lmtp(
+        &server.server_arg(),
+        &["--json", "--to", "a@example.test,b@example.test"],
+    );
+    server.finish();
+    assert_eq!(out.code, 10, "{out}");
+    let result = out.result();
+    assert_eq!(result["status"], "unknown", "{result}");
+    assert_eq!(result["phase"], "final-dot", "{result}");
+    let r = &result["recipients"];
+    assert_eq!(r[0]["data_reply"]["code"], 250, "{result}");
+    assert!(r[1].get("data_reply").is_none(), "{result}");
+}
+
+#[test]
+fn a_refused_lhlo_never_falls_back_to_helo() {
+    let server = ScriptedServer::start(vec![
+        send("220 lmtp.test ready\r\n"),
+        expect("LHLO client.test"),
+        send("500 5.5.1 unknown command\r\n"),
+        expect("QUIT"),
+        send("221 2.0.0 Bye\r\n"),
+        Step::Close,
+    ]);
+    let out = lmtp(&server.server_arg(), &["--to", "a@example.test"]);
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 7, "{out}");
+    assert!(!record.received_text().contains("HELO "), "{out}");
 }
