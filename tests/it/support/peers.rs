@@ -1726,6 +1726,11 @@ impl DovecotLmtp {
         self.addr.to_string()
     }
 
+    /// The master's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The LMTP Unix socket (for a client that can reach one).
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("lmtp.sock")
