@@ -323,3 +323,32 @@ fn requiretls_with_tls_none_is_a_usage_error() {
     assert_eq!(out.code, 2, "{out}");
     assert!(out.stderr.contains("--requiretls with --tls none"), "{out}");
 }
+
+#[test]
+fn prdr_works_with_a_pipelined_envelope() {
+    let mut script = greeting_ehlo(&["PIPELINING", "PRDR"]);
+    script.extend([
+        expect("MAIL FROM:<me@example.org> PRDR"),
+        expect("RCPT TO:<a@example.org>"),
+        expect("RCPT TO:<b@example.org>"),
+        expect("DATA"),
+        send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n"),
+        Step::ExpectData,
+        send("353 go\r\n250 2.0.0 a ok\r\n550 5.7.1 b no\r\n250 2.0.0 done\r\n"),
+    ]);
+    script.extend(quit());
+    let server = ScriptedServer::start(script);
+    let out = Smtpx::send()
+        .args(&["--server", &server.server_arg(), "--helo", "client.test"])
+        .args(&["--from", "me@example.org", "--body", "hello", "--prdr"])
+        .args(&["--to", "a@example.org,b@example.org"])
+        .run();
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(out.code, 7, "{out}");
+    assert!(
+        out.outcome()
+            .starts_with("partially accepted: for 1 of 2 recipients"),
+        "{out}"
+    );
+}
