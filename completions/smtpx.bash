@@ -741,7 +741,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --body --body-file --html --html-file --attach --data --allow-empty --print --quit-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --body --body-file --html --html-file --attach --data --allow-empty --print --quit-after --no-pipelining --chunking --protocol --prdr --requiretls --xclient --xforward --dsn-notify --dsn-ret --dsn-envid --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -965,6 +965,18 @@ _smtpx() {
                     ;;
                 --quit-after)
                     COMPREPLY=($(compgen -W "connect greeting ehlo tls auth mail rcpt" -- "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "smtp lmtp" -- "${cur}"))
+                    return 0
+                    ;;
+                --xclient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xforward)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dsn-notify)

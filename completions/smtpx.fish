@@ -104,6 +104,10 @@ tls\t'After the TLS handshake and the EHLO that follows it'
 auth\t'After a successful AUTH'
 mail\t'After MAIL FROM'
 rcpt\t'After RCPT TO (checks recipients without sending a message)'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l protocol -d 'Protocol to speak: smtp, or lmtp (RFC 2033: LHLO, one reply per accepted recipient after the message). LMTP needs --server with a port other than 25' -r -f -a "smtp\t'SMTP (RFC 5321): EHLO, one reply to the message'
+lmtp\t'LMTP (RFC 2033): LHLO, one reply per accepted recipient to the message'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l xclient -d 'Postfix XCLIENT attribute, ATTR=VALUE (repeatable): ADDR, NAME, PORT, PROTO, HELO, LOGIN, DESTADDR, DESTPORT, REVERSE_NAME. Sent after TLS, followed by EHLO again; only the attributes the server lists; refused before MAIL (exit 7) when the server does not offer XCLIENT' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l xforward -d 'Postfix XFORWARD attribute, ATTR=VALUE (repeatable): NAME, ADDR, PORT, PROTO, HELO, IDENT, SOURCE. Sent before MAIL; only the attributes the server lists; refused before MAIL (exit 7) when the server does not offer XFORWARD' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-notify -d 'Ask for delivery status notifications (RFC 3461): \'never\', or a comma-separated list of success, failure, delay. Sent when the server offers DSN, with ORCPT' -r -f -a "never\t'No notification at all (cannot be combined)'
 success\t'When the message is delivered'
 failure\t'When delivery fails'
@@ -125,6 +129,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-empty -d 'Sen
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l print -d 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l prdr -d 'Ask for per-recipient replies to the message (PRDR, offered by Exim): MAIL FROM ... PRDR, then one reply per accepted recipient after the final dot, each counted. A server that does not offer PRDR gets a normal transaction, with a warning'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l requiretls -d 'Require TLS all the way to the recipient (RFC 8689): MAIL FROM ... REQUIRETLS. Refused before MAIL (exit 5) unless the session is TLS with a verified certificate and the server offers REQUIRETLS'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-timing -d 'Hide timings, for stable output'

@@ -610,6 +610,15 @@ pub enum QuitAfter {
     Rcpt,
 }
 
+/// `--protocol` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// SMTP (RFC 5321): EHLO, one reply to the message
+    Smtp,
+    /// LMTP (RFC 2033): LHLO, one reply per accepted recipient to the message
+    Lmtp,
+}
+
 /// `--dsn-notify` values (RFC 3461 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DsnNotify {
@@ -729,6 +738,38 @@ pub struct SendArgs {
     /// BODY=BINARYMIME when the content needs it and it is offered [default: DATA]
     #[arg(long, help_heading = "Session")]
     pub chunking: bool,
+    /// Protocol to speak: smtp, or lmtp (RFC 2033: LHLO, one reply per accepted recipient
+    /// after the message). LMTP needs --server with a port other than 25
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "PROTOCOL",
+        default_value = "smtp",
+        help_heading = "Protocol"
+    )]
+    pub protocol: Protocol,
+    /// Ask for per-recipient replies to the message (PRDR, offered by Exim): MAIL FROM
+    /// ... PRDR, then one reply per accepted recipient after the final dot, each counted.
+    /// A server that does not offer PRDR gets a normal transaction, with a warning
+    #[arg(long, help_heading = "Protocol")]
+    pub prdr: bool,
+    /// Require TLS all the way to the recipient (RFC 8689): MAIL FROM ... REQUIRETLS.
+    /// Refused before MAIL (exit 5) unless the session is TLS with a verified certificate
+    /// and the server offers REQUIRETLS
+    #[arg(long, help_heading = "Protocol")]
+    pub requiretls: bool,
+    /// Postfix XCLIENT attribute, ATTR=VALUE (repeatable): ADDR, NAME, PORT, PROTO,
+    /// HELO, LOGIN, DESTADDR, DESTPORT, REVERSE_NAME. Sent after TLS, followed by EHLO
+    /// again; only the attributes the server lists; refused before MAIL (exit 7) when
+    /// the server does not offer XCLIENT
+    #[arg(long, value_name = "ATTR=VALUE", help_heading = "Forwarded client")]
+    pub xclient: Vec<String>,
+    /// Postfix XFORWARD attribute, ATTR=VALUE (repeatable): NAME, ADDR, PORT, PROTO,
+    /// HELO, IDENT, SOURCE. Sent before MAIL; only the attributes the server lists;
+    /// refused before MAIL (exit 7) when the server does not offer XFORWARD
+    #[arg(long, value_name = "ATTR=VALUE", help_heading = "Forwarded client")]
+    pub xforward: Vec<String>,
     /// Ask for delivery status notifications (RFC 3461): 'never', or a comma-separated
     /// list of success, failure, delay. Sent when the server offers DSN, with ORCPT
     #[arg(
@@ -799,6 +840,8 @@ mod tests {
             | "allow_insecure_auth" => "Authentication",
             "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" => "Output",
             "quit_after" | "no_pipelining" | "chunking" => return None,
+            "protocol" | "prdr" | "requiretls" => "Protocol",
+            "xclient" | "xforward" => "Forwarded client",
             id if id.starts_with("tls") => "TLS",
             id if id.ends_with("timeout") => "Timeouts",
             id if id.starts_with("dsn_") => "Delivery status notifications",

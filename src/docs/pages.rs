@@ -108,6 +108,12 @@ pub const PAGES: &[Page] = &[
              and never sends a message. Steps before RCPT need no --to. auth without --user \
              and tls with --tls none are usage errors; a tls stop where no handshake \
              happened is exit 5.",
+            "--protocol lmtp speaks LMTP (RFC 2033): LHLO, and one reply per accepted \
+             recipient after the final dot, each shown and counted; --prdr asks a server \
+             offering PRDR for the same in SMTP. A message accepted for some recipients and \
+             refused for others has the exit code of the worst refusal. --requiretls (RFC \
+             8689) and --xclient/--xforward (Postfix) are refused before MAIL when the \
+             server or the session cannot honour them.",
             TRANSCRIPT,
         ],
         sections: &[
@@ -144,6 +150,14 @@ pub const PAGES: &[Page] = &[
             (
                 "Claim another client address to a server behind a PROXY-protocol load balancer",
                 "smtpx send -s mx.example.org --proxy-protocol v2 --proxy-source 198.51.100.23:40000 --to you@example.org --quit-after rcpt",
+            ),
+            (
+                "Deliver over LMTP to two mailboxes, one reply each",
+                "smtpx send --protocol lmtp -s 127.0.0.1:24 --to alice@example.org,bob@example.org --body hi",
+            ),
+            (
+                "Speak for another client through Postfix XCLIENT",
+                "smtpx send -s mx.example.org --xclient ADDR=192.0.2.7 --xclient NAME=client.example --to you@example.org",
             ),
         ],
     },

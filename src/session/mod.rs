@@ -4,6 +4,7 @@
 pub mod auth;
 mod chunking;
 pub mod event;
+mod forward;
 pub mod open;
 pub mod probe;
 pub mod timeouts;
@@ -72,6 +73,8 @@ pub struct Session<'a> {
     /// Capabilities from the latest EHLO; cleared by STARTTLS (RFC 3207 §4.2).
     pub capabilities: Option<Capabilities>,
     pub tls: Option<TlsInfo>,
+    /// LMTP (RFC 2033): LHLO instead of EHLO, and no HELO fallback.
+    pub lmtp: bool,
     channel: Channel,
     last_sent: Instant,
     /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
@@ -157,6 +160,7 @@ impl<'a> Session<'a> {
             conn,
             capabilities: None,
             tls: None,
+            lmtp: false,
             channel: Channel::Plain,
             last_sent: Instant::now(),
             redactions: Vec::new(),
@@ -471,11 +475,16 @@ impl<'a> Session<'a> {
 
     /// EHLO, falling back to HELO on 500/502 when `allow_helo` (RFC 5321 §4.1.4; never
     /// when TLS is required, since HELO cannot offer STARTTLS). Returns the final reply.
+    /// In LMTP, LHLO and never HELO (RFC 2033 §4.1).
     pub async fn hello(&mut self, name: &Domain, allow_helo: bool) -> Result<Reply, Failure> {
         self.capabilities = None;
-        let reply = self
-            .command(&Command::Ehlo(name.clone()), Phase::Ehlo)
-            .await?;
+        let command = if self.lmtp {
+            Command::Lhlo(name.clone())
+        } else {
+            Command::Ehlo(name.clone())
+        };
+        let allow_helo = allow_helo && !self.lmtp;
+        let reply = self.command(&command, Phase::Ehlo).await?;
         if reply.is_positive() {
             self.capabilities = Some(Capabilities::from_ehlo(&reply));
             return Ok(reply);

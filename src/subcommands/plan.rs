@@ -560,6 +560,9 @@ pub fn open_plan(
         auth: auth_plan(auth, server)?,
         stop_after,
         transport: transport_plan(&server.transport)?,
+        lmtp: false,
+        xclient: Vec::new(),
+        xforward: Vec::new(),
     })
 }
 

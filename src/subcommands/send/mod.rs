@@ -12,9 +12,9 @@ use crate::dns::Dns;
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
 use crate::render::Summary;
 use crate::render::outcome as summary;
-use crate::session::SessionContext;
 use crate::session::open::{OpenPlan, Opened, open};
 use crate::session::transaction::{Envelope, TransactionEnd, is_closing};
+use crate::session::{Channel, SessionContext};
 use validate::{Content, SendPlan};
 
 pub fn run(args: SendArgs) -> u8 {
@@ -96,10 +96,7 @@ fn unanswered(envelope: &Envelope) -> Vec<RecipientResult> {
     envelope
         .recipients
         .iter()
-        .map(|(a, _)| RecipientResult {
-            address: a.to_string(),
-            reply: None,
-        })
+        .map(|(a, _)| RecipientResult::waiting(a.to_string()))
         .collect()
 }
 
@@ -157,7 +154,8 @@ async fn deliver<'a>(
     let caps = session.capabilities.clone().unwrap_or_default();
     let mut envelope = envelope.clone();
     let mut notes = Vec::new();
-    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, &mut notes);
+    let verified = session.channel() == Channel::Tls;
+    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, verified, &mut notes);
     for note in notes {
         session.ctx.emit(note);
     }

@@ -40,6 +40,8 @@ const MICROSOCKS: &str = "/usr/bin/microsocks";
 const POSTFIX: &str = "/usr/sbin/postfix";
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
 const POSTCONF: &str = "/usr/sbin/postconf";
+const DOVECOT: &str = "/usr/sbin/dovecot";
+const DOVECOT_LMTP: &str = "/usr/lib/dovecot/lmtp";
 /// Cyrus SASL's password tool (Debian `sasl2-bin`).
 const SASLPASSWD2: &str = "/usr/sbin/saslpasswd2";
 /// The private Postfix's `myhostname`; also the Cyrus SASL realm its
@@ -73,7 +75,7 @@ const POLL: Duration = Duration::from_millis(20);
 /// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
 /// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal),
-/// `microsocks` (a SOCKS5 proxy).
+/// `microsocks` (a SOCKS5 proxy), `dovecot` (Dovecot's master and LMTP server).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -187,6 +189,13 @@ fn probe(peer: &str) -> Result<(), String> {
         }
         "microsocks" => {
             if Path::new(MICROSOCKS).is_file() {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
+        "dovecot" => {
+            if Path::new(DOVECOT).is_file() && Path::new(DOVECOT_LMTP).is_file() {
                 Ok(())
             } else {
                 not_installed()
@@ -1721,4 +1730,223 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 "
     )
+}
+
+// ---------------------------------------------------------------------------
+// Dovecot LMTP
+
+/// A private Dovecot (`dovecot -c FILE -F`) speaking LMTP (RFC 2033) on
+/// 127.0.0.1:<free port> and on a Unix socket, delivering into Maildirs in
+/// its own temporary directory. Mailboxes exist for the given users
+/// (`alice@example.test` ...); any other recipient gets `550 5.1.1 ... User
+/// doesn't exist` at RCPT. Stopped on `Drop` (SIGTERM to the master).
+///
+/// Layout under the temp dir: `dovecot.conf`, `users` (passwd-file passdb
+/// and userdb), `run/` (base_dir), `state/` (state_dir), `mail/<user>/Maildir`,
+/// `lmtp.sock`, `dovecot.log`.
+///
+/// Pitfalls this configuration deals with:
+/// - Dovecot refuses to deliver as uid 0. As root, mail is delivered as
+///   `nobody` (the userdb names its uid and gid) and `mail/` belongs to it;
+///   otherwise as the current user, who then also runs Dovecot's internal
+///   and login processes (`default_internal_user`, `default_login_user`).
+/// - The system's /etc/dovecot and /run/dovecot are never read or written:
+///   `-c FILE` names the only config, and `base_dir`, `state_dir` and
+///   `instance_name` keep sockets, state and the instance apart from any
+///   other Dovecot on the machine (the package's own service is never
+///   started: see `.ci/install-peers`).
+/// - anvil chroots by default into an empty directory of the base_dir,
+///   which needs root; `chroot =` turns it off.
+/// - `-F` keeps the master in the foreground, where it binds the listeners
+///   itself: the start waits for that pid to listen on the port, and a port
+///   lost to another process shows as `Address already in use` in the log
+///   and a retry on a new port.
+pub struct DovecotLmtp {
+    child: Child,
+    dir: TempDir,
+    addr: SocketAddr,
+    guard: Option<OrphanGuard>,
+}
+
+impl DovecotLmtp {
+    /// Starts the instance with mailboxes for `users` (local parts at
+    /// example.test). `None` when Dovecot is unavailable and `require` skips.
+    pub fn start(users: &[&str]) -> Option<DovecotLmtp> {
+        if !require("dovecot") {
+            return None;
+        }
+        let dir = shared_tempdir("smtpx-dovecot-");
+        let root = dir.path();
+        for sub in ["run", "state", "mail"] {
+            fs::create_dir(root.join(sub)).expect("create a dovecot directory");
+        }
+        let root_user = running_as_root();
+        let (uid, gid) = if root_user {
+            let ids = account_ids("nobody").unwrap_or((65534, 65534));
+            std::os::unix::fs::chown(root.join("mail"), Some(ids.0), Some(ids.1))
+                .expect("chown mail/ to nobody");
+            ids
+        } else {
+            let m = fs::metadata(root).expect("stat the temp dir");
+            (m.uid(), m.gid())
+        };
+        let table: String = users
+            .iter()
+            .map(|u| {
+                format!(
+                    "{u}@example.test:{{PLAIN}}unused:{uid}:{gid}::{}\n",
+                    root.join("mail").join(u).display()
+                )
+            })
+            .collect();
+        fs::write(root.join("users"), table).expect("write the users file");
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut last_failure = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port(ip);
+            let conf = dovecot_conf(root, port, root_user);
+            fs::write(root.join("dovecot.conf"), conf).expect("write dovecot.conf");
+            let _ = fs::remove_file(root.join("dovecot.log"));
+            let out = fs::File::create(root.join("start.log")).expect("create start.log");
+            let mut child = Command::new(DOVECOT)
+                .arg("-c")
+                .arg(root.join("dovecot.conf"))
+                .arg("-F")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().expect("dup start.log fd"))
+                .stderr(out)
+                .spawn()
+                .expect("spawn dovecot");
+            let deadline = Instant::now() + START_TIMEOUT;
+            let started = loop {
+                if pid_listens_on(child.id(), port) && root.join("lmtp.sock").exists() {
+                    break true;
+                }
+                if child.try_wait().ok().flatten().is_some() || Instant::now() >= deadline {
+                    break false;
+                }
+                thread::sleep(POLL);
+            };
+            if started {
+                let guard = OrphanGuard::new(
+                    &format!(
+                        r#"kill -TERM {} 2>/dev/null; sleep 1; rm -rf "$1""#,
+                        child.id()
+                    ),
+                    root.to_str().expect("utf-8 temp path"),
+                );
+                return Some(DovecotLmtp {
+                    child,
+                    dir,
+                    addr: SocketAddr::new(ip, port),
+                    guard: Some(guard),
+                });
+            }
+            send_sigterm(child.id());
+            let _ = wait_timeout(&mut child, Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = read_lossy(&root.join("dovecot.log"));
+            last_failure = format!(
+                "start.log:\n{}\ndovecot.log:\n{log}",
+                read_lossy(&root.join("start.log"))
+            );
+            if !log.contains("in use") {
+                break;
+            }
+        }
+        panic!("private Dovecot failed to start:\n{last_failure}");
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn server_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The master's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The LMTP Unix socket (for a client that can reach one).
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("lmtp.sock")
+    }
+
+    pub fn log(&self) -> String {
+        read_lossy(&self.dir.path().join("dovecot.log"))
+    }
+
+    /// The messages in `user`'s Maildir (new/ and cur/), in no particular order.
+    pub fn mailbox(&self, user: &str) -> Vec<Vec<u8>> {
+        let base = self.dir.path().join("mail").join(user).join("Maildir");
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| fs::read_dir(base.join(sub)).ok())
+            .flat_map(|entries| entries.flatten())
+            .filter_map(|e| fs::read(e.path()).ok())
+            .collect()
+    }
+}
+
+fn dovecot_conf(root: &Path, port: u16, root_user: bool) -> String {
+    let users = root.join("users");
+    let users = users.display();
+    let base = root.display();
+    let accounts = if root_user {
+        String::new()
+    } else {
+        let me = Command::new("id")
+            .arg("-un")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        format!("default_internal_user = {me}\ndefault_login_user = {me}\n")
+    };
+    format!(
+        r#"base_dir = {base}/run
+state_dir = {base}/state
+instance_name = smtpx-test-{port}
+log_path = {base}/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+mail_location = maildir:~/Maildir
+{accounts}passdb {{
+  driver = passwd-file
+  args = {users}
+}}
+userdb {{
+  driver = passwd-file
+  args = {users}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  unix_listener {base}/lmtp.sock {{
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"#
+    )
+}
+
+impl Drop for DovecotLmtp {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        send_sigterm(self.child.id());
+        if wait_timeout(&mut self.child, Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
