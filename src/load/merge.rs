@@ -23,13 +23,15 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Joins `reports` (at least one). Reports of different servers or of different
+/// Joins `reports`. Reports of different servers or of different
 /// messages (recipients, size, CHUNKING, PIPELINING, --per-session) are refused unless
 /// `force`, when the first report's values stand and the differences are recorded in
 /// `forced`. Sessions, -n and --rate add up (each machine ran its share); --duration is
 /// the longest.
 pub fn merge(reports: &[BenchReport], force: bool) -> Result<BenchReport, Mismatch> {
-    let first = &reports[0];
+    let Some(first) = reports.first() else {
+        return Err(Mismatch(vec!["there is no report to merge".into()]));
+    };
     let differences = mismatches(reports);
     if !differences.is_empty() && !force {
         return Err(Mismatch(differences));

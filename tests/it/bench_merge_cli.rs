@@ -237,6 +237,11 @@ fn reports_without_timing_merge_their_counts() {
         "{out}"
     );
     assert!(!out.stdout.contains("latency"), "{out}");
+    assert_eq!(
+        out.outcome(),
+        "partially accepted: 4 of 8 messages accepted; 4 rejected, 0 failed",
+        "no time: the runs' span is unknown\n{out}"
+    );
 }
 
 #[test]

@@ -35,9 +35,11 @@ pub fn run(args: BenchMergeArgs) -> u8 {
         report_view::json(&merged, timing),
     );
     let mut summary = report_view::summary(&merged);
-    // The outcome line's time is the span of the runs, not of reading the files.
-    summary.elapsed = Some(merged.elapsed);
-    run.finish(&summary)
+    // The outcome line's time is the span of the runs (none when a run's times are
+    // unknown), never the time it took to read the files.
+    summary.elapsed = merged.started_at.map(|_| merged.elapsed);
+    run.renderer.finish(&summary);
+    summary.exit_code
 }
 
 fn read_all(paths: &[PathBuf]) -> Result<Vec<BenchReport>, String> {
