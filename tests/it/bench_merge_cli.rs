@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 
+use crate::support::peers::SmtpSink;
 use crate::support::run::{Out, Smtpx};
 use crate::support::serve::Serve;
 
@@ -30,12 +31,12 @@ fn server() -> Serve {
     ])
 }
 
-fn bench(server: &Serve, data: &Path, messages: &str, sessions: &str, extra: &[&str]) -> Out {
+fn bench(server: &str, data: &Path, messages: &str, sessions: &str, extra: &[&str]) -> Out {
     Smtpx::new()
         .arg("bench")
         .args(&[
             "--server",
-            &server.server_arg(),
+            server,
             "--timeout",
             "30s",
             "--tls",
@@ -109,9 +110,9 @@ fn two_merged_runs_of_n_count_exactly_what_one_run_of_2n_counts() {
     let server = server();
     // One session each, so the reconnections (every 8 messages) fall the same way
     // whichever session is quicker.
-    let whole = bench(&server, &data, "80", "1", &[]);
-    let a = bench(&server, &data, "40", "1", &[]);
-    let b = bench(&server, &data, "40", "1", &[]);
+    let whole = bench(&server.server_arg(), &data, "80", "1", &[]);
+    let a = bench(&server.server_arg(), &data, "40", "1", &[]);
+    let b = bench(&server.server_arg(), &data, "40", "1", &[]);
     assert_eq!(whole.code, 7, "a 550 among them\n{whole}");
     let (whole, ra, rb) = (report(&whole), report(&a), report(&b));
     assert_eq!(whole["messages"]["accepted"], 40, "{whole}");
@@ -184,14 +185,40 @@ fn two_merged_runs_of_n_count_exactly_what_one_run_of_2n_counts() {
     );
 }
 
+/// The same against Postfix's smtp-sink, which accepts everything.
+#[test]
+fn merged_runs_against_smtp_sink_add_up_exactly() {
+    let Some(sink) = SmtpSink::start(&[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("m.eml");
+    std::fs::write(&data, MESSAGE).unwrap();
+    let server = sink.server_arg();
+    let whole = bench(&server, &data, "64", "1", &[]);
+    let a = bench(&server, &data, "32", "1", &[]);
+    let b = bench(&server, &data, "32", "1", &[]);
+    assert_eq!(whole.code, 0, "{whole}");
+    let out = merge(&["-", "--json"], &format!("{}{}", a.stdout, b.stdout));
+    assert_eq!(out.code, 0, "{out}");
+    let (whole, merged) = (report(&whole), report(&out));
+    assert_eq!(counts(&merged), counts(&whole));
+    assert_eq!(merged["messages"]["accepted"], 64);
+    for step in ["connect", "greeting", "ehlo", "transaction"] {
+        let mut by_hand = histogram(&report(&a), step);
+        by_hand.add(histogram(&report(&b), step)).unwrap();
+        assert!(histogram(&merged, step) == by_hand, "{step}");
+    }
+}
+
 #[test]
 fn reports_of_different_servers_are_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("m.eml");
     std::fs::write(&data, MESSAGE).unwrap();
     let (one, two) = (server(), server());
-    let a = bench(&one, &data, "4", "1", &[]);
-    let b = bench(&two, &data, "4", "1", &["--rcpts", "2"]);
+    let a = bench(&one.server_arg(), &data, "4", "1", &[]);
+    let b = bench(&two.server_arg(), &data, "4", "1", &["--rcpts", "2"]);
     let both = format!("{}{}", a.stdout, b.stdout);
     let out = merge(&["-"], &both);
     assert_eq!(out.code, 2, "{out}");
@@ -225,8 +252,8 @@ fn reports_without_timing_merge_their_counts() {
     let data = dir.path().join("m.eml");
     std::fs::write(&data, MESSAGE).unwrap();
     let server = server();
-    let a = bench(&server, &data, "4", "1", &["--no-timing"]);
-    let b = bench(&server, &data, "4", "1", &[]);
+    let a = bench(&server.server_arg(), &data, "4", "1", &["--no-timing"]);
+    let b = bench(&server.server_arg(), &data, "4", "1", &[]);
     assert!(report(&a).get("latency_histograms").is_none());
     let out = merge(&["-"], &format!("{}{}", a.stdout, b.stdout));
     assert_eq!(out.code, 7, "{out}");
