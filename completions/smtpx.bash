@@ -49,6 +49,9 @@ _smtpx() {
             smtpx,vrfy)
                 cmd="smtpx__subcmd__vrfy"
                 ;;
+            smtpx__subcmd__bench,merge)
+                cmd="smtpx__subcmd__bench__subcmd__merge"
+                ;;
             smtpx__subcmd__config,show)
                 cmd="smtpx__subcmd__config__subcmd__show"
                 ;;
@@ -81,7 +84,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__bench)
-            opts="-p -4 -6 -n -c -f -t -q -s -h -V --port --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --messages --sessions --per-session --duration --rate --from --to --rcpts --size --data --chunking --no-pipelining --quiet --json --no-timing --color --server --config --profile --help --version"
+            opts="-p -4 -6 -n -c -f -t -q -s -h -V --port --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --messages --sessions --per-session --duration --rate --from --to --rcpts --size --data --chunking --no-pipelining --quiet --json --no-timing --color --server --config --profile --help --version merge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,6 +292,32 @@ _smtpx() {
                     ;;
                 -s)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smtpx__subcmd__bench__subcmd__merge)
+            opts="-q -h -V --force --quiet --json --no-timing --color --config --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --config)

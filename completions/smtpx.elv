@@ -504,6 +504,21 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand merge 'Join the --json reports of many bench runs (other machines, other times) into the report of one run that did all their work: counts add, latency histograms add, so the percentiles are exact'
+        }
+        &'smtpx;bench;merge'= {
+            cand --color 'When to colour the output'
+            cand --config 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]'
+            cand --profile 'Use this profile from the config file (flags still win)'
+            cand --force 'Merge reports of different servers or differently shaped messages anyway (the first report''s values are shown, the differences noted)'
+            cand -q 'Print only the outcome line'
+            cand --quiet 'Print only the outcome line'
+            cand --json 'One JSON object per event and a final result object, one per line'
+            cand --no-timing 'Hide timings, for stable output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'smtpx;session'= {
             cand -s 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient''s domain]'

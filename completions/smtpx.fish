@@ -432,76 +432,88 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l json -d 'One JSON
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l proxy-protocol -l proxy-version -d 'Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else' -r -f -a "v1\t'The text header: PROXY TCP4 SOURCE DEST SPORT DPORT'
 v2\t'The binary header'"
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l connect-timeout -d 'TCP connect timeout' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l proxy-source -d 'Client address the PROXY header names [default: our end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l proxy-dest -d 'Server address the PROXY header names [default: the server\'s end of the connection]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socks5 -d 'Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default); the server\'s name goes to the proxy unresolved' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socks5-user -d 'User name for the SOCKS5 proxy (RFC 1929); the password comes from --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socks5-password-file -d 'Read the SOCKS5 password from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socks5-password-env -d 'Read the SOCKS5 password from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socks5-password-command -d 'Run CMD with sh -c and use its output as the SOCKS5 password' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l connect-timeout -d 'TCP connect timeout' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l greeting-timeout -d 'Wait for the greeting (RFC 5321 §4.5.3.2.1)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l command-timeout -d 'Wait for replies to EHLO, MAIL, RCPT and other commands (§4.5.3.2.2-3)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l data-timeout -d 'Wait for the reply to DATA (§4.5.3.2.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l data-block-timeout -d 'Wait for each block of message content to be written (§4.5.3.2.5)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l final-timeout -d 'Wait for the reply to the final dot (§4.5.3.2.6)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls -d 'TLS mode [default: implicit on port 465, starttls on 587, otherwise opportunistic]' -r -f -a "starttls\t'STARTTLS is required: no plaintext fallback'
 implicit\t'TLS from the first byte (port 465)'
 opportunistic\t'STARTTLS when offered, otherwise plaintext (clearly labelled)'
 none\t'Never use TLS'"
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-ca -d 'PEM bundle of CA certificates to trust besides the built-in roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-server-name -d 'Name to send as SNI and to verify the certificate against [default: the server\'s host name]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-cert -d 'Client certificate chain (PEM), with --tls-key' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
 plain\t''
 login\t''
 cram-md5\t''
 scram-sha-256\t''
 xoauth2\t''
 oauthbearer\t''"
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l user -d 'User name to authenticate as (implies --auth auto)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s n -l messages -d 'Messages to send [default: 1000; with --duration, until the time is up, at most 10000000]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s c -l sessions -d 'Sessions (connections) in parallel' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l per-session -d 'Messages per connection before reconnecting [default: as many as there are]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l duration -d 'Stop starting messages after this long, even if some remain (e.g. 30s, 5m)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l rate -d 'Start at most this many messages per second, over all sessions: N, N/s, N/m or N/h' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s f -l from -d 'Envelope sender and From header [default: $USER@this host]' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s t -l to -d 'Recipient, or a pattern with a counter, as in the default: it numbers every recipient of the run (1, 2, ...); {n%K} cycles through 1..K' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l rcpts -d 'Recipients per message' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l size -d 'Size of the generated body in bytes (headers not included, as smtp-source -l); a k or m suffix means KiB or MiB' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l data -d 'Send this file as every message, as it is (read once, held in memory)' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l color -d 'When to colour the output' -r -f -a "auto\t''
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l user -d 'User name to authenticate as (implies --auth auto)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s n -l messages -d 'Messages to send [default: 1000; with --duration, until the time is up, at most 10000000]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s c -l sessions -d 'Sessions (connections) in parallel' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l per-session -d 'Messages per connection before reconnecting [default: as many as there are]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l duration -d 'Stop starting messages after this long, even if some remain (e.g. 30s, 5m)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l rate -d 'Start at most this many messages per second, over all sessions: N, N/s, N/m or N/h' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s f -l from -d 'Envelope sender and From header [default: $USER@this host]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s t -l to -d 'Recipient, or a pattern with a counter, as in the default: it numbers every recipient of the run (1, 2, ...); {n%K} cycles through 1..K' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l rcpts -d 'Recipients per message' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l size -d 'Size of the generated body in bytes (headers not included, as smtp-source -l); a k or m suffix means KiB or MiB' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l data -d 'Send this file as every message, as it is (read once, held in memory)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s s -l server -d 'Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l profile -d 'Use this profile from the config file (flags still win)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l chunking -d 'Send the content with BDAT (RFC 3030) when the server offers CHUNKING'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l no-pipelining -d 'Send one command at a time even when the server offers PIPELINING'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s q -l quiet -d 'Print only the outcome line'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l json -d 'One JSON object per event and a final result object, one per line'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l no-timing -d 'Hide timings, for stable output'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s s -l server -d 'Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l show-secrets -d 'Show AUTH exchanges unredacted (prints a warning)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l allow-insecure-auth -d 'Allow credentials over plaintext, and PLAIN/LOGIN over unverified TLS (lab servers only)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l chunking -d 'Send the content with BDAT (RFC 3030) when the server offers CHUNKING'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l no-pipelining -d 'Send one command at a time even when the server offers PIPELINING'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -f -a "merge" -d 'Join the --json reports of many bench runs (other machines, other times) into the report of one run that did all their work: counts add, latency histograms add, so the percentiles are exact'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -l force -d 'Merge reports of different servers or differently shaped messages anyway (the first report\'s values are shown, the differences noted)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r

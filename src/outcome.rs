@@ -28,6 +28,27 @@ impl ExitCode {
         self as u8
     }
 
+    /// The documented code with this number, as a report written it.
+    pub fn from_code(code: u8) -> Option<ExitCode> {
+        use ExitCode::*;
+        [
+            Success,
+            Other,
+            Usage,
+            Dns,
+            Connection,
+            Tls,
+            Auth,
+            Permanent,
+            Temporary,
+            Protocol,
+            Unknown,
+            Interrupted,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
+
     /// Exit code for a negative reply: 5xx permanent, everything else temporary.
     pub fn for_reply(reply: &Reply) -> ExitCode {
         match reply.class() {
@@ -38,7 +59,7 @@ impl ExitCode {
 }
 
 /// The step of a session, in RFC 5321 order; failures and rejections name one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Input,

@@ -12,7 +12,7 @@ pub mod serve;
 mod session;
 
 pub use crate::render::palette::ColorChoice;
-pub use bench::{BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
+pub use bench::{BenchAction, BenchArgs, BenchMergeArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
 pub use session::SessionArgs;
 
 #[derive(Debug, Parser)]
@@ -68,6 +68,9 @@ pub enum Verb {
     /// report of counts, throughput and latency percentiles (like Postfix's smtp-source)
     #[command(
         after_help = exit::help(exit::BENCH),
+        // `bench merge FILES` runs no load: the load flags go with `bench` alone.
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
         mut_arg("server", |a| a
             .required_unless_present_any(["socket", "pipe"])
             .help("Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)")),

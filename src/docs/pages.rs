@@ -68,7 +68,8 @@ pub const PAGES: &[Page] = &[
             "Each subcommand has its own page: smtpx-send(1) sends a message, smtpx-mx(1) \
              shows a domain's mail routing, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
              smtpx-expn(1) and smtpx-size(1) probe it, smtpx-verify(1) verifies addresses in \
-             bulk, smtpx-bench(1) loads a server, smtpx-session(1) lets you type SMTP by hand, \
+             bulk, smtpx-bench(1) loads a server (smtpx-bench-merge(1) joins the reports of many \
+             runs), smtpx-session(1) lets you type SMTP by hand, \
              smtpx-serve(1) catches mail locally, smtpx-config(1) shows a profile.",
             TRANSCRIPT,
         ],
@@ -384,6 +385,9 @@ pub const PAGES: &[Page] = &[
              BDAT LAST answered 2xx), rejected by phase and code, or failed by the phase \
              whose reply never came. -n and --duration both bound the run; --rate caps \
              starts; --per-session reconnects. Memory does not grow with -n.",
+            "For more load than one machine makes, run bench on many machines with any job \
+             runner and join their --json reports with smtpx bench merge; see \
+             smtpx-bench-merge(1).",
         ],
         sections: &[
             ("TIMEOUTS", TIMEOUTS),
@@ -391,9 +395,14 @@ pub const PAGES: &[Page] = &[
                 "JSON OUTPUT",
                 &[
                     "--json prints one {\"type\": \"bench\"} object: server, request, stopped, \
-                   messages, rejected, failed, recipients, sessions, content_bytes and, unless \
-                   --no-timing, elapsed_ms, messages_per_s, mb_per_s and latency_ms; then the \
-                   result object.",
+                   messages, rejected, failed (each with its exit_code), recipients, sessions, \
+                   notes, content_bytes, runs (1, or how many runs a merged report covers), \
+                   forced and, unless --no-timing, elapsed_ms, messages_per_s, mb_per_s, \
+                   latency_ms (count, p50, p90, p99, max per step), latency_histograms (each \
+                   step's HdrHistogram, V2 compressed, base64: the HISTFAAA... strings every \
+                   HdrHistogram library reads, in microseconds from 1 to 3600000000 at 2 \
+                   significant digits), started_at and ended_at (RFC 3339, UTC, \
+                   microseconds); then the result object.",
                 ],
             ),
         ],
@@ -406,6 +415,55 @@ pub const PAGES: &[Page] = &[
             (
                 "At most 500 messages a second for five minutes, 3 recipients each",
                 "smtpx bench -s mx.lab.example -c 20 --rcpts 3 --to 'user{n%1000}@lab.example' --rate 500/s --duration 5m",
+            ),
+        ],
+    },
+    Page {
+        name: "bench-merge",
+        description: &[
+            "Joins the --json reports of many smtpx bench runs - on other machines, or at \
+             other times - into the report of one run that did all their work, printed as \
+             bench prints its own (--json gives the same object, so merged reports merge \
+             again). Each REPORT is a file of bench --json output, or - for stdin; every \
+             {\"type\": \"bench\"} object in it is one run, so concatenated outputs work \
+             too. smtpx coordinates no machines: a job runner (GNU parallel over ssh, a \
+             Kubernetes Indexed Job, a CI matrix) starts the runs and gathers the files.",
+            "Counts add up exactly: messages started, accepted, rejected by phase and code, \
+             failed by phase (the first reason seen is kept), recipients, sessions and \
+             content bytes. Latency percentiles are exact too: each report carries every \
+             step's HdrHistogram, and the histograms add bucket by bucket, so the merged \
+             percentiles are those of one histogram that recorded every sample. Sessions, -n \
+             and --rate add up (machines may carry unequal shares); --duration is the \
+             longest.",
+            "Throughput is the accepted messages over the span from the earliest started_at \
+             to the latest ended_at, which are wall-clock times: the machines' clocks must \
+             agree (NTP) for it to mean anything, and runs that did not overlap make it \
+             lower. Reports made with --no-timing merge their counts, with no latencies or \
+             throughput.",
+            "Reports of different servers, or of different messages (recipients per \
+             message, sizes, --per-session, --chunking, --no-pipelining), or one bounded by \
+             -n and one only by --duration, are refused with the differences named (exit 2); \
+             --force merges them anyway, keeps the first report's values and notes the \
+             differences. A report whose counts do not add up (a message in two buckets, a \
+             histogram with another number of samples) is refused as edited or cut short.",
+        ],
+        sections: &[(
+            "JSON OUTPUT",
+            &[
+                "--json prints one {\"type\": \"bench\"} object in bench's format (see \
+                 smtpx-bench(1)) with runs the number of runs covered and forced what \
+                 differed under --force; then the result object.",
+            ],
+        )],
+        exit: exit::BENCH_MERGE,
+        examples: &[
+            (
+                "Join the reports of three machines",
+                "smtpx bench merge a.json b.json c.json",
+            ),
+            (
+                "Every report in a directory, merged as JSON (which merges again)",
+                "smtpx bench merge --json reports/*.json > merged.json",
             ),
         ],
     },

@@ -110,6 +110,8 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
             apply_server(&mut args.server, p, m, true);
             apply_tls(&mut args.tls, p, m)?;
         }
+        // `bench merge` reads files: no profile applies.
+        Verb::Bench(args) if args.action.is_some() => {}
         // bench's --server is required on the command line: one server is loaded.
         Verb::Bench(args) => {
             apply_server(&mut args.server, p, m, false);

@@ -1,6 +1,7 @@
 //! One integration-test binary; each module is one area.
 mod auth_cli;
 mod bench_cli;
+mod bench_merge_cli;
 mod catalog;
 mod check_cli;
 mod config_cli;
