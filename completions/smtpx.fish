@@ -79,11 +79,14 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy 
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l bcc -d 'Blind-copy recipient: envelope only, never in a header (repeatable or comma-separated)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l subject -d 'Subject header (non-ASCII is RFC 2047-encoded)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s H -l header -d 'Extra header, \'Name: value\' (repeatable; replaces a generated header of that name)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l add-header -d 'Add a header, \'Name: value\' (repeatable), after the others, even when one of that name is generated or given with --header (swaks\' --add-header)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body -d 'Message body text' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body-file -d 'Read the body text from FILE (\'-\' for stdin)' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html -d 'HTML body; with a text body (--body, --body-file) the two go as multipart/alternative' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html-file -d 'Read the HTML body from FILE (\'-\' for stdin)' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach -d 'Attach FILE, base64-encoded, with a content type from its name (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach-name -d 'File name the next --attach goes by in the message [default: its own name]; with no NAME, that attachment carries no file name (as in swaks)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach-type -d 'Content type of every --attach that follows, e.g. application/pdf (as in swaks) [default: from each file\'s name]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE as the complete message, as it is (\'-\' for stdin); no headers are added. Memory stays bounded for any size. A file is scanned first: 8-bit content goes with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its first 8-bit byte' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
 greeting\t'After the server\'s greeting'

@@ -563,6 +563,14 @@ pub struct SendArgs {
         help_heading = "Message"
     )]
     pub headers: Vec<String>,
+    /// Add a header, 'Name: value' (repeatable), after the others, even when one of that
+    /// name is generated or given with --header (swaks' --add-header)
+    #[arg(
+        long = "add-header",
+        value_name = "NAME: VALUE",
+        help_heading = "Message"
+    )]
+    pub add_headers: Vec<String>,
     /// Message body text
     #[arg(long, group = "content", help_heading = "Message")]
     pub body: Option<String>,
@@ -595,12 +603,36 @@ pub struct SendArgs {
         help_heading = "Message"
     )]
     pub attach: Vec<PathBuf>,
+    /// File name the next --attach goes by in the message [default: its own name]; with
+    /// no NAME, that attachment carries no file name (as in swaks)
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
+    pub attach_name: Vec<String>,
+    /// Content type of every --attach that follows, e.g. application/pdf (as in swaks)
+    /// [default: from each file's name]
+    #[arg(
+        long,
+        value_name = "TYPE",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
+    pub attach_type: Vec<String>,
+    /// --attach, --attach-name and --attach-type in the order they were typed, which
+    /// decides what names and types apply to (filled in from the parsed matches).
+    #[arg(skip)]
+    pub attach_order: Vec<AttachArg>,
     /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added.
     /// Memory stays bounded for any size. A file is scanned first: 8-bit content goes
     /// with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned
     /// ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its
     /// first 8-bit byte
-    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"], help_heading = "Message")]
+    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers", "add_headers"], help_heading = "Message")]
     pub data: Option<PathBuf>,
     /// Send an empty --data message instead of refusing it
     #[arg(long, requires = "data", help_heading = "Message")]
@@ -655,6 +687,36 @@ pub struct SendArgs {
     pub output: OutputArgs,
 }
 
+/// One of `--attach`, `--attach-name` and `--attach-type`, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachArg {
+    File(PathBuf),
+    Name(String),
+    Type(String),
+}
+
+impl SendArgs {
+    /// Records the order of the attachment flags from clap's matches of `send`: a name
+    /// applies to the next --attach, a type to every --attach after it (swaks' rules).
+    pub fn order_attachments(&mut self, m: &clap::ArgMatches) {
+        let mut order: Vec<(usize, AttachArg)> = Vec::new();
+        let mut collect = |id: &str, make: &dyn Fn(usize) -> AttachArg| {
+            if let Some(indices) = m.indices_of(id) {
+                order.extend(indices.enumerate().map(|(i, at)| (at, make(i))));
+            }
+        };
+        collect("attach", &|i| AttachArg::File(self.attach[i].clone()));
+        collect("attach_name", &|i| {
+            AttachArg::Name(self.attach_name[i].clone())
+        });
+        collect("attach_type", &|i| {
+            AttachArg::Type(self.attach_type[i].clone())
+        });
+        order.sort_by_key(|(at, _)| *at);
+        self.attach_order = order.into_iter().map(|(_, a)| a).collect();
+    }
+}
+
 /// A duration as humantime reads it (`30s`, `2m`, `1m30s`), or a bare number of seconds
 /// as swaks and curl take it (`--timeout 5`).
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -699,7 +761,8 @@ mod tests {
             id if id.starts_with("dsn_") => "Delivery status notifications",
             id if id.starts_with("relay_") => "Relay test",
             "html" | "html_file" | "attach" | "data" | "print" | "body" | "body_file"
-            | "subject" | "headers" | "cc" | "bcc" => "Message",
+            | "subject" | "headers" | "cc" | "bcc" | "add_headers" | "attach_name"
+            | "attach_type" => "Message",
             _ => return None,
         })
     }

@@ -28,6 +28,7 @@ mod session_interop;
 mod session_terminal;
 mod size_cli;
 mod support;
+mod swaks_switches;
 mod tls_cli;
 mod verify_cli;
 mod vrfy_cli;

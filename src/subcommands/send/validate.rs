@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::super::plan::{self, io_words};
-use crate::cli::{DsnNotify, DsnRet, QuitAfter, SendArgs};
+use crate::cli::{AttachArg, DsnNotify, DsnRet, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
@@ -92,6 +92,14 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
             Header::parse(h).map_err(|e| format!("invalid --header '{}': {e}", h.escape_debug()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let added_headers = args
+        .add_headers
+        .iter()
+        .map(|h| {
+            Header::parse(h)
+                .map_err(|e| format!("invalid --add-header '{}': {e}", h.escape_debug()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(s) = &args.subject
         && s.chars().any(|c| c.is_control() && c != '\t')
     {
@@ -104,6 +112,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         cc: cc.clone(),
         subject: args.subject.clone(),
         headers,
+        added_headers,
         ..Default::default()
     };
     let content = content(args, composition)?;
@@ -260,11 +269,7 @@ fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
         (None, Some(path)) => Some(read_text(path, "--html-file")?),
         (None, None) => None,
     };
-    c.attachments = args
-        .attach
-        .iter()
-        .map(|p| attachment(p))
-        .collect::<Result<_, _>>()?;
+    c.attachments = attachments(args)?;
     let bytes = message::compose(&c);
     let report = BodyScanner::scan(&bytes);
     Ok(Content::Composed { bytes, report })
@@ -293,6 +298,70 @@ fn read_ahead() -> Result<Vec<u8>, String> {
             Err(e) => return Err(format!("--data -: reading stdin failed: {}", io_words(&e))),
         }
     }
+}
+
+/// The attachments, with swaks' rules for `--attach-name` (the next `--attach` only)
+/// and `--attach-type` (every `--attach` after it). A name or type that nothing follows
+/// is refused: it would silently do nothing.
+fn attachments(args: &SendArgs) -> Result<Vec<Attachment>, String> {
+    let fallback: Vec<AttachArg>;
+    let order = if args.attach_order.is_empty() {
+        fallback = args.attach.iter().cloned().map(AttachArg::File).collect();
+        &fallback
+    } else {
+        &args.attach_order
+    };
+    let mut name: Option<String> = None;
+    let mut content_type: Option<String> = None;
+    let mut type_used = true;
+    let mut out = Vec::new();
+    for item in order {
+        match item {
+            AttachArg::Name(n) => {
+                if let Some(previous) = name.replace(n.clone()) {
+                    return Err(format!(
+                        "--attach-name '{}' is followed by another --attach-name before any --attach: each names the next --attach",
+                        previous.escape_debug()
+                    ));
+                }
+                message::attachment_name(n)
+                    .map_err(|e| format!("invalid --attach-name '{}': {e}", n.escape_debug()))?;
+            }
+            AttachArg::Type(t) => {
+                let t =
+                    message::content_type(t).map_err(|e| format!("invalid --attach-type: {e}"))?;
+                content_type = Some(t);
+                type_used = false;
+            }
+            AttachArg::File(path) => {
+                let mut a = attachment(path)?;
+                // A type follows the name the attachment goes by, unless one was given.
+                if let Some(n) = name.take() {
+                    if !n.is_empty() {
+                        a.content_type = message::guess_type(&n);
+                    }
+                    a.filename = (!n.is_empty()).then_some(n);
+                }
+                if let Some(t) = &content_type {
+                    a.content_type = t.clone();
+                    type_used = true;
+                }
+                out.push(a);
+            }
+        }
+    }
+    if let Some(n) = name {
+        return Err(format!(
+            "--attach-name '{}' names the --attach that follows it, and none does",
+            n.escape_debug()
+        ));
+    }
+    if !type_used {
+        return Err(
+            "--attach-type applies to the --attach options that follow it, and none does".into(),
+        );
+    }
+    Ok(out)
 }
 
 fn attachment(path: &Path) -> Result<Attachment, String> {
