@@ -82,6 +82,7 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --attach-type 'Content type of every --attach that follows, e.g. application/pdf (as in swaks) [default: from each file''s name]'
             cand --data 'Send FILE as the complete message, as it is (''-'' for stdin); no headers are added. Memory stays bounded for any size. A file is scanned first: 8-bit content goes with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its first 8-bit byte'
             cand --quit-after 'Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)'
+            cand --drop-after 'Close the connection after this step, without QUIT, to see how the server handles an abandoned session (swaks'' --drop-after); smtpx never sends QUIT then, also when a refusal ends the session sooner. Every step but `dot` sends no message'
             cand --dsn-notify 'Ask for delivery status notifications (RFC 3461): ''never'', or a comma-separated list of success, failure, delay. Sent when the server offers DSN, with ORCPT'
             cand --dsn-ret 'What a failure notification returns: the full message or its headers only'
             cand --dsn-envid 'Envelope identifier that every notification carries back (RFC 3461 §4.4)'

@@ -507,6 +507,29 @@ pub enum QuitAfter {
     Rcpt,
 }
 
+/// Where `--drop-after` closes the connection, without QUIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DropAfter {
+    /// Once the TCP connection is made (and the TLS handshake, with implicit TLS)
+    Connect,
+    /// After the server's greeting
+    Greeting,
+    /// After EHLO (or HELO)
+    Ehlo,
+    /// After the TLS handshake and the EHLO that follows it
+    Tls,
+    /// After a successful AUTH
+    Auth,
+    /// After the reply to MAIL FROM
+    Mail,
+    /// After the replies to RCPT TO
+    Rcpt,
+    /// After DATA's 354, before any content (DATA is used even with --chunking)
+    Data,
+    /// After the reply to the end of the message: the message is sent
+    Dot,
+}
+
 /// `--dsn-notify` values (RFC 3461 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DsnNotify {
@@ -651,6 +674,18 @@ pub struct SendArgs {
         help_heading = "Session"
     )]
     pub quit_after: Option<QuitAfter>,
+    /// Close the connection after this step, without QUIT, to see how the server handles
+    /// an abandoned session (swaks' --drop-after); smtpx never sends QUIT then, also
+    /// when a refusal ends the session sooner. Every step but `dot` sends no message
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "STEP",
+        conflicts_with_all = ["quit_after", "print"],
+        help_heading = "Session"
+    )]
+    pub drop_after: Option<DropAfter>,
     /// Send commands one at a time even when the server offers PIPELINING
     #[arg(long, help_heading = "Session")]
     pub no_pipelining: bool,
@@ -755,7 +790,7 @@ mod tests {
             | "show_secrets"
             | "allow_insecure_auth" => "Authentication",
             "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" => "Output",
-            "quit_after" | "no_pipelining" | "chunking" => return None,
+            "quit_after" | "drop_after" | "no_pipelining" | "chunking" => return None,
             id if id.starts_with("tls") => "TLS",
             id if id.ends_with("timeout") => "Timeouts",
             id if id.starts_with("dsn_") => "Delivery status notifications",

@@ -26,7 +26,8 @@ pub enum TransactionEnd {
         reply: Reply,
         stats: DataStats,
     },
-    /// `--quit-after mail|rcpt` reached with every reply positive so far.
+    /// `--quit-after mail|rcpt` (or `--drop-after data`) reached with every reply
+    /// positive so far.
     Stopped {
         after: Phase,
     },
@@ -49,7 +50,7 @@ pub struct Transfer {
     /// at the first 8-bit octet, stop without ending the message, so nothing is
     /// committed (RFC 6152 §3 forbids sending it).
     pub refuse_8bit: bool,
-    /// `--quit-after mail|rcpt`.
+    /// `--quit-after mail|rcpt`, `--drop-after mail|rcpt|data`.
     pub stop_after: Option<Phase>,
 }
 
@@ -106,7 +107,7 @@ impl Session<'_> {
         transfer: &Transfer,
     ) -> TransactionEnd {
         let stop_after = transfer.stop_after;
-        let send_data = stop_after.is_none();
+        let send_data = matches!(stop_after, None | Some(Phase::Data));
         // `--quit-after mail` must not name a recipient at all.
         let rcpts = if stop_after == Some(Phase::Mail) {
             &[][..]
@@ -153,7 +154,12 @@ impl Session<'_> {
             },
         };
         match data_reply.class() {
-            ReplyClass::Intermediate if data_reply.code.value() == 354 => {}
+            // `--drop-after data`: the server waits for content that never comes.
+            ReplyClass::Intermediate if data_reply.code.value() == 354 => {
+                if stop_after == Some(Phase::Data) {
+                    return TransactionEnd::Stopped { after: Phase::Data };
+                }
+            }
             ReplyClass::TransientNegative | ReplyClass::PermanentNegative => {
                 return TransactionEnd::Rejected {
                     phase: Phase::Data,

@@ -1,5 +1,6 @@
 //! The testing switches swaks users reach for (issue 15): `--add-header`,
-//! `--attach-name`/`--attach-type`, checked against real servers and the scripted one.
+//! `--attach-name`/`--attach-type`, `--drop-after`, checked against real servers and the
+//! scripted one.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -7,9 +8,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::certs::{CertKind, TestPki};
 use crate::support::content::{file_with, path};
-use crate::support::peers::{Aiosmtpd, AiosmtpdOptions};
-use crate::support::run::Smtpx;
+use crate::support::peers::{
+    Aiosmtpd, AiosmtpdOptions, PostfixInstance, PostfixOptions, disconnect_lines,
+};
+use crate::support::run::{Out, Smtpx};
+use crate::support::scripted::{
+    Record, ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, send,
+};
 
 /// A message as Python's `email` package reads it: a parser that is not ours. Gives
 /// the top-level headers in order and, per MIME leaf part, its content type, file name
@@ -216,4 +223,313 @@ fn attach_name_or_type_with_nothing_to_apply_to_is_a_usage_error() {
         assert_eq!(out.code, 2, "{args:?}: {out}");
         assert!(out.stderr.contains(words), "{args:?}: {out}");
     }
+}
+
+// ---------------------------------------------------------------- --drop-after
+
+fn drop_run(server: ScriptedServer, args: &[&str]) -> (Out, Record) {
+    let addr = server.server_arg();
+    let out = Smtpx::send()
+        .args(&[
+            "-s",
+            &addr,
+            "--helo",
+            "client.test",
+            "--from",
+            "me@example.org",
+        ])
+        .args(args)
+        .run();
+    (out, server.finish())
+}
+
+/// The server saw the session end right after `step`, with no QUIT, and smtpx says so.
+fn assert_dropped(out: &Out, record: &Record, step: &str) {
+    record.assert_clean();
+    assert!(
+        !record.received_text().contains("QUIT"),
+        "QUIT was sent:\n{out}"
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "Closing the connection without QUIT (--drop-after {step})"
+        )),
+        "{out}"
+    );
+}
+
+fn assert_stopped(out: &Out, step: &str) {
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(
+        out.outcome(),
+        format!(
+            "stopped: after {step} as asked (--drop-after): the connection was closed without QUIT; no message was sent"
+        ),
+        "{out}"
+    );
+}
+
+fn envelope_until(step: &str) -> Vec<Step> {
+    let mut script = greeting_ehlo(&["8BITMIME"]);
+    script.extend([
+        expect("MAIL FROM:<me@example.org>"),
+        send("250 2.1.0 Ok\r\n"),
+    ]);
+    if step == "mail" {
+        return script;
+    }
+    script.extend([
+        expect("RCPT TO:<you@example.org>"),
+        send("250 2.1.5 Ok\r\n"),
+    ]);
+    if step == "rcpt" {
+        return script;
+    }
+    script.extend([expect("DATA"), send("354 go ahead\r\n")]);
+    script
+}
+
+#[test]
+fn drop_after_each_step_closes_without_quit() {
+    let pki = TestPki::new();
+    let tls = |pki: &TestPki| {
+        let mut s = greeting_ehlo(&["STARTTLS"]);
+        s.extend([
+            expect("STARTTLS"),
+            send("220 2.0.0 go ahead\r\n"),
+            Step::StartTls(pki.server_config(CertKind::Valid)),
+            expect("EHLO"),
+            Step::Send(ehlo_reply("mx.test", &["AUTH PLAIN"])),
+        ]);
+        s
+    };
+    let ca = pki.ca_pem_path.display().to_string();
+    let tls_args = [
+        "--tls",
+        "starttls",
+        "--tls-ca",
+        &ca,
+        "--tls-server-name",
+        "localhost",
+    ];
+    let cases: Vec<(&str, Vec<Step>, Vec<&str>)> = vec![
+        ("connect", vec![], vec![]),
+        ("greeting", vec![send("220 mx.test ESMTP\r\n")], vec![]),
+        ("ehlo", greeting_ehlo(&["PIPELINING"]), vec![]),
+        ("tls", tls(&pki), tls_args.to_vec()),
+        (
+            "auth",
+            [
+                tls(&pki),
+                vec![expect("AUTH PLAIN"), send("235 2.7.0 ok\r\n")],
+            ]
+            .concat(),
+            [
+                &tls_args[..],
+                &["--user", "tim", "--password-env", "SMTPX_TEST_PW"],
+            ]
+            .concat(),
+        ),
+        (
+            "mail",
+            envelope_until("mail"),
+            vec!["--to", "you@example.org"],
+        ),
+        (
+            "rcpt",
+            envelope_until("rcpt"),
+            vec!["--to", "you@example.org"],
+        ),
+        (
+            "data",
+            envelope_until("data"),
+            vec!["--to", "you@example.org"],
+        ),
+    ];
+    for (step, mut script, extra) in cases {
+        script.push(Step::ReadUntilClose);
+        let server = ScriptedServer::start(script);
+        let addr = server.server_arg();
+        let out = Smtpx::send()
+            .args(&[
+                "-s",
+                &addr,
+                "--helo",
+                "client.test",
+                "--from",
+                "me@example.org",
+            ])
+            .args(&["--drop-after", step])
+            .args(&extra)
+            .env("SMTPX_TEST_PW", "secret")
+            .run();
+        let record = server.finish();
+        assert_dropped(&out, &record, step);
+        assert_stopped(&out, step);
+        match step {
+            "connect" | "greeting" => assert!(record.received.is_empty(), "{step}: {out}"),
+            "mail" => assert!(!record.received_text().contains("RCPT"), "{out}"),
+            "rcpt" => assert!(!record.received_text().contains("DATA"), "{out}"),
+            "data" => assert!(record.received_text().ends_with("DATA\r\n"), "{out}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn drop_after_data_with_pipelining_stops_at_the_354() {
+    let mut script = greeting_ehlo(&["PIPELINING", "CHUNKING"]);
+    script.extend([
+        expect("MAIL FROM:"),
+        expect("RCPT TO:"),
+        expect("DATA"),
+        send("250 ok\r\n250 ok\r\n354 go\r\n"),
+        Step::ReadUntilClose,
+    ]);
+    let (out, record) = drop_run(
+        ScriptedServer::start(script),
+        &[
+            "--to",
+            "you@example.org",
+            "--drop-after",
+            "DATA",
+            "--chunking",
+        ],
+    );
+    assert_dropped(&out, &record, "data");
+    assert_stopped(&out, "data");
+    assert!(record.received_text().ends_with("DATA\r\n"), "{out}");
+}
+
+#[test]
+fn drop_after_dot_sends_the_message_and_no_quit() {
+    let mut script = envelope_until("data");
+    script.extend([
+        Step::ExpectData,
+        send("250 2.0.0 Ok: queued as DROP1\r\n"),
+        Step::ReadUntilClose,
+    ]);
+    let (out, record) = drop_run(
+        ScriptedServer::start(script),
+        &["--to", "you@example.org", "--drop-after", "dot", "--json"],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    record.assert_clean();
+    assert!(!record.received_text().contains("QUIT"), "{out}");
+    assert_eq!(record.data.len(), 1);
+    let result = out.result();
+    assert_eq!(result["status"], "accepted", "{out}");
+    assert_eq!(result["queue_id"], "DROP1");
+    assert_eq!(result["dropped"], true);
+    assert!(
+        out.json().iter().any(|e| e["type"] == "note"
+            && e["message"] == "Closing the connection without QUIT (--drop-after dot)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn drop_after_never_quits_even_when_refused_first() {
+    let mut script = greeting_ehlo(&[]);
+    script.extend([
+        expect("MAIL FROM:"),
+        send("250 ok\r\n"),
+        expect("RCPT TO:"),
+        send("550 5.1.1 no such user\r\n"),
+        Step::ReadUntilClose,
+    ]);
+    let (out, record) = drop_run(
+        ScriptedServer::start(script),
+        &["--to", "you@example.org", "--drop-after", "dot"],
+    );
+    assert_eq!(out.code, 7, "{out}");
+    assert_dropped(&out, &record, "dot");
+    assert!(out.outcome().starts_with("rejected: at rcpt: 550"), "{out}");
+}
+
+#[test]
+fn drop_after_steps_that_cannot_happen_are_usage_errors() {
+    for (args, words) in [
+        (
+            &["--drop-after", "auth"][..],
+            "--drop-after auth needs --user",
+        ),
+        (
+            &["--drop-after", "tls", "--tls", "none"],
+            "--drop-after tls with --tls none",
+        ),
+        (&["--drop-after", "data"], "--to is required"),
+        (&["--drop-after", "dot"], "--to is required"),
+        (
+            &[
+                "--drop-after",
+                "rcpt",
+                "--quit-after",
+                "rcpt",
+                "--to",
+                "a@b.example",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &["--drop-after", "later", "--to", "a@b.example"],
+            "invalid value",
+        ),
+    ] {
+        let out = Smtpx::send().args(&["-s", "127.0.0.1:9"]).args(args).run();
+        assert_eq!(out.code, 2, "{args:?}: {out}");
+        assert!(out.stderr.contains(words), "{args:?}: {out}");
+    }
+}
+
+fn log_lost(postfix: &PostfixInstance) -> usize {
+    postfix.maillog().matches("lost connection after").count()
+}
+
+/// Postfix's own log says how each session ended: `lost connection after STEP`, and a
+/// `disconnect from` line with no `quit=` count.
+#[test]
+fn postfix_logs_each_dropped_session_as_lost() {
+    let Some(postfix) = PostfixInstance::start(PostfixOptions::new().users(&["you"])) else {
+        return;
+    };
+    let steps = [
+        ("greeting", Some("CONNECT")),
+        ("ehlo", Some("EHLO")),
+        ("mail", Some("MAIL")),
+        ("rcpt", Some("RCPT")),
+        ("data", Some("DATA (0 bytes)")),
+        // A transaction is over after its reply: Postfix calls nothing lost then.
+        ("dot", None),
+    ];
+    for (n, (step, postfix_step)) in steps.iter().enumerate() {
+        let out = Smtpx::send()
+            .args(&["-s", &postfix.server_arg(), "--helo", "client.test"])
+            .args(&["--from", "me@example.test", "--to", "you@example.test"])
+            .args(&["--tls", "none", "--drop-after", step])
+            .run();
+        assert_eq!(out.code, 0, "{step}: {out}");
+        let log = postfix.maillog_after_sessions(n + 1);
+        let disconnects = disconnect_lines(&log);
+        let last = disconnects
+            .get(n)
+            .unwrap_or_else(|| panic!("{step}: no disconnect line {n} in\n{log}"));
+        assert!(!last.contains("quit="), "{step}: {last}");
+        if let Some(postfix_step) = postfix_step {
+            let lost = format!("lost connection after {postfix_step} from");
+            assert_eq!(
+                log.matches(&lost).count(),
+                1,
+                "{step}: no {lost:?} in\n{log}"
+            );
+        } else {
+            assert!(last.contains(" data=1 "), "{step}: {last}");
+        }
+    }
+    assert_eq!(log_lost(&postfix), steps.len() - 1);
+    assert_eq!(
+        postfix.delivered(Duration::from_secs(10)).len(),
+        1,
+        "only dot sends"
+    );
 }

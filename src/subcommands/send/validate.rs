@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::super::plan::{self, io_words};
-use crate::cli::{AttachArg, DsnNotify, DsnRet, QuitAfter, SendArgs};
+use crate::cli::{AttachArg, DropAfter, DsnNotify, DsnRet, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
@@ -60,7 +60,10 @@ pub(super) struct SendPlan {
     pub pipelining: bool,
     pub chunking: bool,
     pub dsn: DsnRequest,
+    /// `--quit-after`, or a `--drop-after` step before the end of the message.
     pub stop_after: Option<Phase>,
+    /// `--drop-after`: its step (FinalDot for `dot`); the session never sends QUIT.
+    pub drop_after: Option<Phase>,
 }
 
 pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -122,7 +125,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         .chain(&bcc)
         .map(|m| m.address.clone())
         .collect();
-    let stop_after = args.quit_after.map(|q| match q {
+    let quit_after = args.quit_after.map(|q| match q {
         QuitAfter::Connect => Phase::Connect,
         QuitAfter::Greeting => Phase::Greeting,
         QuitAfter::Ehlo => Phase::Ehlo,
@@ -131,9 +134,27 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         QuitAfter::Tls => Phase::TlsHandshake,
         QuitAfter::Auth => Phase::Auth,
     });
+    let drop_after = args.drop_after.map(|d| match d {
+        DropAfter::Connect => Phase::Connect,
+        DropAfter::Greeting => Phase::Greeting,
+        DropAfter::Ehlo => Phase::Ehlo,
+        DropAfter::Tls => Phase::TlsHandshake,
+        DropAfter::Auth => Phase::Auth,
+        DropAfter::Mail => Phase::Mail,
+        DropAfter::Rcpt => Phase::Rcpt,
+        DropAfter::Data => Phase::Data,
+        DropAfter::Dot => Phase::FinalDot,
+    });
+    // `--drop-after dot` sends the whole message; the session stops early otherwise.
+    let stop_after = quit_after.or(drop_after.filter(|&p| p != Phase::FinalDot));
     let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
     let target = plan::target(&args.server)?;
-    quit_after_can_happen(stop_after, &open, all.is_empty(), target.is_some())?;
+    let flag = if drop_after.is_some() {
+        "--drop-after"
+    } else {
+        "--quit-after"
+    };
+    quit_after_can_happen(flag, stop_after, &open, all.is_empty(), target.is_some())?;
     let domains: std::collections::HashSet<String> = all
         .iter()
         .map(|a| a.domain().as_str().to_ascii_lowercase())
@@ -154,13 +175,16 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         chunking: args.chunking,
         dsn,
         stop_after,
+        drop_after,
     })
 }
 
-/// `--quit-after STEP` promises that no message is sent and that the session stops at
-/// STEP: a step that cannot happen is refused before connecting, naming why, and a
-/// recipient is needed only when the session goes as far as RCPT.
+/// `--quit-after STEP` (and `--drop-after STEP`, `flag`) promises that no message is
+/// sent and that the session stops at STEP: a step that cannot happen is refused before
+/// connecting, naming why, and a recipient is needed only when the session goes as far
+/// as RCPT.
 fn quit_after_can_happen(
+    flag: &str,
     stop_after: Option<Phase>,
     open: &OpenPlan,
     no_recipient: bool,
@@ -168,16 +192,22 @@ fn quit_after_can_happen(
 ) -> Result<(), String> {
     match stop_after {
         Some(Phase::Auth) if open.auth.is_none() => {
-            return Err("--quit-after auth needs --user: without credentials there is no AUTH step to stop after".into());
+            return Err(format!(
+                "{flag} auth needs --user: without credentials there is no AUTH step to stop after"
+            ));
         }
         Some(Phase::TlsHandshake) if open.tls_mode == OpenTls::Off => {
-            return Err("--quit-after tls with --tls none: no TLS handshake would happen (use --tls starttls, implicit or opportunistic)".into());
+            return Err(format!(
+                "{flag} tls with --tls none: no TLS handshake would happen (use --tls starttls, implicit or opportunistic)"
+            ));
         }
         _ => {}
     }
     if no_recipient {
         if stop_after.is_none_or(|p| p >= Phase::Rcpt) {
-            return Err("--to is required: name at least one recipient (only --quit-after connect, greeting, ehlo, tls, auth or mail go without one)".into());
+            return Err(format!(
+                "--to is required: name at least one recipient (only {flag} connect, greeting, ehlo, tls, auth or mail go without one)"
+            ));
         }
         if !has_server {
             return Err("--server is required without --to: there is no recipient domain to look up MX hosts for".into());
