@@ -104,6 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
             [CompletionResult]::new('--print', '--print', [CompletionResultType]::ParameterName, 'Print the composed message (headers and body, as it would be sent) and exit without connecting')
             [CompletionResult]::new('--no-pipelining', '--no-pipelining', [CompletionResultType]::ParameterName, 'Send commands one at a time even when the server offers PIPELINING')
             [CompletionResult]::new('--chunking', '--chunking', [CompletionResultType]::ParameterName, 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]')
+            [CompletionResult]::new('--show-data', '--show-data', [CompletionResultType]::ParameterName, 'Show the message content line by line in the transcript, after DATA or BDAT, with control characters escaped (swaks'' default) [default: one summary line]')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only the outcome line')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only the outcome line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per event and a final result object, one per line')

@@ -100,6 +100,7 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --print 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
             cand --no-pipelining 'Send commands one at a time even when the server offers PIPELINING'
             cand --chunking 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
+            cand --show-data 'Show the message content line by line in the transcript, after DATA or BDAT, with control characters escaped (swaks'' default) [default: one summary line]'
             cand -q 'Print only the outcome line'
             cand --quiet 'Print only the outcome line'
             cand --json 'One JSON object per event and a final result object, one per line'

@@ -125,6 +125,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l allow-empty -d 'Sen
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l print -d 'Print the composed message (headers and body, as it would be sent) and exit without connecting'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-data -d 'Show the message content line by line in the transcript, after DATA or BDAT, with control characters escaped (swaks\' default) [default: one summary line]'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-timing -d 'Hide timings, for stable output'

@@ -718,6 +718,10 @@ pub struct SendArgs {
         help_heading = "Delivery status notifications"
     )]
     pub dsn_envid: Option<String>,
+    /// Show the message content line by line in the transcript, after DATA or BDAT, with
+    /// control characters escaped (swaks' default) [default: one summary line]
+    #[arg(long, help_heading = "Output")]
+    pub show_data: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -789,7 +793,9 @@ mod tests {
             | "password_command"
             | "show_secrets"
             | "allow_insecure_auth" => "Authentication",
-            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" => "Output",
+            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" | "show_data" => {
+                "Output"
+            }
             "quit_after" | "drop_after" | "no_pipelining" | "chunking" => return None,
             id if id.starts_with("tls") => "TLS",
             id if id.ends_with("timeout") => "Timeouts",

@@ -93,7 +93,10 @@ impl OpenFacts {
                         _ => {}
                     }
                 }
-                Event::BodySent { .. } | Event::Warning { .. } | Event::Note { .. } => {}
+                Event::BodySent { .. }
+                | Event::ContentSent { .. }
+                | Event::Warning { .. }
+                | Event::Note { .. } => {}
             }
         }
         facts

@@ -62,6 +62,13 @@ pub enum Event {
     TlsEstablished {
         info: Box<TlsInfo>,
     },
+    /// A block of message content as read from its source, before dot-stuffing, on its
+    /// way to the server; only when asked to show it (`--show-data`). Lines may span
+    /// blocks.
+    ContentSent {
+        bytes: Vec<u8>,
+        channel: Channel,
+    },
     /// Something the user should know that did not stop the session.
     Warning {
         message: String,

@@ -75,6 +75,8 @@ pub struct Session<'a> {
     last_sent: Instant,
     /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
     redactions: Vec<String>,
+    /// Report the message content as it goes (`--show-data`).
+    pub show_data: bool,
 }
 
 impl<'a> Session<'a> {
@@ -134,6 +136,7 @@ impl<'a> Session<'a> {
             channel: Channel::Plain,
             last_sent: Instant::now(),
             redactions: Vec::new(),
+            show_data: false,
         }
     }
 

@@ -394,6 +394,13 @@ impl Session<'_> {
             },
             None => body.read(buf).await,
         };
+        if let (Ok(n @ 1..), true) = (&read, self.show_data) {
+            let channel = self.channel();
+            self.ctx.emit(Event::ContentSent {
+                bytes: buf[..*n].to_vec(),
+                channel,
+            });
+        }
         read.map_err(|e| {
             Failure::new(
                 Phase::Body,

@@ -533,3 +533,176 @@ fn postfix_logs_each_dropped_session_as_lost() {
         "only dot sends"
     );
 }
+
+// ---------------------------------------------------------------- --show-data
+
+/// Content with a dot line, an escape sequence, a tab and no final line break.
+const SHOWN: &[u8] = b"Subject: shown\r\n\r\nline one\r\n.dot line\r\n\x1b[31mred\there\r\nlast";
+
+fn data_server() -> ScriptedServer {
+    let mut script = envelope_until("data");
+    script.extend([
+        Step::ExpectData,
+        send("250 2.0.0 Ok: queued as SHOWN\r\n"),
+        expect("QUIT"),
+        send("221 bye\r\n"),
+        Step::Close,
+    ]);
+    ScriptedServer::start(script)
+}
+
+#[test]
+fn show_data_prints_each_line_escaped() {
+    let file = file_with(SHOWN);
+    let (out, record) = drop_run(
+        data_server(),
+        &[
+            "--to",
+            "you@example.org",
+            "--data",
+            &path(&file),
+            "--show-data",
+        ],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    let lines = out.lines();
+    let at = lines.iter().position(|l| *l == "<- 354 go ahead").unwrap();
+    assert_eq!(
+        lines[at + 1..at + 8],
+        [
+            "-> Subject: shown",
+            "->",
+            "-> line one",
+            "-> .dot line",
+            "-> \\x1b[31mred\\there",
+            "-> last",
+            "-> [message: 58 bytes, 6 lines, 1 dot-stuffed]",
+        ],
+        "{out}"
+    );
+    assert_eq!(lines[at + 8], "-> .");
+    assert!(!out.raw_stdout.contains(&0x1b), "{out}");
+    assert_eq!(
+        record.data[0],
+        b"Subject: shown\r\n\r\nline one\r\n..dot line\r\n\x1b[31mred\there\r\nlast\r\n"
+    );
+
+    let (plain, _) = drop_run(
+        data_server(),
+        &["--to", "you@example.org", "--data", &path(&file)],
+    );
+    assert!(!plain.stdout.contains("line one"), "{plain}");
+    assert!(plain.stdout.contains("-> [message: 58 bytes"), "{plain}");
+}
+
+#[test]
+fn show_data_in_json_rides_on_the_body_event() {
+    let file = file_with(SHOWN);
+    let shown = path(&file);
+    for show in [true, false] {
+        let mut args = vec!["--to", "you@example.org", "--data", &shown, "--json"];
+        if show {
+            args.push("--show-data");
+        }
+        let (out, record) = drop_run(data_server(), &args);
+        record.assert_clean();
+        assert_eq!(out.code, 0, "{out}");
+        let events = out.json();
+        assert!(events.iter().all(|e| e["type"] != "content"), "{out}");
+        let body = events.iter().find(|e| e["type"] == "body").unwrap();
+        if show {
+            assert_eq!(
+                body["data"],
+                serde_json::json!([
+                    "Subject: shown",
+                    "",
+                    "line one",
+                    ".dot line",
+                    "\u{1b}[31mred\there",
+                    "last"
+                ]),
+                "{out}"
+            );
+        } else {
+            assert!(body.get("data").is_none(), "{out}");
+        }
+    }
+}
+
+#[test]
+fn show_data_with_bdat() {
+    let mut script = greeting_ehlo(&["CHUNKING"]);
+    script.extend([
+        expect("MAIL FROM:"),
+        send("250 ok\r\n"),
+        expect("RCPT TO:"),
+        send("250 ok\r\n"),
+        expect("BDAT 20 LAST"),
+        Step::ExpectBytes(20),
+        send("250 2.0.0 Ok: queued as BDAT1\r\n"),
+        expect("QUIT"),
+        send("221 bye\r\n"),
+        Step::Close,
+    ]);
+    let file = file_with(b"Subject: b\r\n\r\nbody\r\n");
+    let (out, record) = drop_run(
+        ScriptedServer::start(script),
+        &[
+            "--to",
+            "you@example.org",
+            "--data",
+            &path(&file),
+            "--chunking",
+            "--show-data",
+        ],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    let lines = out.lines();
+    let at = lines
+        .iter()
+        .position(|l| *l == "-> Subject: b")
+        .expect("content shown");
+    assert_eq!(lines[at + 1..at + 3], ["->", "-> body"], "{out}");
+    assert!(out.stdout.contains("1 BDAT chunk]"), "{out}");
+    assert!(!lines.contains(&"-> ."), "BDAT has no dot: {out}");
+}
+
+#[test]
+fn postfix_receives_what_show_data_showed() {
+    let Some(postfix) = PostfixInstance::start(PostfixOptions::new().users(&["you"])) else {
+        return;
+    };
+    let out = Smtpx::send()
+        .args(&[
+            "-s",
+            &postfix.server_arg(),
+            "--helo",
+            "client.test",
+            "--tls",
+            "none",
+        ])
+        .args(&["--from", "me@example.test", "--to", "you@example.test"])
+        .args(&[
+            "--subject",
+            "shown to postfix",
+            "--body",
+            "first\n.second\nthird\n",
+        ])
+        .args(&["--show-data"])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    for line in [
+        "-> Subject: shown to postfix",
+        "-> first",
+        "-> .second",
+        "-> third",
+    ] {
+        assert!(out.lines().contains(&line), "no {line:?} in\n{out}");
+    }
+    let delivered = postfix.delivered(Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&delivered[0]);
+    assert!(text.contains("\n.second\n"), "{text}");
+    assert!(text.contains("Subject: shown to postfix\n"), "{text}");
+}

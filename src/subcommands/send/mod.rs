@@ -198,6 +198,7 @@ async fn deliver_once<'a>(
         );
         return (end(session, plan).await, summary::failure(&f, &waiting));
     }
+    session.show_data = plan.show_data;
     let caps = session.capabilities.clone().unwrap_or_default();
     let mut envelope = envelope.clone();
     let mut notes = Vec::new();

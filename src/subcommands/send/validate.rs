@@ -64,6 +64,8 @@ pub(super) struct SendPlan {
     pub stop_after: Option<Phase>,
     /// `--drop-after`: its step (FinalDot for `dot`); the session never sends QUIT.
     pub drop_after: Option<Phase>,
+    /// `--show-data`.
+    pub show_data: bool,
 }
 
 pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -176,6 +178,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         dsn,
         stop_after,
         drop_after,
+        show_data: args.show_data,
     })
 }
 
