@@ -90,6 +90,8 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
             [CompletionResult]::new('--dsn-notify', '--dsn-notify', [CompletionResultType]::ParameterName, 'Ask for delivery status notifications (RFC 3461): ''never'', or a comma-separated list of success, failure, delay. Sent when the server offers DSN, with ORCPT')
             [CompletionResult]::new('--dsn-ret', '--dsn-ret', [CompletionResultType]::ParameterName, 'What a failure notification returns: the full message or its headers only')
             [CompletionResult]::new('--dsn-envid', '--dsn-envid', [CompletionResultType]::ParameterName, 'Envelope identifier that every notification carries back (RFC 3461 §4.4)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Also write the transcript (or, with --json, the JSON lines) to FILE, without colour; with -q, only there. FILE is created with mode 0600 and must not exist')
+            [CompletionResult]::new('--output-file', '--output-file', [CompletionResultType]::ParameterName, 'Also write the transcript (or, with --json, the JSON lines) to FILE, without colour; with -q, only there. FILE is created with mode 0600 and must not exist')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Use this profile from the config file (flags still win)')

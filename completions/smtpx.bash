@@ -585,7 +585,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --add-header --body --body-file --html --html-file --attach --attach-name --attach-type --data --allow-empty --print --quit-after --drop-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --show-data --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --add-header --body --body-file --html --html-file --attach --attach-name --attach-type --data --allow-empty --print --quit-after --drop-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --show-data --output-file --output --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -784,6 +784,14 @@ _smtpx() {
                     return 0
                     ;;
                 --dsn-envid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -86,6 +86,8 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --dsn-notify 'Ask for delivery status notifications (RFC 3461): ''never'', or a comma-separated list of success, failure, delay. Sent when the server offers DSN, with ORCPT'
             cand --dsn-ret 'What a failure notification returns: the full message or its headers only'
             cand --dsn-envid 'Envelope identifier that every notification carries back (RFC 3461 §4.4)'
+            cand --output 'Also write the transcript (or, with --json, the JSON lines) to FILE, without colour; with -q, only there. FILE is created with mode 0600 and must not exist'
+            cand --output-file 'Also write the transcript (or, with --json, the JSON lines) to FILE, without colour; with -q, only there. FILE is created with mode 0600 and must not exist'
             cand --color 'When to colour the output'
             cand --config 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]'
             cand --profile 'Use this profile from the config file (flags still win)'

@@ -111,6 +111,7 @@ delay\t'When delivery is delayed'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-ret -d 'What a failure notification returns: the full message or its headers only' -r -f -a "full\t'The whole message'
 hdrs\t'Its headers only'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-envid -d 'Envelope identifier that every notification carries back (RFC 3461 §4.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l output -l output-file -d 'Also write the transcript (or, with --json, the JSON lines) to FILE, without colour; with -q, only there. FILE is created with mode 0600 and must not exist' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"

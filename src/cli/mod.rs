@@ -722,6 +722,16 @@ pub struct SendArgs {
     /// control characters escaped (swaks' default) [default: one summary line]
     #[arg(long, help_heading = "Output")]
     pub show_data: bool,
+    /// Also write the transcript (or, with --json, the JSON lines) to FILE, without
+    /// colour; with -q, only there. FILE is created with mode 0600 and must not exist
+    #[arg(
+        long = "output",
+        visible_alias = "output-file",
+        value_name = "FILE",
+        conflicts_with = "print",
+        help_heading = "Output"
+    )]
+    pub output_file: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -793,9 +803,8 @@ mod tests {
             | "password_command"
             | "show_secrets"
             | "allow_insecure_auth" => "Authentication",
-            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" | "show_data" => {
-                "Output"
-            }
+            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" | "show_data"
+            | "output_file" => "Output",
             "quit_after" | "drop_after" | "no_pipelining" | "chunking" => return None,
             id if id.starts_with("tls") => "TLS",
             id if id.ends_with("timeout") => "Timeouts",

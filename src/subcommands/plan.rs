@@ -16,18 +16,21 @@ use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
 use crate::secret::{self, SecretSource};
 use crate::session::auth::AuthPlan;
-use crate::session::event::DotWatch;
+use crate::session::event::{DotWatch, Tee};
 use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::sasl::{Credentials, Mechanism};
 use crate::smtp::{Domain, ReversePath, address};
 
 pub type StdRenderer = Renderer<std::io::Stdout, std::io::Stderr>;
+pub type FileRenderer = Renderer<std::fs::File, std::fs::File>;
 
 /// One run of a subcommand: where output goes and when it started.
 pub struct Run {
     pub renderer: StdRenderer,
     pub opts: RenderOptions,
+    /// `--output FILE`: the same run, rendered into a file without colour.
+    copy: Option<FileRenderer>,
     started: Instant,
 }
 
@@ -37,8 +40,26 @@ impl Run {
         Run {
             renderer: Renderer::new(opts, std::io::stdout(), std::io::stderr()),
             opts,
+            copy: None,
             started: Instant::now(),
         }
+    }
+
+    /// From now on, everything also goes to `file` (`--output`): the whole transcript
+    /// with its warnings even under `-q`, or the JSON lines with `--json`; never colour.
+    pub fn copy_to(&mut self, file: std::fs::File) -> std::io::Result<()> {
+        let style = match self.opts.style {
+            Style::Json => Style::Json,
+            Style::Transcript | Style::Quiet => Style::Transcript,
+        };
+        let opts = RenderOptions {
+            style,
+            palette: Palette::PLAIN,
+            timing: self.opts.timing,
+        };
+        let err = file.try_clone()?;
+        self.copy = Some(Renderer::new(opts, file, err));
+        Ok(())
     }
 
     /// A session context whose events go to this run's renderer.
@@ -47,9 +68,18 @@ impl Run {
         server: &ServerArgs,
         show_secrets: bool,
     ) -> (SessionContext<'_>, Arc<AtomicBool>) {
-        let (watch, pending) = DotWatch::new(&mut self.renderer);
+        let (events, pending): (Box<dyn crate::session::EventSink + '_>, _) = match &mut self.copy {
+            Some(copy) => {
+                let (watch, pending) = DotWatch::new(Tee(&mut self.renderer, copy));
+                (Box::new(watch), pending)
+            }
+            None => {
+                let (watch, pending) = DotWatch::new(&mut self.renderer);
+                (Box::new(watch), pending)
+            }
+        };
         let ctx = SessionContext {
-            events: Box::new(watch),
+            events,
             timeouts: timeouts(server),
             overall: server.timeout.map(|d| self.started + d),
             started: self.started,
@@ -101,8 +131,34 @@ impl Run {
         let mut summary = summary.clone();
         summary.elapsed.get_or_insert(self.started.elapsed());
         self.renderer.finish(&summary);
+        if let Some(copy) = &mut self.copy {
+            copy.finish(&summary);
+        }
         summary.exit_code
     }
+}
+
+/// `--output FILE`: created for this run only, readable by its owner only (a transcript
+/// names addresses and servers, and with --show-secrets more). An existing file, or a
+/// symbolic link in its place, is refused: a transcript never overwrites anything.
+pub fn output_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path == std::path::Path::new("-") {
+        return Err("--output -: the transcript already goes to stdout; name a file".into());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            let shown = path.display();
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("--output {shown}: the file exists; smtpx never overwrites it (remove it or name a new file)")
+            } else {
+                format!("--output {shown}: {}", io_words(&e))
+            }
+        })
 }
 
 pub fn render_options(output: &OutputArgs) -> RenderOptions {

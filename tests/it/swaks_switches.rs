@@ -706,3 +706,164 @@ fn postfix_receives_what_show_data_showed() {
     assert!(text.contains("\n.second\n"), "{text}");
     assert!(text.contains("Subject: shown to postfix\n"), "{text}");
 }
+
+// ---------------------------------------------------------------- --output
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn output_copies_the_transcript_without_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("transcript.txt");
+    let message = file_with(SHOWN);
+    let (out, record) = drop_run(
+        data_server(),
+        &[
+            "--to",
+            "you@example.org",
+            "--data",
+            &path(&message),
+            "--show-data",
+            "--color",
+            "always",
+            "--output",
+            copy.to_str().unwrap(),
+        ],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.raw_stdout.contains(&0x1b), "colour on stdout: {out}");
+    let written = std::fs::read(&copy).unwrap();
+    assert!(
+        !written.contains(&0x1b),
+        "no colour, no raw escape in the file"
+    );
+    let text = String::from_utf8(written).unwrap();
+    assert!(text.contains("-> \\x1b[31mred\\there\n"), "{text}");
+    assert!(
+        text.contains("<- 250 2.0.0 Ok: queued as SHOWN\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("accepted: for 1 of 1 recipient, queued as SHOWN\n"),
+        "{text}"
+    );
+    assert_eq!(mode(&copy), 0o600);
+}
+
+#[test]
+fn output_with_quiet_holds_the_whole_transcript_and_its_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("quiet.txt");
+    let (out, record) = drop_run(
+        data_server(),
+        &[
+            "--to",
+            "you@example.org",
+            "-q",
+            "--dsn-notify",
+            "failure",
+            "--output-file",
+            copy.to_str().unwrap(),
+        ],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.lines().len(), 1, "{out}");
+    let text = std::fs::read_to_string(&copy).unwrap();
+    assert!(text.contains("-> MAIL FROM:<me@example.org>"), "{text}");
+    assert!(
+        text.contains("warning: the server does not offer DSN"),
+        "{text}"
+    );
+    assert!(text.ends_with(&format!("{}\n", out.outcome())), "{text}");
+}
+
+#[test]
+fn output_with_json_holds_the_same_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("run.jsonl");
+    let (out, _) = drop_run(
+        data_server(),
+        &[
+            "--to",
+            "you@example.org",
+            "--json",
+            "--output",
+            copy.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let text = std::fs::read_to_string(&copy).unwrap();
+    assert_eq!(text, out.stdout);
+}
+
+#[test]
+fn output_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("existing");
+    std::fs::write(&existing, "keep me").unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path().join("target"), &link).unwrap();
+    for (file, words) in [
+        (existing.to_str().unwrap(), "the file exists"),
+        (link.to_str().unwrap(), "the file exists"),
+        ("/nonexistent-dir/x", "--output /nonexistent-dir/x"),
+        ("-", "already goes to stdout"),
+    ] {
+        let out = Smtpx::send()
+            .args(&[
+                "-s",
+                "127.0.0.1:9",
+                "--to",
+                "you@example.org",
+                "--output",
+                file,
+            ])
+            .run();
+        assert_eq!(out.code, 2, "{file}: {out}");
+        assert!(out.stderr.contains(words), "{file}: {out}");
+        assert!(!out.stdout.contains("Connecting"), "{out}");
+    }
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+    assert!(!dir.path().join("target").exists());
+}
+
+#[test]
+fn postfix_session_lands_in_the_output_file() {
+    let Some(postfix) = PostfixInstance::start(PostfixOptions::new().users(&["you"])) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("postfix.txt");
+    let out = Smtpx::send()
+        .args(&[
+            "-s",
+            &postfix.server_arg(),
+            "--helo",
+            "client.test",
+            "--tls",
+            "none",
+        ])
+        .args(&[
+            "--from",
+            "me@example.test",
+            "--to",
+            "you@example.test",
+            "-q",
+        ])
+        .args(&["--body", "tab\there\n", "--show-data"])
+        .args(&["--output", copy.to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    let text = std::fs::read_to_string(&copy).unwrap();
+    assert_eq!(mode(&copy), 0o600);
+    assert!(text.contains("<- 220 "), "{text}");
+    assert!(text.contains("-> tab\\there\n"), "{text}");
+    assert!(text.contains("<- 221 "), "{text}");
+    assert!(text.ends_with(&format!("{}\n", out.outcome())), "{text}");
+    assert!(out.outcome().contains("queued as"), "{out}");
+}

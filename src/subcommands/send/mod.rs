@@ -25,6 +25,15 @@ pub fn run(args: SendArgs) -> u8 {
     if args.print {
         return print(&plan.content);
     }
+    if let Some(path) = &args.output_file {
+        let copied = plan::output_file(path).and_then(|f| {
+            run.copy_to(f)
+                .map_err(|e| format!("--output: {}", io_words(&e)))
+        });
+        if let Err(message) = copied {
+            return run.usage_error(&message);
+        }
+    }
     let server = args.server.clone();
     let summary = runtime.block_on(async {
         let (ctx, watch) = run.context(&server, args.auth.show_secrets);
