@@ -255,7 +255,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__check)
-            opts="-s -p -4 -6 -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --relay-test --relay-from --relay-to --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --tls-save-chain --relay-test --relay-from --relay-to --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -343,6 +343,10 @@ _smtpx() {
                     ;;
                 --tls-min)
                     COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-save-chain)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --relay-from)
@@ -585,7 +589,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --add-header --body --body-file --html --html-file --attach --attach-name --attach-type --data --allow-empty --print --quit-after --drop-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --show-data --output-file --output --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --tls-save-chain --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --add-header --body --body-file --html --html-file --attach --attach-name --attach-type --data --allow-empty --print --quit-after --drop-after --no-pipelining --chunking --dsn-notify --dsn-ret --dsn-envid --show-data --output-file --output --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +677,10 @@ _smtpx() {
                     ;;
                 --tls-min)
                     COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-save-chain)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --auth)

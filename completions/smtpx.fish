@@ -62,6 +62,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-cert -d 'Client
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
 plain\t''
 login\t''
@@ -169,6 +170,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-cert -d 'Clien
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-from -d 'Outside sender for --relay-test' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-to -d 'Outside recipient for --relay-test' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l color -d 'When to colour the output' -r -f -a "auto\t''

@@ -325,6 +325,11 @@ pub struct CheckArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
+    /// when it fails verification; a later handshake of the same run (another MX host)
+    /// is appended. Certificates are public: the file gets the usual mode
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_save_chain: Option<PathBuf>,
     /// Also test whether the server relays mail from an outside sender to an outside
     /// recipient; decided at RCPT, DATA is never sent
     #[arg(long, help_heading = "Relay test")]
@@ -558,6 +563,11 @@ pub struct SendArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
+    /// when it fails verification; a later handshake of the same run (another MX host)
+    /// is appended. Certificates are public: the file gets the usual mode
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_save_chain: Option<PathBuf>,
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Envelope sender and From header, ADDRESS or 'Name <ADDRESS>'; '' or '<>' for the

@@ -336,6 +336,7 @@ mod tests {
             chain: Vec::new(),
             verification: Verification::Verified,
             handshake_ms: 1.0,
+            der_chain: Vec::new(),
         }
     }
 

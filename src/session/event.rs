@@ -97,6 +97,12 @@ impl<T: EventSink + ?Sized> EventSink for &mut T {
     }
 }
 
+impl<T: EventSink + ?Sized> EventSink for Box<T> {
+    fn emit(&mut self, event: Timed) {
+        (**self).emit(event);
+    }
+}
+
 impl EventSink for Vec<Timed> {
     fn emit(&mut self, event: Timed) {
         self.push(event);

@@ -50,6 +50,7 @@ pub fn run(args: CheckArgs) -> u8 {
         Ok(started) => started,
         Err(code) => return code,
     };
+    run.save_chain(args.tls_save_chain.as_deref());
     let log = Log::default();
     let result = runtime.block_on(async {
         let (mut ctx, _) = run.context(&plan.server, false);
@@ -90,6 +91,9 @@ fn validate(args: &CheckArgs) -> Result<CheckPlan, String> {
         Destination::Domain(_) => args.server.port,
     };
     let open = plan::open_plan_at(&args.server, &args.tls, port)?;
+    if let Some(path) = &args.tls_save_chain {
+        super::chain_file::check_path(path)?;
+    }
     let relay = if args.relay_test {
         Some(RelayPlan {
             from: ReversePath::parse(&args.relay_from).map_err(|e| {

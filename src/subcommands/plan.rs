@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
+use super::chain_file::SaveChain;
 use crate::cli::{AuthArgs, AuthMech, DnsArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
 use crate::dns::{Dns, DnsConfig, MailRoute};
 use crate::net::target::{self, Family, Target};
@@ -18,6 +19,7 @@ use crate::secret::{self, SecretSource};
 use crate::session::auth::AuthPlan;
 use crate::session::event::{DotWatch, Tee};
 use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
+use crate::session::{Event, EventSink, Timed};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::sasl::{Credentials, Mechanism};
 use crate::smtp::{Domain, ReversePath, address};
@@ -31,6 +33,8 @@ pub struct Run {
     pub opts: RenderOptions,
     /// `--output FILE`: the same run, rendered into a file without colour.
     copy: Option<FileRenderer>,
+    /// `--tls-save-chain FILE`, and whether a chain went into it.
+    chain_file: Option<(std::path::PathBuf, Arc<AtomicBool>)>,
     started: Instant,
 }
 
@@ -41,8 +45,14 @@ impl Run {
             renderer: Renderer::new(opts, std::io::stdout(), std::io::stderr()),
             opts,
             copy: None,
+            chain_file: None,
             started: Instant::now(),
         }
+    }
+
+    /// Every TLS handshake of the run writes its chain to `path` (`--tls-save-chain`).
+    pub fn save_chain(&mut self, path: Option<&std::path::Path>) {
+        self.chain_file = path.map(|p| (p.to_path_buf(), Arc::new(AtomicBool::new(false))));
     }
 
     /// From now on, everything also goes to `file` (`--output`): the whole transcript
@@ -68,16 +78,15 @@ impl Run {
         server: &ServerArgs,
         show_secrets: bool,
     ) -> (SessionContext<'_>, Arc<AtomicBool>) {
-        let (events, pending): (Box<dyn crate::session::EventSink + '_>, _) = match &mut self.copy {
-            Some(copy) => {
-                let (watch, pending) = DotWatch::new(Tee(&mut self.renderer, copy));
-                (Box::new(watch), pending)
-            }
-            None => {
-                let (watch, pending) = DotWatch::new(&mut self.renderer);
-                (Box::new(watch), pending)
-            }
+        let mut sink: Box<dyn EventSink + '_> = match &mut self.copy {
+            Some(copy) => Box::new(Tee(&mut self.renderer, copy)),
+            None => Box::new(&mut self.renderer),
         };
+        if let Some((path, saved)) = &self.chain_file {
+            sink = Box::new(SaveChain::new(sink, path.clone(), saved.clone()));
+        }
+        let (watch, pending) = DotWatch::new(sink);
+        let events = Box::new(watch);
         let ctx = SessionContext {
             events,
             timeouts: timeouts(server),
@@ -130,6 +139,23 @@ impl Run {
     pub fn finish(&mut self, summary: &Summary) -> u8 {
         let mut summary = summary.clone();
         summary.elapsed.get_or_insert(self.started.elapsed());
+        if let Some((path, saved)) = &self.chain_file
+            && !saved.load(Ordering::SeqCst)
+        {
+            let warning = Timed {
+                at: self.started.elapsed(),
+                event: Event::Warning {
+                    message: format!(
+                        "--tls-save-chain {}: no TLS handshake happened, so no chain was written",
+                        path.display()
+                    ),
+                },
+            };
+            if let Some(copy) = &mut self.copy {
+                copy.emit(warning.clone());
+            }
+            self.renderer.emit(warning);
+        }
         self.renderer.finish(&summary);
         if let Some(copy) = &mut self.copy {
             copy.finish(&summary);

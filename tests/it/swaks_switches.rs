@@ -1,6 +1,6 @@
 //! The testing switches swaks users reach for (issue 15): `--add-header`,
-//! `--attach-name`/`--attach-type`, `--drop-after`, checked against real servers and the
-//! scripted one.
+//! `--attach-name`/`--attach-type`, `--drop-after`, `--show-data`, `--output` and
+//! `--tls-save-chain`, checked against real servers and the scripted one.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -17,6 +17,7 @@ use crate::support::run::{Out, Smtpx};
 use crate::support::scripted::{
     Record, ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, send,
 };
+use crate::support::serve::Serve;
 
 /// A message as Python's `email` package reads it: a parser that is not ours. Gives
 /// the top-level headers in order and, per MIME leaf part, its content type, file name
@@ -866,4 +867,160 @@ fn postfix_session_lands_in_the_output_file() {
     assert!(text.contains("<- 221 "), "{text}");
     assert!(text.ends_with(&format!("{}\n", out.outcome())), "{text}");
     assert!(out.outcome().contains("queued as"), "{out}");
+}
+
+// ---------------------------------------------------------------- --tls-save-chain
+
+/// The certificates of a PEM file, DER, in order.
+fn pem_chain(path: &std::path::Path) -> Vec<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_file_iter(path)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+        .map(|c| c.unwrap().as_ref().to_vec())
+        .collect()
+}
+
+fn tls_script(pki: &TestPki, kind: CertKind) -> Vec<Step> {
+    let mut script = greeting_ehlo(&["STARTTLS"]);
+    script.extend([
+        expect("STARTTLS"),
+        send("220 2.0.0 go ahead\r\n"),
+        Step::StartTls(pki.server_config(kind)),
+    ]);
+    script
+}
+
+#[test]
+fn save_chain_keeps_an_unverified_chain() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("chain.pem");
+    let mut script = tls_script(&pki, CertKind::Valid);
+    script.push(Step::ReadUntilClose);
+    let server = ScriptedServer::start(script);
+    // No --tls-ca: the test CA is unknown, verification fails, the chain is kept.
+    let out = Smtpx::send()
+        .args(&[
+            "-s",
+            &server.server_arg(),
+            "--tls",
+            "starttls",
+            "--quit-after",
+            "tls",
+        ])
+        .args(&["--tls-save-chain", saved.to_str().unwrap()])
+        .run();
+    server.finish().assert_clean();
+    assert_eq!(out.code, 5, "{out}");
+    let (leaf_pem, _) = pki.leaf_pem(CertKind::Valid);
+    let presented = pem_chain(&leaf_pem);
+    assert!(!presented.is_empty());
+    assert_eq!(pem_chain(&saved), presented, "leaf first, as presented");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.starts_with("# 127.0.0.1 (127.0.0.1:"), "{text}");
+}
+
+#[test]
+fn save_chain_without_a_handshake_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("chain.pem");
+    let mut script = greeting_ehlo(&[]);
+    script.extend([expect("QUIT"), send("221 bye\r\n"), Step::Close]);
+    let server = ScriptedServer::start(script);
+    let out = Smtpx::send()
+        .args(&["-s", &server.server_arg(), "--quit-after", "ehlo"])
+        .args(&["--tls-save-chain", saved.to_str().unwrap()])
+        .run();
+    server.finish().assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stderr
+            .contains("no TLS handshake happened, so no chain was written"),
+        "{out}"
+    );
+    assert!(!saved.exists());
+    for bad in [dir.path().to_str().unwrap(), "/nonexistent-dir/chain.pem"] {
+        let out = Smtpx::send()
+            .args(&[
+                "-s",
+                "127.0.0.1:9",
+                "--quit-after",
+                "ehlo",
+                "--tls-save-chain",
+                bad,
+            ])
+            .run();
+        assert_eq!(out.code, 2, "{out}");
+        assert!(out.stderr.contains("--tls-save-chain"), "{out}");
+    }
+}
+
+#[test]
+fn save_chain_from_smtpx_serve_matches_its_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("serve-cert.pem");
+    let saved = dir.path().join("chain.pem");
+    let server = Serve::start(&[
+        "--tls-self-signed",
+        "--tls-cert-out",
+        cert.to_str().unwrap(),
+        "--discard",
+    ]);
+    for verb in ["send", "check"] {
+        let _ = std::fs::remove_file(&saved);
+        let mut cmd = Smtpx::new()
+            .arg(verb)
+            .args(&["--no-timing", "--timeout", "30s"]);
+        cmd = match verb {
+            "send" => cmd.args(&["-s", &server.server_arg(), "--quit-after", "tls"]),
+            _ => cmd.arg(server.server_arg()),
+        };
+        let out = cmd
+            .args(&["--tls-save-chain", saved.to_str().unwrap()])
+            .run();
+        assert!(out.code != 2, "{verb}: {out}");
+        assert!(saved.exists(), "{verb}: {out}");
+        assert_eq!(pem_chain(&saved), pem_chain(&cert), "{verb}: {out}");
+    }
+}
+
+#[test]
+fn save_chain_from_postfix_starttls() {
+    let pki = TestPki::new();
+    let (cert, key) = pki.leaf_pem(CertKind::Valid);
+    let Some(postfix) = PostfixInstance::start(PostfixOptions::new().tls(&cert, &key)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("postfix.pem");
+    let ca = pki.ca_pem_path.display().to_string();
+    let out = Smtpx::send()
+        .args(&[
+            "-s",
+            &postfix.server_arg(),
+            "--tls",
+            "starttls",
+            "--quit-after",
+            "tls",
+        ])
+        .args(&["--tls-ca", &ca, "--tls-server-name", "localhost"])
+        .args(&["--tls-save-chain", saved.to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(pem_chain(&saved), pem_chain(&cert));
+    let check_saved = dir.path().join("check.pem");
+    let out = Smtpx::new()
+        .args(&[
+            "check",
+            &postfix.server_arg(),
+            "--no-timing",
+            "--tls-ca",
+            &ca,
+        ])
+        .args(&["--tls-server-name", "localhost"])
+        .args(&["--tls-save-chain", check_saved.to_str().unwrap()])
+        .run();
+    assert!(out.code == 0 || out.code == 7, "{out}");
+    assert_eq!(pem_chain(&check_saved), pem_chain(&cert), "{out}");
 }

@@ -25,6 +25,7 @@ pub fn run(args: SendArgs) -> u8 {
     if args.print {
         return print(&plan.content);
     }
+    run.save_chain(args.tls_save_chain.as_deref());
     if let Some(path) = &args.output_file {
         let copied = plan::output_file(path).and_then(|f| {
             run.copy_to(f)
