@@ -62,7 +62,6 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-cert -d 'Client
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
 plain\t''
 login\t''
@@ -112,7 +111,8 @@ delay\t'When delivery is delayed'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-ret -d 'What a failure notification returns: the full message or its headers only' -r -f -a "full\t'The whole message'
 hdrs\t'Its headers only'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-envid -d 'Envelope identifier that every notification carries back (RFC 3461 §4.4)' -r
-complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l output -l output-file -d 'Also write the transcript (or, with --json, the JSON lines) to FILE, without colour; with -q, only there. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -170,9 +170,10 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-cert -d 'Clien
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
-complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-from -d 'Outside sender for --relay-test' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-to -d 'Outside recipient for --relay-test' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -221,6 +222,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l user -d 'User name 
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -270,6 +273,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l user -d 'User name 
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -309,6 +314,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-key -d 'Client 
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s f -l from -d 'Envelope sender of the MAIL probes [default: $USER@this host]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"

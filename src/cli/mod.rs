@@ -325,11 +325,6 @@ pub struct CheckArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
-    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
-    /// when it fails verification; a later handshake of the same run (another MX host)
-    /// is appended. Certificates are public: the file gets the usual mode
-    #[arg(long, value_name = "FILE", help_heading = "TLS")]
-    pub tls_save_chain: Option<PathBuf>,
     /// Also test whether the server relays mail from an outside sender to an outside
     /// recipient; decided at RCPT, DATA is never sent
     #[arg(long, help_heading = "Relay test")]
@@ -353,6 +348,8 @@ pub struct CheckArgs {
     )]
     pub relay_to: String,
     #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -370,6 +367,8 @@ pub struct VrfyArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -386,6 +385,8 @@ pub struct ExpnArgs {
     pub tls: TlsArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -412,6 +413,8 @@ pub struct SizeArgs {
     /// it accepts (at most 20 MAIL commands)
     #[arg(long, help_heading = "Probe")]
     pub probe: bool,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -473,6 +476,27 @@ pub struct VerifyArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Files a session-running subcommand can leave behind: a copy of what it prints, and
+/// the certificate chain the server presented.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KeepArgs {
+    /// Also write the output to FILE, without colour: the transcript with its warnings
+    /// (all of it under -q), or the JSON lines with --json. FILE is created with mode
+    /// 0600 and must not exist
+    #[arg(
+        long = "output",
+        visible_alias = "output-file",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output_file: Option<PathBuf>,
+    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
+    /// when it fails verification; a later handshake of the same run (another MX host)
+    /// is appended. Certificates are public: the file gets the usual mode
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_save_chain: Option<PathBuf>,
 }
 
 /// How results are shown.
@@ -563,11 +587,6 @@ pub struct SendArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
-    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
-    /// when it fails verification; a later handshake of the same run (another MX host)
-    /// is appended. Certificates are public: the file gets the usual mode
-    #[arg(long, value_name = "FILE", help_heading = "TLS")]
-    pub tls_save_chain: Option<PathBuf>,
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Envelope sender and From header, ADDRESS or 'Name <ADDRESS>'; '' or '<>' for the
@@ -672,7 +691,7 @@ pub struct SendArgs {
     pub allow_empty: bool,
     /// Print the composed message (headers and body, as it would be sent) and exit
     /// without connecting
-    #[arg(long, conflicts_with_all = ["data", "json", "quit_after"], help_heading = "Message")]
+    #[arg(long, conflicts_with_all = ["data", "json", "quit_after", "output_file"], help_heading = "Message")]
     pub print: bool,
     /// Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no
     /// --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)
@@ -732,16 +751,8 @@ pub struct SendArgs {
     /// control characters escaped (swaks' default) [default: one summary line]
     #[arg(long, help_heading = "Output")]
     pub show_data: bool,
-    /// Also write the transcript (or, with --json, the JSON lines) to FILE, without
-    /// colour; with -q, only there. FILE is created with mode 0600 and must not exist
-    #[arg(
-        long = "output",
-        visible_alias = "output-file",
-        value_name = "FILE",
-        conflicts_with = "print",
-        help_heading = "Output"
-    )]
-    pub output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -50,7 +50,9 @@ pub fn run(args: CheckArgs) -> u8 {
         Ok(started) => started,
         Err(code) => return code,
     };
-    run.save_chain(args.tls_save_chain.as_deref());
+    if let Err(code) = run.keep(&args.keep) {
+        return code;
+    }
     let log = Log::default();
     let result = runtime.block_on(async {
         let (mut ctx, _) = run.context(&plan.server, false);
@@ -76,7 +78,7 @@ pub fn run(args: CheckArgs) -> u8 {
             for c in &checked {
                 let lines = crate::render::check::lines(&c.facts, &c.verdicts, timing);
                 let json = crate::render::check::json(&c.facts, &c.verdicts, timing);
-                run.renderer.report(&lines, json);
+                run.report(&lines, json);
             }
             summarize(&checked)
         }
@@ -91,9 +93,6 @@ fn validate(args: &CheckArgs) -> Result<CheckPlan, String> {
         Destination::Domain(_) => args.server.port,
     };
     let open = plan::open_plan_at(&args.server, &args.tls, port)?;
-    if let Some(path) = &args.tls_save_chain {
-        super::chain_file::check_path(path)?;
-    }
     let relay = if args.relay_test {
         Some(RelayPlan {
             from: ReversePath::parse(&args.relay_from).map_err(|e| {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::time::Instant;
 
 use super::chain_file::SaveChain;
-use crate::cli::{AuthArgs, AuthMech, DnsArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
+use crate::cli::{AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
 use crate::dns::{Dns, DnsConfig, MailRoute};
 use crate::net::target::{self, Family, Target};
 use crate::net::tls::{TlsClient, TlsMin, TlsOptions};
@@ -50,9 +50,33 @@ impl Run {
         }
     }
 
-    /// Every TLS handshake of the run writes its chain to `path` (`--tls-save-chain`).
-    pub fn save_chain(&mut self, path: Option<&std::path::Path>) {
-        self.chain_file = path.map(|p| (p.to_path_buf(), Arc::new(AtomicBool::new(false))));
+    /// `--output` and `--tls-save-chain`, set up once the plan is valid and before any
+    /// connection; a file that cannot be made is a usage error (exit 2).
+    pub fn keep(&mut self, keep: &KeepArgs) -> Result<(), u8> {
+        if let Some(path) = &keep.tls_save_chain {
+            if let Err(message) = super::chain_file::check_path(path) {
+                return Err(self.usage_error(&message));
+            }
+            self.chain_file = Some((path.clone(), Arc::new(AtomicBool::new(false))));
+        }
+        if let Some(path) = &keep.output_file {
+            let copied = output_file(path).and_then(|f| {
+                self.copy_to(f)
+                    .map_err(|e| format!("--output: {}", io_words(&e)))
+            });
+            if let Err(message) = copied {
+                return Err(self.usage_error(&message));
+            }
+        }
+        Ok(())
+    }
+
+    /// A block of report output, to the terminal and to the `--output` copy.
+    pub fn report(&mut self, lines: &[String], json: serde_json::Value) {
+        if let Some(copy) = &mut self.copy {
+            copy.report(lines, json.clone());
+        }
+        self.renderer.report(lines, json);
     }
 
     /// From now on, everything also goes to `file` (`--output`): the whole transcript

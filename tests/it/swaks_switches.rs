@@ -1024,3 +1024,68 @@ fn save_chain_from_postfix_starttls() {
     assert!(out.code == 0 || out.code == 7, "{out}");
     assert_eq!(pem_chain(&check_saved), pem_chain(&cert), "{out}");
 }
+
+// ------------------------------------------- --output and --tls-save-chain beyond send
+
+#[test]
+fn vrfy_and_size_keep_their_reports_in_the_output_file() {
+    let Some(postfix) = PostfixInstance::start(PostfixOptions::new().users(&["you"])) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("vrfy.txt");
+    let out = Smtpx::new()
+        .args(&["vrfy", "-s", &postfix.server_arg(), "--no-timing", "-q"])
+        .args(&["you@example.test", "nobody@example.test"])
+        .args(&["--output", copy.to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 7, "{out}");
+    assert_eq!(
+        out.lines().len(),
+        1,
+        "-q: only the outcome on stdout\n{out}"
+    );
+    let text = std::fs::read_to_string(&copy).unwrap();
+    assert_eq!(mode(&copy), 0o600);
+    assert!(text.contains("-> VRFY you@example.test"), "{text}");
+    assert!(text.contains("<- 252 "), "{text}");
+    assert!(text.contains("<- 550 "), "{text}");
+    assert!(text.ends_with(&format!("{}\n", out.outcome())), "{text}");
+
+    let copy = dir.path().join("size.jsonl");
+    let out = Smtpx::new()
+        .args(&["size", &postfix.server_arg(), "--no-timing", "--json"])
+        .args(&["--output", copy.to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), out.stdout);
+    assert!(out.json().iter().any(|e| e["type"] == "size"), "{out}");
+}
+
+#[test]
+fn check_keeps_its_screen_and_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("serve-cert.pem");
+    let server = Serve::start(&[
+        "--tls-self-signed",
+        "--tls-cert-out",
+        cert.to_str().unwrap(),
+        "--discard",
+    ]);
+    let copy = dir.path().join("check.txt");
+    let chain = dir.path().join("check.pem");
+    let out = Smtpx::new()
+        .args(&["check", &server.server_arg(), "--no-timing", "-q"])
+        .args(&["--output", copy.to_str().unwrap()])
+        .args(&["--tls-save-chain", chain.to_str().unwrap()])
+        .run();
+    assert_eq!(out.lines().len(), 1, "{out}");
+    let text = std::fs::read_to_string(&copy).unwrap();
+    assert!(text.contains("STARTTLS"), "{text}");
+    assert!(
+        text.contains("fail"),
+        "a self-signed certificate fails: {text}"
+    );
+    assert!(text.ends_with(&format!("{}\n", out.outcome())), "{text}");
+    assert_eq!(pem_chain(&chain), pem_chain(&cert));
+}

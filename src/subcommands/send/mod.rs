@@ -25,15 +25,8 @@ pub fn run(args: SendArgs) -> u8 {
     if args.print {
         return print(&plan.content);
     }
-    run.save_chain(args.tls_save_chain.as_deref());
-    if let Some(path) = &args.output_file {
-        let copied = plan::output_file(path).and_then(|f| {
-            run.copy_to(f)
-                .map_err(|e| format!("--output: {}", io_words(&e)))
-        });
-        if let Err(message) = copied {
-            return run.usage_error(&message);
-        }
+    if let Err(code) = run.keep(&args.keep) {
+        return code;
     }
     let server = args.server.clone();
     let summary = runtime.block_on(async {

@@ -150,9 +150,6 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     // `--drop-after dot` sends the whole message; the session stops early otherwise.
     let stop_after = quit_after.or(drop_after.filter(|&p| p != Phase::FinalDot));
     let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
-    if let Some(path) = &args.tls_save_chain {
-        super::super::chain_file::check_path(path)?;
-    }
     let target = plan::target(&args.server)?;
     let flag = if drop_after.is_some() {
         "--drop-after"
