@@ -62,8 +62,8 @@ pub enum Event {
     TlsEstablished {
         info: Box<TlsInfo>,
     },
-    /// A block of message content as read from its source, before dot-stuffing, on its
-    /// way to the server; only when asked to show it (`--show-data`). Lines may span
+    /// A block of message content on its way to the server, before dot-stuffing (DATA)
+    /// or as framed (BDAT); only when asked to show it (`--show-data`). Lines may span
     /// blocks.
     ContentSent {
         bytes: Vec<u8>,

@@ -312,6 +312,7 @@ impl Session<'_> {
             if n == 0 {
                 break;
             }
+            self.show_content(&input[..n]);
             encoder.encode(&input[..n], &mut output);
             if transfer.refuse_8bit {
                 check_7bit(&encoder.stats()).map_err(failed)?;
@@ -336,6 +337,18 @@ impl Session<'_> {
             Ok(None) => Ok(()),
             Ok(Some(reply)) => Err(answered_mid_body(Phase::Body, reply)),
             Err(f) => Err(TransactionEnd::Failed(f)),
+        }
+    }
+
+    /// `--show-data`: a block of content, reported as it goes (after DATA's 354, or after
+    /// its BDAT command line).
+    pub(super) fn show_content(&mut self, bytes: &[u8]) {
+        if self.show_data && !bytes.is_empty() {
+            let channel = self.channel();
+            self.ctx.emit(Event::ContentSent {
+                bytes: bytes.to_vec(),
+                channel,
+            });
         }
     }
 
@@ -394,13 +407,6 @@ impl Session<'_> {
             },
             None => body.read(buf).await,
         };
-        if let (Ok(n @ 1..), true) = (&read, self.show_data) {
-            let channel = self.channel();
-            self.ctx.emit(Event::ContentSent {
-                bytes: buf[..*n].to_vec(),
-                channel,
-            });
-        }
         read.map_err(|e| {
             Failure::new(
                 Phase::Body,

@@ -663,11 +663,56 @@ fn show_data_with_bdat() {
     let lines = out.lines();
     let at = lines
         .iter()
-        .position(|l| *l == "-> Subject: b")
-        .expect("content shown");
-    assert_eq!(lines[at + 1..at + 3], ["->", "-> body"], "{out}");
+        .position(|l| *l == "-> BDAT 20 LAST")
+        .expect("BDAT sent");
+    assert_eq!(
+        lines[at + 1..at + 4],
+        ["-> Subject: b", "->", "-> body"],
+        "the content follows its BDAT line:\n{out}"
+    );
     assert!(out.stdout.contains("1 BDAT chunk]"), "{out}");
     assert!(!lines.contains(&"-> ."), "BDAT has no dot: {out}");
+    let bdat_lines = lines.iter().filter(|l| **l == "-> BDAT 20 LAST").count();
+    assert_eq!(bdat_lines, 1, "the command line is not content: {out}");
+}
+
+#[test]
+fn show_data_with_pipelined_bdat_follows_the_bdat_line() {
+    let mut script = greeting_ehlo(&["CHUNKING", "PIPELINING"]);
+    script.extend([
+        expect("MAIL FROM:"),
+        expect("RCPT TO:"),
+        expect("BDAT 20 LAST"),
+        Step::ExpectBytes(20),
+        send("250 ok\r\n250 ok\r\n250 2.0.0 Ok: queued as BDAT2\r\n"),
+        expect("QUIT"),
+        send("221 bye\r\n"),
+        Step::Close,
+    ]);
+    let file = file_with(b"Subject: b\r\n\r\nbody\r\n");
+    let (out, record) = drop_run(
+        ScriptedServer::start(script),
+        &[
+            "--to",
+            "you@example.org",
+            "--data",
+            &path(&file),
+            "--chunking",
+            "--show-data",
+        ],
+    );
+    record.assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    let lines = out.lines();
+    let mail = lines
+        .iter()
+        .position(|l| l.starts_with("-> MAIL FROM:"))
+        .unwrap();
+    let bdat = lines.iter().position(|l| *l == "-> BDAT 20 LAST").unwrap();
+    let subject = lines.iter().position(|l| *l == "-> Subject: b").unwrap();
+    assert!(mail < bdat && bdat < subject, "{out}");
+    let bdat_lines = lines.iter().filter(|l| **l == "-> BDAT 20 LAST").count();
+    assert_eq!(bdat_lines, 1, "{out}");
 }
 
 #[test]
