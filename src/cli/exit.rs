@@ -25,12 +25,12 @@ pub const SEND: ExitTable = &[
     ),
     (
         5,
-        "TLS failure or TLS policy refusal (also --quit-after tls where no handshake happened)",
+        "TLS failure or TLS policy refusal (also --quit-after tls where no handshake happened, and --requiretls without verified TLS or the server's REQUIRETLS)",
     ),
     (6, "authentication failure"),
     (
         7,
-        "permanent rejection (5xx), including a message over the server's SIZE",
+        "permanent rejection (5xx), including a message over the server's SIZE, and --xclient or --xforward to a server that does not offer them",
     ),
     (
         8,

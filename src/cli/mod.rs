@@ -69,7 +69,7 @@ pub enum Verb {
     #[command(
         after_help = exit::help(exit::BENCH),
         mut_arg("server", |a| a
-            .required(true)
+            .required_unless_present_any(["socket", "pipe"])
             .help("Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)")),
         // One server is loaded; no MX lookup happens, so the DNS options do nothing.
         mut_arg("dns_server", |a| a.hide(true)),
@@ -123,13 +123,15 @@ pub struct GenerateArgs {
 #[command(next_help_heading = "Connection")]
 pub struct ServerArgs {
     /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient's domain]
-    #[arg(short, long, value_name = "HOST[:PORT]", help_heading = "Connection")]
+    #[arg(short, long, value_name = "HOST[:PORT]", conflicts_with_all = ["socket", "pipe"], help_heading = "Connection")]
     pub server: Option<String>,
     /// Port, when --server gives none (1-65535)
     #[arg(short, long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
     pub port: u16,
     #[command(flatten)]
     pub dns: DnsArgs,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=100), help_heading = "DNS")]
     pub max_hops: u16,
@@ -170,6 +172,107 @@ pub struct ServerArgs {
     /// Wait for the reply to the final dot (§4.5.3.2.6)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m", help_heading = "Timeouts")]
     pub final_timeout: Duration,
+}
+
+/// `--proxy-protocol` versions (haproxy's proxy-protocol.txt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyProtocol {
+    /// The text header: PROXY TCP4 SOURCE DEST SPORT DPORT
+    #[value(alias = "1")]
+    V1,
+    /// The binary header
+    #[value(alias = "2")]
+    V2,
+}
+
+/// Ways to reach the server other than a direct TCP connection, and what to say
+/// before SMTP starts. TLS and everything else work the same over each.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Transport")]
+pub struct TransportArgs {
+    /// Talk to the server over the Unix domain socket PATH instead of TCP
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["pipe", "socks5", "local_addr"], help_heading = "Transport")]
+    pub socket: Option<PathBuf>,
+    /// Run COMMAND and speak SMTP over its stdin and stdout, e.g. 'sendmail -bs' or
+    /// 'exim -bh 192.0.2.1' (split into words like a shell, with simple quoting; no shell
+    /// runs). Its stderr is shown marked; at the end its stdin is closed and its exit
+    /// status reported (killed if it does not exit within 5s)
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["socks5", "local_addr"], help_heading = "Transport")]
+    pub pipe: Option<String>,
+    /// Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT
+    /// (bench and verify, which open many connections, take no port)
+    #[arg(
+        long,
+        value_name = "IP[:PORT]",
+        visible_alias = "local-interface",
+        help_heading = "Transport"
+    )]
+    pub local_addr: Option<String>,
+    /// Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else
+    #[arg(
+        long,
+        value_enum,
+        value_name = "VERSION",
+        visible_alias = "proxy-version",
+        help_heading = "Transport"
+    )]
+    pub proxy_protocol: Option<ProxyProtocol>,
+    /// Client address the PROXY header names [default: our end of the connection]
+    #[arg(
+        long,
+        value_name = "IP:PORT",
+        requires = "proxy_protocol",
+        help_heading = "Transport"
+    )]
+    pub proxy_source: Option<String>,
+    /// Server address the PROXY header names [default: the server's end of the connection]
+    #[arg(
+        long,
+        value_name = "IP:PORT",
+        requires = "proxy_protocol",
+        help_heading = "Transport"
+    )]
+    pub proxy_dest: Option<String>,
+    /// Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default);
+    /// the server's name goes to the proxy unresolved
+    #[arg(long, value_name = "HOST[:PORT]", help_heading = "Transport")]
+    pub socks5: Option<String>,
+    /// User name for the SOCKS5 proxy (RFC 1929); the password comes from
+    /// --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "socks5",
+        help_heading = "Transport"
+    )]
+    pub socks5_user: Option<String>,
+    /// Read the SOCKS5 password from FILE; refused if group- or world-readable
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "socks5_secret",
+        requires = "socks5_user",
+        help_heading = "Transport"
+    )]
+    pub socks5_password_file: Option<PathBuf>,
+    /// Read the SOCKS5 password from the environment variable VAR
+    #[arg(
+        long,
+        value_name = "VAR",
+        group = "socks5_secret",
+        requires = "socks5_user",
+        help_heading = "Transport"
+    )]
+    pub socks5_password_env: Option<String>,
+    /// Run CMD with sh -c and use its output as the SOCKS5 password
+    #[arg(
+        long,
+        value_name = "CMD",
+        group = "socks5_secret",
+        requires = "socks5_user",
+        help_heading = "Transport"
+    )]
+    pub socks5_password_command: Option<String>,
 }
 
 /// `--tls` modes (RFC 3207 STARTTLS, RFC 8314 implicit TLS).
@@ -317,8 +420,8 @@ pub struct CheckArgs {
     /// implicit MX), or one server as HOST:PORT, IP or [IPv6]:PORT
     #[arg(
         value_name = "DOMAIN|HOST[:PORT]",
-        required_unless_present = "server",
-        conflicts_with = "server"
+        required_unless_present_any = ["server", "socket", "pipe"],
+        conflicts_with_all = ["server", "socket", "pipe"]
     )]
     pub target: Option<String>,
     #[command(flatten)]
@@ -398,8 +501,8 @@ pub struct SizeArgs {
     /// or [IPv6]:PORT
     #[arg(
         value_name = "DOMAIN|HOST[:PORT]",
-        required_unless_present = "server",
-        conflicts_with = "server"
+        required_unless_present_any = ["server", "socket", "pipe"],
+        conflicts_with_all = ["server", "socket", "pipe"]
     )]
     pub target: Option<String>,
     #[command(flatten)]
@@ -557,6 +660,15 @@ pub enum DropAfter {
     Data,
     /// After the reply to the end of the message: the message is sent
     Dot,
+}
+
+/// `--protocol` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// SMTP (RFC 5321): EHLO, one reply to the message
+    Smtp,
+    /// LMTP (RFC 2033): LHLO, one reply per accepted recipient to the message
+    Lmtp,
 }
 
 /// `--dsn-notify` values (RFC 3461 §4.1).
@@ -722,6 +834,38 @@ pub struct SendArgs {
     /// BODY=BINARYMIME when the content needs it and it is offered [default: DATA]
     #[arg(long, help_heading = "Session")]
     pub chunking: bool,
+    /// Protocol to speak: smtp, or lmtp (RFC 2033: LHLO, one reply per accepted recipient
+    /// after the message). LMTP needs --server with a port other than 25
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "PROTOCOL",
+        default_value = "smtp",
+        help_heading = "Protocol"
+    )]
+    pub protocol: Protocol,
+    /// Ask for per-recipient replies to the message (PRDR, offered by Exim): MAIL FROM
+    /// ... PRDR, then one reply per accepted recipient after the final dot, each counted.
+    /// A server that does not offer PRDR gets a normal transaction, with a warning
+    #[arg(long, help_heading = "Protocol")]
+    pub prdr: bool,
+    /// Require TLS all the way to the recipient (RFC 8689): MAIL FROM ... REQUIRETLS.
+    /// Refused before MAIL (exit 5) unless the session is TLS with a verified certificate
+    /// and the server offers REQUIRETLS
+    #[arg(long, help_heading = "Protocol")]
+    pub requiretls: bool,
+    /// Postfix XCLIENT attribute, ATTR=VALUE (repeatable): ADDR, NAME, PORT, PROTO,
+    /// HELO, LOGIN, DESTADDR, DESTPORT, REVERSE_NAME. Sent after TLS, followed by EHLO
+    /// again; only the attributes the server lists; refused before MAIL (exit 7) when
+    /// the server does not offer XCLIENT
+    #[arg(long, value_name = "ATTR=VALUE", help_heading = "Forwarded client")]
+    pub xclient: Vec<String>,
+    /// Postfix XFORWARD attribute, ATTR=VALUE (repeatable): NAME, ADDR, PORT, PROTO,
+    /// HELO, IDENT, SOURCE. Sent before MAIL; only the attributes the server lists;
+    /// refused before MAIL (exit 7) when the server does not offer XFORWARD
+    #[arg(long, value_name = "ATTR=VALUE", help_heading = "Forwarded client")]
+    pub xforward: Vec<String>,
     /// Ask for delivery status notifications (RFC 3461): 'never', or a comma-separated
     /// list of success, failure, delay. Sent when the server offers DSN, with ORCPT
     #[arg(
@@ -817,6 +961,8 @@ mod tests {
         Some(match id {
             "server" | "port" | "ipv4" | "ipv6" | "helo" => "Connection",
             "dns_server" | "dns_timeout" | "max_hops" => "DNS",
+            "socket" | "pipe" | "local_addr" => "Transport",
+            id if id.starts_with("proxy_") || id.starts_with("socks5") => "Transport",
             "auth"
             | "user"
             | "password_file"
@@ -827,6 +973,8 @@ mod tests {
             "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" | "show_data"
             | "output_file" => "Output",
             "quit_after" | "drop_after" | "no_pipelining" | "chunking" => return None,
+            "protocol" | "prdr" | "requiretls" => "Protocol",
+            "xclient" | "xforward" => "Forwarded client",
             id if id.starts_with("tls") => "TLS",
             id if id.ends_with("timeout") => "Timeouts",
             id if id.starts_with("dsn_") => "Delivery status notifications",

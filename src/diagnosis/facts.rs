@@ -58,11 +58,13 @@ impl OpenFacts {
                     last_verb = None;
                     connected_at = None;
                 }
-                Event::ConnectFailed { addr, reason } => {
+                Event::ConnectFailed { addr, reason, .. } => {
                     facts.unreachable.push((*addr, reason.clone()));
                 }
                 Event::Connected { peer, took, .. } => {
-                    facts.peer = Some(*peer);
+                    // A Unix socket, a pipe or a name a SOCKS5 proxy resolved: no
+                    // address to show or look up.
+                    facts.peer = (!peer.ip().is_unspecified()).then_some(*peer);
                     facts.connect_took = Some(*took);
                     connected_at = Some(timed.at);
                 }
@@ -96,7 +98,10 @@ impl OpenFacts {
                 Event::BodySent { .. }
                 | Event::ContentSent { .. }
                 | Event::Warning { .. }
-                | Event::Note { .. } => {}
+                | Event::Note { .. }
+                | Event::ProxyHeaderSent { .. }
+                | Event::ProcessStderr { .. }
+                | Event::ProcessExited { .. } => {}
             }
         }
         facts
@@ -304,6 +309,10 @@ mod tests {
     use crate::net::tls::Verification;
     use crate::session::Channel;
 
+    fn tcp() -> crate::net::transport::Via {
+        crate::net::transport::Via::Tcp { bind: None }
+    }
+
     fn at(ms: u64, event: Event) -> Timed {
         Timed {
             at: Duration::from_millis(ms),
@@ -350,6 +359,7 @@ mod tests {
                 Event::Connecting {
                     host: "mx".into(),
                     addr: "[::1]:25".parse().unwrap(),
+                    via: tcp(),
                 },
             ),
             at(
@@ -357,6 +367,7 @@ mod tests {
                 Event::ConnectFailed {
                     addr: "[::1]:25".parse().unwrap(),
                     reason: "refused".into(),
+                    via: tcp(),
                 },
             ),
             at(
@@ -364,6 +375,7 @@ mod tests {
                 Event::Connecting {
                     host: "mx".into(),
                     addr: peer,
+                    via: tcp(),
                 },
             ),
             at(
@@ -372,6 +384,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::from_millis(2),
+                    via: tcp(),
                 },
             ),
             at(10, got(220, &["mx.test ESMTP"], plain)),
@@ -415,6 +428,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::from_millis(1),
+                    via: tcp(),
                 },
             ),
             at(
@@ -439,6 +453,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::ZERO,
+                    via: tcp(),
                 },
             ),
             at(1, got(220, &["old"], Channel::Plain)),

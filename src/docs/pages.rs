@@ -29,6 +29,20 @@ const TIMEOUTS: &[&str] = &[
      implicit TLS (--tls implicit); smtpx goes on waiting until --greeting-timeout.",
 ];
 
+/// The ways to reach a server besides TCP, shared by every session-running subcommand.
+const TRANSPORTS: &[&str] = &[
+    "--socket PATH talks over a Unix domain socket; --pipe 'COMMAND ARGS' runs a process \
+     (sendmail -bs, exim -bh IP) and talks over its stdin and stdout, its stderr shown as \
+     notes and its exit status reported at the end (killed if it has not exited 5s after \
+     its stdin closed); --socks5 HOST[:PORT] goes through a SOCKS5 proxy (RFC 1928), a \
+     server name sent to it unresolved, with --socks5-user and a password file, variable, \
+     command or prompt for RFC 1929 authentication; --local-addr IP[:PORT] binds the \
+     source address; --proxy-protocol v1|v2 sends a HAProxy PROXY header first, naming \
+     --proxy-source and --proxy-dest (by default the connection's own addresses). TLS \
+     and every other option work the same over each. The connecting and connected lines \
+     (and JSON events) name the transport.",
+];
+
 const TRANSCRIPT: &str = "Every command sent and every reply received is printed as it \
     happens: -> and <- mark client and server lines in plaintext, ~> and <~ inside \
     verified TLS, ?> and <? inside TLS whose certificate was not verified; * lines are \
@@ -102,9 +116,19 @@ pub const PAGES: &[Page] = &[
              first, even when it fails verification; --add-header adds a header beside a \
              generated one; --attach-name names the next --attach and --attach-type types \
              every --attach after it.",
+            "--protocol lmtp speaks LMTP (RFC 2033): LHLO, and one reply per accepted \
+             recipient after the final dot, each shown and counted; --prdr asks a server \
+             offering PRDR for the same in SMTP. A message accepted for some recipients and \
+             refused for others has the exit code of the worst refusal. --requiretls (RFC \
+             8689) and --xclient/--xforward (Postfix) are refused before MAIL when the \
+             server or the session cannot honour them.",
             TRANSCRIPT,
         ],
-        sections: &[("TIMEOUTS", TIMEOUTS), ("JSON OUTPUT", &[RESULT_JSON])],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            ("TRANSPORTS", TRANSPORTS),
+            ("JSON OUTPUT", &[RESULT_JSON]),
+        ],
         exit: exit::SEND,
         examples: &[
             (
@@ -134,6 +158,22 @@ pub const PAGES: &[Page] = &[
             (
                 "Send a prepared message from stdin, machine-readable",
                 "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
+            ),
+            (
+                "Hand a message to the local MTA as a sendmail -bs session",
+                "smtpx send --pipe 'sendmail -bs' --from me@example.org --to you@example.org",
+            ),
+            (
+                "Claim another client address to a server behind a PROXY-protocol load balancer",
+                "smtpx send -s mx.example.org --proxy-protocol v2 --proxy-source 198.51.100.23:40000 --to you@example.org --quit-after rcpt",
+            ),
+            (
+                "Deliver over LMTP to two mailboxes, one reply each",
+                "smtpx send --protocol lmtp -s 127.0.0.1:24 --to alice@example.org,bob@example.org --body hi",
+            ),
+            (
+                "Speak for another client through Postfix XCLIENT",
+                "smtpx send -s mx.example.org --xclient ADDR=192.0.2.7 --xclient NAME=client.example --to you@example.org",
             ),
         ],
     },

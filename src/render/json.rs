@@ -86,6 +86,24 @@ pub fn usage_result(message: &str) {
     JsonLines::new(std::io::stdout().lock(), false).finish(&summary);
 }
 
+/// An address, or null for one the transport does not have (a Unix socket, a pipe, a
+/// name a SOCKS5 proxy resolves).
+fn addr_json(addr: &std::net::SocketAddr) -> Value {
+    if addr.ip().is_unspecified() {
+        Value::Null
+    } else {
+        json!(addr.to_string())
+    }
+}
+
+/// Adds what the transport is (`"transport": "tcp"`, `"unix"` with its path, ...).
+fn with_via(mut v: Value, via: &crate::net::transport::Via) -> Value {
+    if let (Some(obj), Ok(Value::Object(extra))) = (v.as_object_mut(), serde_json::to_value(via)) {
+        obj.extend(extra);
+    }
+    v
+}
+
 /// The JSON form of one event (without its time).
 pub fn event_json(event: &Event, timing: bool) -> Value {
     let took = |d| {
@@ -96,19 +114,43 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
         }
     };
     let mut v = match event {
-        Event::Connecting { host, addr } => {
-            json!({"type": "connecting", "host": host, "addr": addr.to_string()})
-        }
+        Event::Connecting { host, addr, via } => with_via(
+            json!({"type": "connecting", "host": host, "addr": addr_json(addr)}),
+            via,
+        ),
         Event::Connected {
             peer,
             local,
             took: d,
+            via,
+        } => with_via(
+            json!({
+                "type": "connected", "peer": addr_json(peer), "local": addr_json(local), "ms": took(*d)
+            }),
+            via,
+        ),
+        Event::ConnectFailed { addr, reason, via } => with_via(
+            json!({"type": "connect-failed", "addr": addr_json(addr), "reason": reason}),
+            via,
+        ),
+        Event::ProxyHeaderSent {
+            version,
+            source,
+            dest,
         } => json!({
-            "type": "connected", "peer": peer.to_string(), "local": local.to_string(), "ms": took(*d)
+            "type": "proxy-header", "version": version, "source": source.to_string(), "dest": dest.to_string()
         }),
-        Event::ConnectFailed { addr, reason } => {
-            json!({"type": "connect-failed", "addr": addr.to_string(), "reason": reason})
-        }
+        Event::ProcessStderr { line } => json!({"type": "process-stderr", "line": line}),
+        Event::ProcessExited {
+            command,
+            code,
+            signal,
+            killed,
+            status,
+        } => json!({
+            "type": "process-exited", "command": command, "code": code, "signal": signal,
+            "killed": killed, "status": status
+        }),
         Event::CommandSent {
             line,
             secret,

@@ -23,7 +23,7 @@ pub fn transaction(report: TransactionReport) -> Summary {
             let refused: Vec<String> = recipients
                 .iter()
                 .filter(|r| !r.accepted())
-                .map(|r| match &r.reply {
+                .map(|r| match r.deciding_reply() {
                     Some(reply) => {
                         format!("{} ({} {})", r.address, reply.code, reply.lines.join(" "))
                     }
@@ -139,6 +139,10 @@ pub fn recipients_json(recipients: &[RecipientResult]) -> serde_json::Value {
             let mut v = serde_json::json!({ "address": r.address, "accepted": r.accepted() });
             if let Some(reply) = &r.reply {
                 v["reply"] = reply_json(reply);
+            }
+            // LMTP and PRDR: this recipient's own reply to the message.
+            if let Some(reply) = &r.data_reply {
+                v["data_reply"] = reply_json(reply);
             }
             v
         })

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::net::tls::TlsInfo;
+use crate::net::transport::Via;
 use crate::smtp::{DataStats, Reply};
 
 /// Whether a line travelled in clear text or inside TLS, and whether that TLS was verified.
@@ -20,20 +21,43 @@ pub enum Channel {
 
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// A connection attempt began.
+    /// A connection attempt began. `addr` is unspecified when the transport has no
+    /// address of its own (a Unix socket, a pipe) or a SOCKS5 proxy resolves the name.
     Connecting {
         host: String,
         addr: SocketAddr,
+        via: Via,
     },
     Connected {
         peer: SocketAddr,
         local: SocketAddr,
         took: Duration,
+        via: Via,
     },
     /// An address was skipped; the next one is tried (or none is left).
     ConnectFailed {
         addr: SocketAddr,
         reason: String,
+        via: Via,
+    },
+    /// A HAProxy PROXY header went out before anything else.
+    ProxyHeaderSent {
+        /// "v1" or "v2".
+        version: &'static str,
+        source: SocketAddr,
+        dest: SocketAddr,
+    },
+    /// A line the `--pipe` process wrote to its stderr.
+    ProcessStderr {
+        line: String,
+    },
+    /// The `--pipe` process ended; `status` says how, in words.
+    ProcessExited {
+        command: String,
+        code: Option<i32>,
+        signal: Option<i32>,
+        killed: bool,
+        status: String,
     },
     /// A command went on the wire. `line` is already redacted when `secret` and the user
     /// did not ask to see secrets.

@@ -6,6 +6,7 @@ use tokio::time::timeout_at;
 
 use super::{Event, Session};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
+use crate::smtp::per_recipient::{Collector, DataReplies, Fate, Next, Scheme};
 use crate::smtp::{
     Address, Command, DataEncoder, DataStats, Framing, Param, Reply, ReplyClass, ReversePath,
 };
@@ -52,6 +53,8 @@ pub struct Transfer {
     pub refuse_8bit: bool,
     /// `--quit-after mail|rcpt`, `--drop-after mail|rcpt|data`.
     pub stop_after: Option<Phase>,
+    /// LMTP or PRDR: the final dot is answered per accepted recipient.
+    pub per_recipient: Option<Scheme>,
 }
 
 #[derive(Debug)]
@@ -79,10 +82,7 @@ impl Session<'_> {
         let mut recipients: Vec<RecipientResult> = envelope
             .recipients
             .iter()
-            .map(|(a, _)| RecipientResult {
-                address: a.to_string(),
-                reply: None,
-            })
+            .map(|(a, _)| RecipientResult::waiting(a.to_string()))
             .collect();
         let (mail, rcpts) = envelope_commands(envelope);
         let end = match transfer.chunking {
@@ -193,10 +193,80 @@ impl Session<'_> {
             Ok(s) => s,
             Err(end) => return end,
         };
+        if let Some(scheme) = transfer.per_recipient {
+            return self.per_recipient(scheme, recipients, stats).await;
+        }
         let timeout = self.ctx.timeouts.final_dot;
         match self.read_reply(Phase::FinalDot, timeout).await {
             Ok(reply) => judge_final(Phase::FinalDot, reply, stats),
             Err(f) => TransactionEnd::Failed(f),
+        }
+    }
+
+    /// LMTP and PRDR: a reply per accepted recipient after the dot, each recorded with
+    /// its recipient as it comes, so a connection lost half-way still tells which
+    /// recipients were answered.
+    async fn per_recipient(
+        &mut self,
+        scheme: Scheme,
+        recipients: &mut [RecipientResult],
+        stats: DataStats,
+    ) -> TransactionEnd {
+        let accepted: Vec<usize> = recipients
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.accepted())
+            .map(|(i, _)| i)
+            .collect();
+        let mut collector = Collector::new(scheme, accepted.len());
+        let timeout = self.ctx.timeouts.final_dot;
+        let replies = loop {
+            let reply = match self.read_reply(Phase::FinalDot, timeout).await {
+                Ok(r) => r,
+                Err(f) => return TransactionEnd::Failed(f),
+            };
+            let before = collector.received();
+            let next = collector.push(reply.clone());
+            if collector.received() > before
+                && let Some(result) = accepted.get(before).map(|&i| &mut recipients[i])
+            {
+                result.data_reply = Some(reply);
+                let address = result.address.clone();
+                self.ctx.emit(Event::Note {
+                    message: format!("the reply above is for {address}"),
+                });
+            }
+            match next {
+                Next::More => {}
+                Next::Done(replies) => break replies,
+                Next::Violation(why) => {
+                    return TransactionEnd::Failed(Failure::new(
+                        Phase::FinalDot,
+                        FailureKind::Protocol,
+                        format!(
+                            "protocol violation: {why}; the message may or may not have been accepted"
+                        ),
+                    ));
+                }
+            }
+        };
+        if let DataReplies::Whole(reply) = &replies {
+            // PRDR offered but not used for this message: one reply speaks for all.
+            for &i in &accepted {
+                recipients[i].data_reply = Some(reply.clone());
+            }
+        }
+        if replies.inconsistent() {
+            self.ctx.emit(Event::Warning {
+                message: "the server's reply for the whole message contradicts its per-recipient replies; the per-recipient replies are counted".into(),
+            });
+        }
+        match replies.fate() {
+            Fate::Accepted(reply) => TransactionEnd::Delivered { reply, stats },
+            Fate::Refused(reply) => TransactionEnd::Rejected {
+                phase: Phase::FinalDot,
+                reply,
+            },
         }
     }
 

@@ -9,10 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::time::Instant;
 
 use super::chain_file::SaveChain;
-use crate::cli::{AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
+use crate::cli::{
+    AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ProxyProtocol, ServerArgs, TlsArgs,
+    TlsMode, TransportArgs,
+};
 use crate::dns::{Dns, DnsConfig, MailRoute};
+use crate::net::proxy_header::{self, ProxyVersion};
+use crate::net::socks5::SocksAuth;
 use crate::net::target::{self, Family, Target};
 use crate::net::tls::{TlsClient, TlsMin, TlsOptions};
+use crate::net::transport::{self, ProxyHeaderPlan, Route, TransportPlan};
 use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
 use crate::secret::{self, SecretSource};
@@ -273,8 +279,16 @@ pub fn helo(server: &ServerArgs) -> Result<Option<Domain>, String> {
         .transpose()
 }
 
-/// `--server` parsed; validated before anything else happens.
+/// `--server` parsed; validated before anything else happens. A `--socket` or
+/// `--pipe` is the server: the target is then `localhost` (the name TLS checks unless
+/// --tls-server-name says another), reached the way the transport says.
 pub fn target(server: &ServerArgs) -> Result<Option<Target>, String> {
+    if server.transport.socket.is_some() || server.transport.pipe.is_some() {
+        return Ok(Some(Target {
+            host: "localhost".into(),
+            port: server.port,
+        }));
+    }
     server
         .server
         .as_deref()
@@ -296,15 +310,41 @@ pub fn family(server: &ServerArgs) -> Family {
     }
 }
 
+/// The addresses to try for one named server. A Unix socket or a pipe has none, and a
+/// SOCKS5 proxy resolves names itself: each gets one hop with an unspecified address.
+async fn target_addresses(
+    server: &ServerArgs,
+    target: &Target,
+) -> Result<Vec<SocketAddr>, Failure> {
+    let t = &server.transport;
+    if t.socket.is_some() || t.pipe.is_some() || (t.socks5.is_some() && target.ip().is_none()) {
+        return Ok(vec![transport::placeholder(target.port)]);
+    }
+    target::resolve(target, family(server))
+        .await
+        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))
+}
+
+/// The server as a report names it: `--server` as typed, or the Unix socket or
+/// command that stands for it.
+pub fn server_label(server: &ServerArgs) -> String {
+    let t = &server.transport;
+    if let Some(path) = &t.socket {
+        format!("Unix socket {}", path.display())
+    } else if let Some(command) = &t.pipe {
+        format!("pipe to {command:?}")
+    } else {
+        server.server.clone().unwrap_or_default()
+    }
+}
+
 /// Fills in the addresses of `--server`.
 pub async fn resolve_open(
     server: &ServerArgs,
     target: &Target,
     plan: OpenPlan,
 ) -> Result<OpenPlan, Failure> {
-    let addrs = target::resolve(target, family(server))
-        .await
-        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
+    let addrs = target_addresses(server, target).await?;
     let hops = addrs
         .into_iter()
         .map(|addr| Hop {
@@ -528,9 +568,7 @@ pub async fn destination_hosts(
 }
 
 async fn resolved_host(target: &Target, server: &ServerArgs) -> Result<HostHops, Failure> {
-    let addrs = target::resolve(target, family(server))
-        .await
-        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
+    let addrs = target_addresses(server, target).await?;
     Ok(HostHops {
         host: target.host.clone(),
         preference: None,
@@ -627,7 +665,150 @@ pub fn open_plan(
         tls: client,
         auth: auth_plan(auth, server)?,
         stop_after,
+        transport: transport_plan(&server.transport)?,
+        lmtp: false,
+        xclient: Vec::new(),
+        xforward: Vec::new(),
     })
+}
+
+/// `--socket`, `--pipe`, `--local-addr`, `--proxy-*` and `--socks5*`, validated; the
+/// SOCKS5 password is read now, like AUTH's, so a missing one is bad input (exit 2).
+pub fn transport_plan(args: &TransportArgs) -> Result<TransportPlan, String> {
+    let route = if let Some(path) = &args.socket {
+        Route::Unix(path.clone())
+    } else if let Some(command) = &args.pipe {
+        let argv = crate::net::pipe::split_command(command)
+            .map_err(|e| format!("invalid --pipe {:?}: {e}", command))?;
+        Route::Pipe {
+            command: command.clone(),
+            argv,
+        }
+    } else if let Some(raw) = &args.socks5 {
+        let proxy = Target::parse(raw, 1080).map_err(|e| {
+            format!(
+                "invalid --socks5 '{}': {e}",
+                target::redacted(raw).escape_debug()
+            )
+        })?;
+        Route::Socks5 {
+            proxy,
+            auth: socks5_auth(args)?,
+        }
+    } else {
+        Route::Tcp
+    };
+    let bind = args
+        .local_addr
+        .as_deref()
+        .map(|raw| {
+            local_addr(raw)
+                .map_err(|e| format!("invalid --local-addr '{}': {e}", raw.escape_debug()))
+        })
+        .transpose()?;
+    let socket_addr = |flag: &str, raw: &Option<String>| {
+        raw.as_deref()
+            .map(|r| {
+                r.parse::<SocketAddr>().map_err(|_| {
+                    format!(
+                        "invalid {flag} '{}': give IP:PORT, or [IPv6]:PORT",
+                        r.escape_debug()
+                    )
+                })
+            })
+            .transpose()
+    };
+    let proxy_header = args
+        .proxy_protocol
+        .map(|v| -> Result<ProxyHeaderPlan, String> {
+            let source = socket_addr("--proxy-source", &args.proxy_source)?;
+            let dest = socket_addr("--proxy-dest", &args.proxy_dest)?;
+            let local = matches!(route, Route::Unix(_) | Route::Pipe { .. });
+            if local && (source.is_none() || dest.is_none()) {
+                return Err(
+                    "--proxy-protocol over --socket or --pipe needs --proxy-source and --proxy-dest: the connection has no IP addresses to put in the header"
+                        .into(),
+                );
+            }
+            if let (Some(s), Some(d)) = (source, dest) {
+                // Checked now, not after connecting.
+                proxy_header::encode(ProxyVersion::V1, s, d)?;
+            }
+            Ok(ProxyHeaderPlan {
+                version: match v {
+                    ProxyProtocol::V1 => ProxyVersion::V1,
+                    ProxyProtocol::V2 => ProxyVersion::V2,
+                },
+                source,
+                dest,
+            })
+        })
+        .transpose()?;
+    Ok(TransportPlan {
+        route,
+        bind,
+        proxy_header,
+    })
+}
+
+/// For subcommands that open many connections at once (bench, verify): a fixed source
+/// port carries only one connection at a time, so `--local-addr` must leave it open.
+pub fn many_connections(open: &OpenPlan, verb: &str) -> Result<(), String> {
+    match open.transport.bind {
+        Some(b) if b.port() != 0 => Err(format!(
+            "{verb} opens many connections, and one source port carries only one at a time: give --local-addr {} without a port",
+            b.ip()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `IP`, `IP:PORT`, `[IPv6]` or `[IPv6]:PORT`; port 0 (or none) lets the system choose.
+fn local_addr(raw: &str) -> Result<SocketAddr, String> {
+    if let Ok(ip) = raw.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 0));
+    }
+    if let Ok(addr) = raw.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(ip) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']'))
+        && let Ok(ip) = ip.parse::<std::net::Ipv6Addr>()
+    {
+        return Ok(SocketAddr::new(ip.into(), 0));
+    }
+    Err("give an IP address, IP:PORT or [IPv6]:PORT".into())
+}
+
+/// `--socks5-user` and its password source.
+fn socks5_auth(args: &TransportArgs) -> Result<Option<SocksAuth>, String> {
+    let Some(user) = &args.socks5_user else {
+        return Ok(None);
+    };
+    if user.is_empty() || user.len() > 255 || user.chars().any(char::is_control) {
+        return Err(
+            "invalid --socks5-user: empty, longer than 255 bytes, or contains a control character"
+                .into(),
+        );
+    }
+    let source = if let Some(path) = &args.socks5_password_file {
+        SecretSource::File(path.clone())
+    } else if let Some(var) = &args.socks5_password_env {
+        SecretSource::Env(var.clone())
+    } else if let Some(cmd) = &args.socks5_password_command {
+        SecretSource::Command(cmd.clone())
+    } else {
+        SecretSource::Prompt
+    };
+    // The secret module names the AUTH flags in its messages; these are the SOCKS5 ones.
+    let password = secret::read(&source, &format!("{user} at the SOCKS5 proxy"))
+        .map_err(|e| e.replace("--password-", "--socks5-password-"))?;
+    if password.len() > 255 {
+        return Err("the SOCKS5 password is longer than 255 bytes (RFC 1929)".into());
+    }
+    Ok(Some(SocksAuth {
+        user: user.clone(),
+        password,
+    }))
 }
 
 /// `--user` and a secret source into an AUTH plan; the secret is read now, before any

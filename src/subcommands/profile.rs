@@ -135,7 +135,9 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
 }
 
 fn apply_server(server: &mut ServerArgs, p: &Profile, m: &ArgMatches, may_set_server: bool) {
-    if may_set_server && !given(m, "server") && p.server.is_some() {
+    // A Unix socket or a pipe is the server: a profile's server would contradict it.
+    let elsewhere = server.transport.socket.is_some() || server.transport.pipe.is_some();
+    if may_set_server && !elsewhere && !given(m, "server") && p.server.is_some() {
         server.server = p.server.clone();
     }
     if !given(m, "port")

@@ -128,7 +128,8 @@ async fn probe_server(ctx: SessionContext<'_>, plan: &SizePlan) -> (SizeReport, 
         Opened::Failed(_, f) => return (report, Some(Ending::Failed(f))),
     };
     let peer = session.peer_addr();
-    report.peer = Some(peer);
+    // None over a Unix socket, a pipe or a name a SOCKS5 proxy resolved.
+    report.peer = (!peer.ip().is_unspecified()).then_some(peer);
     report.host = open_plan
         .hops
         .iter()

@@ -56,7 +56,7 @@ pub fn run(args: BenchArgs) -> u8 {
     let goal = (args.messages.is_some() || plan.duration.is_none()).then_some(plan.messages);
     let progress = Progress::new(goal, plan.duration, show_progress);
     let request = Request {
-        server: args.server.server.clone().unwrap_or_default(),
+        server: plan::server_label(&args.server),
         sessions: plan.sessions,
         messages: goal,
         per_session: plan.per_session,

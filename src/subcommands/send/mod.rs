@@ -14,7 +14,7 @@ use crate::render::Summary;
 use crate::render::outcome as summary;
 use crate::session::open::{OpenPlan, Opened, open};
 use crate::session::transaction::{Envelope, TransactionEnd, is_closing};
-use crate::session::{Event, Session, SessionContext};
+use crate::session::{Channel, Event, Session, SessionContext};
 use validate::{Content, SendPlan};
 
 pub fn run(args: SendArgs) -> u8 {
@@ -99,10 +99,7 @@ fn unanswered(envelope: &Envelope) -> Vec<RecipientResult> {
     envelope
         .recipients
         .iter()
-        .map(|(a, _)| RecipientResult {
-            address: a.to_string(),
-            reply: None,
-        })
+        .map(|(a, _)| RecipientResult::waiting(a.to_string()))
         .collect()
 }
 
@@ -205,7 +202,8 @@ async fn deliver_once<'a>(
     let caps = session.capabilities.clone().unwrap_or_default();
     let mut envelope = envelope.clone();
     let mut notes = Vec::new();
-    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, &mut notes);
+    let verified = session.channel() == Channel::Tls;
+    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, verified, &mut notes);
     for note in notes {
         session.ctx.emit(note);
     }

@@ -5,12 +5,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::super::plan::{self, io_words};
-use crate::cli::{AttachArg, DropAfter, DsnNotify, DsnRet, QuitAfter, SendArgs};
+use crate::cli::{AttachArg, DropAfter, DsnNotify, DsnRet, Protocol, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
 use crate::session::open::{OpenPlan, TlsMode as OpenTls};
 use crate::session::transaction::Envelope;
+use crate::smtp::forward::{Attribute, Forwarding};
 use crate::smtp::{Address, BodyReport, BodyScanner, DsnRequest, Notify, Ret, ReversePath};
 
 const DEFAULT_BODY: &str = "This is a test message sent by smtpx.\n";
@@ -66,6 +67,10 @@ pub(super) struct SendPlan {
     pub drop_after: Option<Phase>,
     /// `--show-data`.
     pub show_data: bool,
+    /// `--prdr`: per-recipient replies when the server offers PRDR.
+    pub prdr: bool,
+    /// `--requiretls` (RFC 8689).
+    pub requiretls: bool,
 }
 
 pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -149,8 +154,19 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     });
     // `--drop-after dot` sends the whole message; the session stops early otherwise.
     let stop_after = quit_after.or(drop_after.filter(|&p| p != Phase::FinalDot));
-    let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
+    let mut open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
     let target = plan::target(&args.server)?;
+    open.lmtp = args.protocol == Protocol::Lmtp;
+    if open.lmtp {
+        lmtp_can_happen(args, target.as_ref().map(|t| t.port))?;
+    }
+    if args.requiretls && open.tls_mode == OpenTls::Off {
+        return Err(
+            "--requiretls with --tls none: REQUIRETLS (RFC 8689) is sent only over TLS".into(),
+        );
+    }
+    open.xclient = attributes(Forwarding::Xclient, &args.xclient)?;
+    open.xforward = attributes(Forwarding::Xforward, &args.xforward)?;
     let flag = if drop_after.is_some() {
         "--drop-after"
     } else {
@@ -179,7 +195,26 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         stop_after,
         drop_after,
         show_data: args.show_data,
+        prdr: args.prdr,
+        requiretls: args.requiretls,
     })
+}
+
+/// LMTP goes to one server the user names, on a port of its own: it is never routed by
+/// MX, and RFC 2033 §5 keeps it off port 25. PRDR is an SMTP answer to what LMTP does
+/// anyway.
+fn lmtp_can_happen(args: &SendArgs, port: Option<u16>) -> Result<(), String> {
+    match port {
+        None => Err("--protocol lmtp needs --server: LMTP is spoken to one server, never routed by MX".into()),
+        Some(25) => Err("--protocol lmtp needs a port other than 25 (RFC 2033 §5; LMTP has no standard port): give --server HOST:PORT or --port".into()),
+        Some(_) if args.prdr => Err("--prdr with --protocol lmtp: LMTP already answers per recipient".into()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `--xclient` / `--xforward` values, checked now (names, xtext length).
+fn attributes(kind: Forwarding, values: &[String]) -> Result<Vec<Attribute>, String> {
+    values.iter().map(|v| Attribute::parse(kind, v)).collect()
 }
 
 /// `--quit-after STEP` (and `--drop-after STEP`, `flag`) promises that no message is
