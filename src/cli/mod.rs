@@ -454,6 +454,8 @@ pub struct CheckArgs {
     )]
     pub relay_to: String,
     #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -471,6 +473,8 @@ pub struct VrfyArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -487,6 +491,8 @@ pub struct ExpnArgs {
     pub tls: TlsArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -513,6 +519,8 @@ pub struct SizeArgs {
     /// it accepts (at most 20 MAIL commands)
     #[arg(long, help_heading = "Probe")]
     pub probe: bool,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -576,6 +584,27 @@ pub struct VerifyArgs {
     pub output: OutputArgs,
 }
 
+/// Files a session-running subcommand can leave behind: a copy of what it prints, and
+/// the certificate chain the server presented.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KeepArgs {
+    /// Also write the output to FILE, without colour: the transcript with its warnings
+    /// (all of it under -q), or the JSON lines with --json. FILE is created with mode
+    /// 0600 and must not exist
+    #[arg(
+        long = "output",
+        visible_alias = "output-file",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output_file: Option<PathBuf>,
+    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
+    /// when it fails verification; a later handshake of the same run (another MX host)
+    /// is appended. Certificates are public: the file gets the usual mode
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_save_chain: Option<PathBuf>,
+}
+
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Output")]
@@ -611,6 +640,29 @@ pub enum QuitAfter {
     Mail,
     /// After RCPT TO (checks recipients without sending a message)
     Rcpt,
+}
+
+/// Where `--drop-after` closes the connection, without QUIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DropAfter {
+    /// Once the TCP connection is made (and the TLS handshake, with implicit TLS)
+    Connect,
+    /// After the server's greeting
+    Greeting,
+    /// After EHLO (or HELO)
+    Ehlo,
+    /// After the TLS handshake and the EHLO that follows it
+    Tls,
+    /// After a successful AUTH
+    Auth,
+    /// After the reply to MAIL FROM
+    Mail,
+    /// After the replies to RCPT TO
+    Rcpt,
+    /// After DATA's 354, before any content (DATA is used even with --chunking)
+    Data,
+    /// After the reply to the end of the message: the message is sent
+    Dot,
 }
 
 /// `--protocol` values.
@@ -678,6 +730,14 @@ pub struct SendArgs {
         help_heading = "Message"
     )]
     pub headers: Vec<String>,
+    /// Add a header, 'Name: value' (repeatable), after the others, even when one of that
+    /// name is generated or given with --header (swaks' --add-header)
+    #[arg(
+        long = "add-header",
+        value_name = "NAME: VALUE",
+        help_heading = "Message"
+    )]
+    pub add_headers: Vec<String>,
     /// Message body text
     #[arg(long, group = "content", help_heading = "Message")]
     pub body: Option<String>,
@@ -710,19 +770,43 @@ pub struct SendArgs {
         help_heading = "Message"
     )]
     pub attach: Vec<PathBuf>,
+    /// File name the next --attach goes by in the message [default: its own name]; with
+    /// no NAME, that attachment carries no file name (as in swaks)
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
+    pub attach_name: Vec<String>,
+    /// Content type of every --attach that follows, e.g. application/pdf (as in swaks)
+    /// [default: from each file's name]
+    #[arg(
+        long,
+        value_name = "TYPE",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
+    pub attach_type: Vec<String>,
+    /// --attach, --attach-name and --attach-type in the order they were typed, which
+    /// decides what names and types apply to (filled in from the parsed matches).
+    #[arg(skip)]
+    pub attach_order: Vec<AttachArg>,
     /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added.
     /// Memory stays bounded for any size. A file is scanned first: 8-bit content goes
     /// with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned
     /// ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its
     /// first 8-bit byte
-    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"], help_heading = "Message")]
+    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers", "add_headers"], help_heading = "Message")]
     pub data: Option<PathBuf>,
     /// Send an empty --data message instead of refusing it
     #[arg(long, requires = "data", help_heading = "Message")]
     pub allow_empty: bool,
     /// Print the composed message (headers and body, as it would be sent) and exit
     /// without connecting
-    #[arg(long, conflicts_with_all = ["data", "json", "quit_after"], help_heading = "Message")]
+    #[arg(long, conflicts_with_all = ["data", "json", "quit_after", "output_file"], help_heading = "Message")]
     pub print: bool,
     /// Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no
     /// --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)
@@ -734,6 +818,18 @@ pub struct SendArgs {
         help_heading = "Session"
     )]
     pub quit_after: Option<QuitAfter>,
+    /// Close the connection after this step, without QUIT, to see how the server handles
+    /// an abandoned session (swaks' --drop-after); smtpx never sends QUIT then, also
+    /// when a refusal ends the session sooner. Every step but `dot` sends no message
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "STEP",
+        conflicts_with_all = ["quit_after", "print"],
+        help_heading = "Session"
+    )]
+    pub drop_after: Option<DropAfter>,
     /// Send commands one at a time even when the server offers PIPELINING
     #[arg(long, help_heading = "Session")]
     pub no_pipelining: bool,
@@ -798,8 +894,44 @@ pub struct SendArgs {
         help_heading = "Delivery status notifications"
     )]
     pub dsn_envid: Option<String>,
+    /// Show the message content line by line in the transcript, after DATA or BDAT, with
+    /// control characters escaped (swaks' default) [default: one summary line]
+    #[arg(long, help_heading = "Output")]
+    pub show_data: bool,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// One of `--attach`, `--attach-name` and `--attach-type`, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachArg {
+    File(PathBuf),
+    Name(String),
+    Type(String),
+}
+
+impl SendArgs {
+    /// Records the order of the attachment flags from clap's matches of `send`: a name
+    /// applies to the next --attach, a type to every --attach after it (swaks' rules).
+    pub fn order_attachments(&mut self, m: &clap::ArgMatches) {
+        let mut order: Vec<(usize, AttachArg)> = Vec::new();
+        let mut collect = |id: &str, make: &dyn Fn(usize) -> AttachArg| {
+            if let Some(indices) = m.indices_of(id) {
+                order.extend(indices.enumerate().map(|(i, at)| (at, make(i))));
+            }
+        };
+        collect("attach", &|i| AttachArg::File(self.attach[i].clone()));
+        collect("attach_name", &|i| {
+            AttachArg::Name(self.attach_name[i].clone())
+        });
+        collect("attach_type", &|i| {
+            AttachArg::Type(self.attach_type[i].clone())
+        });
+        order.sort_by_key(|(at, _)| *at);
+        self.attach_order = order.into_iter().map(|(_, a)| a).collect();
+    }
 }
 
 /// A duration as humantime reads it (`30s`, `2m`, `1m30s`), or a bare number of seconds
@@ -841,8 +973,9 @@ mod tests {
             | "password_command"
             | "show_secrets"
             | "allow_insecure_auth" => "Authentication",
-            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" => "Output",
-            "quit_after" | "no_pipelining" | "chunking" => return None,
+            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" | "show_data"
+            | "output_file" => "Output",
+            "quit_after" | "drop_after" | "no_pipelining" | "chunking" => return None,
             "protocol" | "prdr" | "requiretls" => "Protocol",
             "xclient" | "xforward" => "Forwarded client",
             id if id.starts_with("tls") => "TLS",
@@ -850,7 +983,8 @@ mod tests {
             id if id.starts_with("dsn_") => "Delivery status notifications",
             id if id.starts_with("relay_") => "Relay test",
             "html" | "html_file" | "attach" | "data" | "print" | "body" | "body_file"
-            | "subject" | "headers" | "cc" | "bcc" => "Message",
+            | "subject" | "headers" | "cc" | "bcc" | "add_headers" | "attach_name"
+            | "attach_type" => "Message",
             _ => return None,
         })
     }

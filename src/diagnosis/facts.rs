@@ -96,6 +96,7 @@ impl OpenFacts {
                     }
                 }
                 Event::BodySent { .. }
+                | Event::ContentSent { .. }
                 | Event::Warning { .. }
                 | Event::Note { .. }
                 | Event::ProxyHeaderSent { .. }
@@ -344,6 +345,7 @@ mod tests {
             chain: Vec::new(),
             verification: Verification::Verified,
             handshake_ms: 1.0,
+            der_chain: Vec::new(),
         }
     }
 

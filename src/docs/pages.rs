@@ -109,6 +109,14 @@ pub const PAGES: &[Page] = &[
              and never sends a message. Steps before RCPT need no --to. auth without --user \
              and tls with --tls none are usage errors; a tls stop where no handshake \
              happened is exit 5.",
+            "The switches swaks users test with: --drop-after STEP (also data and dot) \
+             closes the connection after that step without QUIT, and then no QUIT is ever \
+             sent; --show-data prints every line of the content, escaped; --output FILE \
+             keeps the transcript in a new file of mode 0600 (all of it under -q); \
+             --tls-save-chain FILE writes the chain the server presented as PEM, leaf \
+             first, even when it fails verification; --add-header adds a header beside a \
+             generated one; --attach-name names the next --attach and --attach-type types \
+             every --attach after it.",
             "--protocol lmtp speaks LMTP (RFC 2033): LHLO, and one reply per accepted \
              recipient after the final dot, each shown and counted; --prdr asks a server \
              offering PRDR for the same in SMTP. A message accepted for some recipients and \
@@ -135,6 +143,14 @@ pub const PAGES: &[Page] = &[
             (
                 "Look at the STARTTLS certificate chain",
                 "smtpx send -s mx.example.org --tls starttls --quit-after tls",
+            ),
+            (
+                "Abandon a session after RCPT, keeping the transcript in a file",
+                "smtpx send -s mx.example.org --to you@example.org --drop-after rcpt --output dropped.txt",
+            ),
+            (
+                "Save the certificate chain, whatever the verdict on it",
+                "smtpx send -s mx.example.org --tls starttls --quit-after tls --tls-save-chain mx.pem",
             ),
             (
                 "Submit with AUTH, the password from a file",
@@ -209,6 +225,8 @@ pub const PAGES: &[Page] = &[
              SIZE, STARTTLS offered again inside TLS, an inconclusive relay test.",
             "--relay-test asks at RCPT whether the server would relay mail from an outside \
              sender (--relay-from) to an outside recipient (--relay-to); DATA is never sent.",
+            "--tls-save-chain FILE writes each host's certificate chain as PEM, leaf first, \
+             each after a comment line naming the host, even when it fails verification.",
         ],
         sections: &[
             ("TIMEOUTS", TIMEOUTS),
@@ -230,6 +248,10 @@ pub const PAGES: &[Page] = &[
             (
                 "One server, with an open-relay test",
                 "smtpx check mx.example.org:25 --relay-test",
+            ),
+            (
+                "Every MX host's certificate chain, into one PEM file",
+                "smtpx check example.org --tls-save-chain chains.pem",
             ),
         ],
     },

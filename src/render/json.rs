@@ -7,12 +7,16 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::Summary;
+use super::text::ContentLines;
 use crate::session::{Event, Timed};
 
 pub struct JsonLines<W: Write> {
     out: W,
     timing: bool,
     broken: bool,
+    /// `--show-data`: content lines, held for the `body` event that ends them.
+    content: ContentLines,
+    lines: Vec<String>,
 }
 
 impl<W: Write> JsonLines<W> {
@@ -21,6 +25,8 @@ impl<W: Write> JsonLines<W> {
             out,
             timing,
             broken: false,
+            content: ContentLines::default(),
+            lines: Vec::new(),
         }
     }
 
@@ -35,7 +41,18 @@ impl<W: Write> JsonLines<W> {
     }
 
     pub fn emit(&mut self, timed: Timed) {
+        if let Event::ContentSent { bytes, .. } = &timed.event {
+            let lines = self.content.feed(bytes);
+            self.lines.extend(lines);
+            return;
+        }
         let mut v = event_json(&timed.event, self.timing);
+        if let Event::BodySent { .. } = &timed.event {
+            self.lines.extend(self.content.finish());
+            if !self.lines.is_empty() {
+                v["data"] = json!(std::mem::take(&mut self.lines));
+            }
+        }
         if self.timing {
             v["t_ms"] = json!(json_ms(timed.at));
         }
@@ -175,6 +192,11 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
             }
             json!({"type": "tls", "tls": tls})
         }
+        Event::ContentSent { bytes, channel } => json!({
+            "type": "content",
+            "text": String::from_utf8_lossy(bytes),
+            "channel": channel,
+        }),
         Event::Warning { message } => json!({"type": "warning", "message": message}),
         Event::Note { message } => json!({"type": "note", "message": message}),
     };

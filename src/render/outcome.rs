@@ -61,6 +61,17 @@ pub fn stopped(phase: Phase) -> Summary {
     .with("phase", phase)
 }
 
+/// `--drop-after STEP`: a stop says the connection was closed without QUIT, and the
+/// result object says so too; any other outcome reads as it would have.
+pub fn dropped(mut summary: Summary, step: &str) -> Summary {
+    if summary.status == Status::Stopped {
+        summary.message = format!(
+            "after {step} as asked (--drop-after): the connection was closed without QUIT; no message was sent"
+        );
+    }
+    summary.with("dropped", true)
+}
+
 pub fn rejected(phase: Phase, reply: &Reply, recipients: &[RecipientResult]) -> Summary {
     let mut msg = format!("at {phase}: {} {}", reply.code, reply.lines.join(" "));
     if phase == Phase::Rcpt && recipients.len() > 1 {

@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::text::escape_controls;
+use super::text::{ContentLines, escape_controls};
 use super::{Palette, Summary, format_ms};
 use crate::net::transport::Via;
 use crate::session::{Channel, Event, Timed};
@@ -24,6 +24,8 @@ pub struct Transcript<W: Write, E: Write> {
     quiet: bool,
     /// Set once stdout is gone (e.g. `| head -1`); later output is dropped, not a panic.
     broken: bool,
+    /// `--show-data`: the content line not yet ended.
+    content: ContentLines,
 }
 
 impl<W: Write, E: Write> Transcript<W, E> {
@@ -35,6 +37,7 @@ impl<W: Write, E: Write> Transcript<W, E> {
             timing,
             quiet,
             broken: false,
+            content: ContentLines::default(),
         }
     }
 
@@ -189,6 +192,11 @@ impl<W: Write, E: Write> Transcript<W, E> {
                     self.line(&format!("{arrow} {code}{text}{t}"));
                 }
             }
+            Event::ContentSent { bytes, channel } => {
+                for line in self.content.feed(&bytes) {
+                    self.content_line(channel, &line);
+                }
+            }
             Event::BodySent {
                 stats,
                 chunks,
@@ -196,6 +204,9 @@ impl<W: Write, E: Write> Transcript<W, E> {
                 channel,
                 ..
             } => {
+                if let Some(line) = self.content.finish() {
+                    self.content_line(channel, &line);
+                }
                 let arrow = client_arrow(channel);
                 let t = self.took(took);
                 let mut what = format!(
@@ -235,6 +246,17 @@ impl<W: Write, E: Write> Transcript<W, E> {
             }
             Event::Note { message } => self.note(&message),
             Event::Warning { .. } => unreachable!("handled above"),
+        }
+    }
+
+    /// One line of message content (`--show-data`), escaped like server text: a message
+    /// can hold escape sequences as surely as a reply can.
+    fn content_line(&mut self, channel: Channel, line: &str) {
+        let arrow = client_arrow(channel);
+        if line.is_empty() {
+            self.line(arrow);
+        } else {
+            self.line(&format!("{arrow} {}", escape_controls(line)));
         }
     }
 

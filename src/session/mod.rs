@@ -79,6 +79,8 @@ pub struct Session<'a> {
     last_sent: Instant,
     /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
     redactions: Vec<String>,
+    /// Report the message content as it goes (`--show-data`).
+    pub show_data: bool,
     /// The `--pipe` command at the other end, for the report of how it ended.
     pipe_command: Option<String>,
 }
@@ -164,6 +166,7 @@ impl<'a> Session<'a> {
             channel: Channel::Plain,
             last_sent: Instant::now(),
             redactions: Vec::new(),
+            show_data: false,
             pipe_command: None,
         }
     }

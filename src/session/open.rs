@@ -305,7 +305,7 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
             let f = Failure::new(
                 Phase::TlsHandshake,
                 FailureKind::Tls,
-                "--quit-after tls: no TLS handshake happened (the server did not offer or refused STARTTLS)",
+                "stopping after tls: no TLS handshake happened (the server did not offer or refused STARTTLS)",
             );
             return Opened::Declined(session, f);
         }

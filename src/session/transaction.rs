@@ -27,7 +27,8 @@ pub enum TransactionEnd {
         reply: Reply,
         stats: DataStats,
     },
-    /// `--quit-after mail|rcpt` reached with every reply positive so far.
+    /// `--quit-after mail|rcpt` (or `--drop-after data`) reached with every reply
+    /// positive so far.
     Stopped {
         after: Phase,
     },
@@ -50,7 +51,7 @@ pub struct Transfer {
     /// at the first 8-bit octet, stop without ending the message, so nothing is
     /// committed (RFC 6152 §3 forbids sending it).
     pub refuse_8bit: bool,
-    /// `--quit-after mail|rcpt`.
+    /// `--quit-after mail|rcpt`, `--drop-after mail|rcpt|data`.
     pub stop_after: Option<Phase>,
     /// LMTP or PRDR: the final dot is answered per accepted recipient.
     pub per_recipient: Option<Scheme>,
@@ -106,7 +107,7 @@ impl Session<'_> {
         transfer: &Transfer,
     ) -> TransactionEnd {
         let stop_after = transfer.stop_after;
-        let send_data = stop_after.is_none();
+        let send_data = matches!(stop_after, None | Some(Phase::Data));
         // `--quit-after mail` must not name a recipient at all.
         let rcpts = if stop_after == Some(Phase::Mail) {
             &[][..]
@@ -153,7 +154,12 @@ impl Session<'_> {
             },
         };
         match data_reply.class() {
-            ReplyClass::Intermediate if data_reply.code.value() == 354 => {}
+            // `--drop-after data`: the server waits for content that never comes.
+            ReplyClass::Intermediate if data_reply.code.value() == 354 => {
+                if stop_after == Some(Phase::Data) {
+                    return TransactionEnd::Stopped { after: Phase::Data };
+                }
+            }
             ReplyClass::TransientNegative | ReplyClass::PermanentNegative => {
                 return TransactionEnd::Rejected {
                     phase: Phase::Data,
@@ -376,6 +382,7 @@ impl Session<'_> {
             if n == 0 {
                 break;
             }
+            self.show_content(&input[..n]);
             encoder.encode(&input[..n], &mut output);
             if transfer.refuse_8bit {
                 check_7bit(&encoder.stats()).map_err(failed)?;
@@ -400,6 +407,18 @@ impl Session<'_> {
             Ok(None) => Ok(()),
             Ok(Some(reply)) => Err(answered_mid_body(Phase::Body, reply)),
             Err(f) => Err(TransactionEnd::Failed(f)),
+        }
+    }
+
+    /// `--show-data`: a block of content, reported as it goes (after DATA's 354, or after
+    /// its BDAT command line).
+    pub(super) fn show_content(&mut self, bytes: &[u8]) {
+        if self.show_data && !bytes.is_empty() {
+            let channel = self.channel();
+            self.ctx.emit(Event::ContentSent {
+                bytes: bytes.to_vec(),
+                channel,
+            });
         }
     }
 

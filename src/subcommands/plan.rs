@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
+use super::chain_file::SaveChain;
 use crate::cli::{
-    AuthArgs, AuthMech, DnsArgs, OutputArgs, ProxyProtocol, ServerArgs, TlsArgs, TlsMode,
-    TransportArgs,
+    AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ProxyProtocol, ServerArgs, TlsArgs,
+    TlsMode, TransportArgs,
 };
 use crate::dns::{Dns, DnsConfig, MailRoute};
 use crate::net::proxy_header::{self, ProxyVersion};
@@ -22,18 +23,24 @@ use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
 use crate::secret::{self, SecretSource};
 use crate::session::auth::AuthPlan;
-use crate::session::event::DotWatch;
+use crate::session::event::{DotWatch, Tee};
 use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
+use crate::session::{Event, EventSink, Timed};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::sasl::{Credentials, Mechanism};
 use crate::smtp::{Domain, ReversePath, address};
 
 pub type StdRenderer = Renderer<std::io::Stdout, std::io::Stderr>;
+pub type FileRenderer = Renderer<std::fs::File, std::fs::File>;
 
 /// One run of a subcommand: where output goes and when it started.
 pub struct Run {
     pub renderer: StdRenderer,
     pub opts: RenderOptions,
+    /// `--output FILE`: the same run, rendered into a file without colour.
+    copy: Option<FileRenderer>,
+    /// `--tls-save-chain FILE`, and whether a chain went into it.
+    chain_file: Option<(std::path::PathBuf, Arc<AtomicBool>)>,
     started: Instant,
 }
 
@@ -43,8 +50,56 @@ impl Run {
         Run {
             renderer: Renderer::new(opts, std::io::stdout(), std::io::stderr()),
             opts,
+            copy: None,
+            chain_file: None,
             started: Instant::now(),
         }
+    }
+
+    /// `--output` and `--tls-save-chain`, set up once the plan is valid and before any
+    /// connection; a file that cannot be made is a usage error (exit 2).
+    pub fn keep(&mut self, keep: &KeepArgs) -> Result<(), u8> {
+        if let Some(path) = &keep.tls_save_chain {
+            if let Err(message) = super::chain_file::check_path(path) {
+                return Err(self.usage_error(&message));
+            }
+            self.chain_file = Some((path.clone(), Arc::new(AtomicBool::new(false))));
+        }
+        if let Some(path) = &keep.output_file {
+            let copied = output_file(path).and_then(|f| {
+                self.copy_to(f)
+                    .map_err(|e| format!("--output: {}", io_words(&e)))
+            });
+            if let Err(message) = copied {
+                return Err(self.usage_error(&message));
+            }
+        }
+        Ok(())
+    }
+
+    /// A block of report output, to the terminal and to the `--output` copy.
+    pub fn report(&mut self, lines: &[String], json: serde_json::Value) {
+        if let Some(copy) = &mut self.copy {
+            copy.report(lines, json.clone());
+        }
+        self.renderer.report(lines, json);
+    }
+
+    /// From now on, everything also goes to `file` (`--output`): the whole transcript
+    /// with its warnings even under `-q`, or the JSON lines with `--json`; never colour.
+    pub fn copy_to(&mut self, file: std::fs::File) -> std::io::Result<()> {
+        let style = match self.opts.style {
+            Style::Json => Style::Json,
+            Style::Transcript | Style::Quiet => Style::Transcript,
+        };
+        let opts = RenderOptions {
+            style,
+            palette: Palette::PLAIN,
+            timing: self.opts.timing,
+        };
+        let err = file.try_clone()?;
+        self.copy = Some(Renderer::new(opts, file, err));
+        Ok(())
     }
 
     /// A session context whose events go to this run's renderer.
@@ -53,9 +108,17 @@ impl Run {
         server: &ServerArgs,
         show_secrets: bool,
     ) -> (SessionContext<'_>, Arc<AtomicBool>) {
-        let (watch, pending) = DotWatch::new(&mut self.renderer);
+        let mut sink: Box<dyn EventSink + '_> = match &mut self.copy {
+            Some(copy) => Box::new(Tee(&mut self.renderer, copy)),
+            None => Box::new(&mut self.renderer),
+        };
+        if let Some((path, saved)) = &self.chain_file {
+            sink = Box::new(SaveChain::new(sink, path.clone(), saved.clone()));
+        }
+        let (watch, pending) = DotWatch::new(sink);
+        let events = Box::new(watch);
         let ctx = SessionContext {
-            events: Box::new(watch),
+            events,
             timeouts: timeouts(server),
             overall: server.timeout.map(|d| self.started + d),
             started: self.started,
@@ -106,9 +169,52 @@ impl Run {
     pub fn finish(&mut self, summary: &Summary) -> u8 {
         let mut summary = summary.clone();
         summary.elapsed.get_or_insert(self.started.elapsed());
+        if let Some((path, saved)) = &self.chain_file
+            && !saved.load(Ordering::SeqCst)
+        {
+            let warning = Timed {
+                at: self.started.elapsed(),
+                event: Event::Warning {
+                    message: format!(
+                        "--tls-save-chain {}: no TLS handshake happened, so no chain was written",
+                        path.display()
+                    ),
+                },
+            };
+            if let Some(copy) = &mut self.copy {
+                copy.emit(warning.clone());
+            }
+            self.renderer.emit(warning);
+        }
         self.renderer.finish(&summary);
+        if let Some(copy) = &mut self.copy {
+            copy.finish(&summary);
+        }
         summary.exit_code
     }
+}
+
+/// `--output FILE`: created for this run only, readable by its owner only (a transcript
+/// names addresses and servers, and with --show-secrets more). An existing file, or a
+/// symbolic link in its place, is refused: a transcript never overwrites anything.
+pub fn output_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path == std::path::Path::new("-") {
+        return Err("--output -: the transcript already goes to stdout; name a file".into());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            let shown = path.display();
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("--output {shown}: the file exists; smtpx never overwrites it (remove it or name a new file)")
+            } else {
+                format!("--output {shown}: {}", io_words(&e))
+            }
+        })
 }
 
 pub fn render_options(output: &OutputArgs) -> RenderOptions {

@@ -33,7 +33,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, ParseFa
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => return Err(ParseFailure::Usage(e)),
     };
-    let cli = Cli::from_arg_matches(&matches).map_err(ParseFailure::Usage)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(ParseFailure::Usage)?;
+    if let (Verb::Send(args), Some(("send", m))) = (&mut cli.verb, matches.subcommand()) {
+        args.order_attachments(m);
+    }
     parse_config(cli, &matches).map_err(ParseFailure::Config)
 }
 

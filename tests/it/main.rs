@@ -32,6 +32,7 @@ mod session_interop;
 mod session_terminal;
 mod size_cli;
 mod support;
+mod swaks_switches;
 mod tls_cli;
 mod transport_cli;
 mod verify_cli;

@@ -107,6 +107,9 @@ pub struct TlsInfo {
     pub chain: Vec<CertInfo>,
     pub verification: Verification,
     pub handshake_ms: f64,
+    /// The certificates as presented, DER, leaf first (`--tls-save-chain`).
+    #[serde(skip)]
+    pub der_chain: Vec<Vec<u8>>,
 }
 
 /// Built once per run: reads the CA and client-certificate files up front so that a
@@ -266,7 +269,9 @@ impl TlsClient {
             .negotiated_key_exchange_group()
             .map(|g| format!("{:?}", g.name()));
         let now = unix_now();
-        let chain = certinfo::parse_chain(conn.peer_certificates().unwrap_or_default(), now);
+        let presented = conn.peer_certificates().unwrap_or_default();
+        let der_chain = presented.iter().map(|c| c.as_ref().to_vec()).collect();
+        let chain = certinfo::parse_chain(presented, now);
 
         let problem = match recorder.take() {
             Some(Ok(())) => None,
@@ -291,6 +296,7 @@ impl TlsClient {
             chain: chain.into_iter().map(|c| c.info).collect(),
             verification,
             handshake_ms: started.elapsed().as_secs_f64() * 1000.0,
+            der_chain,
         };
         Ok((stream, info))
     }
