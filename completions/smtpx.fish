@@ -91,11 +91,14 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l cc -d 'Carbon-copy 
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l bcc -d 'Blind-copy recipient: envelope only, never in a header (repeatable or comma-separated)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l subject -d 'Subject header (non-ASCII is RFC 2047-encoded)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s H -l header -d 'Extra header, \'Name: value\' (repeatable; replaces a generated header of that name)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l add-header -d 'Add a header, \'Name: value\' (repeatable), after the others, even when one of that name is generated or given with --header (swaks\' --add-header)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body -d 'Message body text' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l body-file -d 'Read the body text from FILE (\'-\' for stdin)' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html -d 'HTML body; with a text body (--body, --body-file) the two go as multipart/alternative' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l html-file -d 'Read the HTML body from FILE (\'-\' for stdin)' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach -d 'Attach FILE, base64-encoded, with a content type from its name (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach-name -d 'File name the next --attach goes by in the message [default: its own name]; with no NAME, that attachment carries no file name (as in swaks)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l attach-type -d 'Content type of every --attach that follows, e.g. application/pdf (as in swaks) [default: from each file\'s name]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l data -d 'Send FILE as the complete message, as it is (\'-\' for stdin); no headers are added. Memory stays bounded for any size. A file is scanned first: 8-bit content goes with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its first 8-bit byte' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l quit-after -d 'Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)' -r -f -a "connect\t'After the TCP connection is made (closes without QUIT: there is no greeting yet)'
 greeting\t'After the server\'s greeting'
@@ -104,6 +107,15 @@ tls\t'After the TLS handshake and the EHLO that follows it'
 auth\t'After a successful AUTH'
 mail\t'After MAIL FROM'
 rcpt\t'After RCPT TO (checks recipients without sending a message)'"
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l drop-after -d 'Close the connection after this step, without QUIT, to see how the server handles an abandoned session (swaks\' --drop-after); smtpx never sends QUIT then, also when a refusal ends the session sooner. Every step but `dot` sends no message' -r -f -a "connect\t'Once the TCP connection is made (and the TLS handshake, with implicit TLS)'
+greeting\t'After the server\'s greeting'
+ehlo\t'After EHLO (or HELO)'
+tls\t'After the TLS handshake and the EHLO that follows it'
+auth\t'After a successful AUTH'
+mail\t'After the reply to MAIL FROM'
+rcpt\t'After the replies to RCPT TO'
+data\t'After DATA\'s 354, before any content (DATA is used even with --chunking)'
+dot\t'After the reply to the end of the message: the message is sent'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l protocol -d 'Protocol to speak: smtp, or lmtp (RFC 2033: LHLO, one reply per accepted recipient after the message). LMTP needs --server with a port other than 25' -r -f -a "smtp\t'SMTP (RFC 5321): EHLO, one reply to the message'
 lmtp\t'LMTP (RFC 2033): LHLO, one reply per accepted recipient to the message'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l xclient -d 'Postfix XCLIENT attribute, ATTR=VALUE (repeatable): ADDR, NAME, PORT, PROTO, HELO, LOGIN, DESTADDR, DESTPORT, REVERSE_NAME. Sent after TLS, followed by EHLO again; only the attributes the server lists; refused before MAIL (exit 7) when the server does not offer XCLIENT' -r
@@ -115,6 +127,8 @@ delay\t'When delivery is delayed'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-ret -d 'What a failure notification returns: the full message or its headers only' -r -f -a "full\t'The whole message'
 hdrs\t'Its headers only'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dsn-envid -d 'Envelope identifier that every notification carries back (RFC 3461 §4.4)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -131,6 +145,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-pipelining -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l chunking -d 'Send the message in BDAT chunks (RFC 3030) when the server offers CHUNKING, with BODY=BINARYMIME when the content needs it and it is offered [default: DATA]'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l prdr -d 'Ask for per-recipient replies to the message (PRDR, offered by Exim): MAIL FROM ... PRDR, then one reply per accepted recipient after the final dot, each counted. A server that does not offer PRDR gets a normal transaction, with a warning'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l requiretls -d 'Require TLS all the way to the recipient (RFC 8689): MAIL FROM ... REQUIRETLS. Refused before MAIL (exit 5) unless the session is TLS with a verified certificate and the server offers REQUIRETLS'
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l show-data -d 'Show the message content line by line in the transcript, after DATA or BDAT, with control characters escaped (swaks\' default) [default: one summary line]'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-timing -d 'Hide timings, for stable output'
@@ -187,6 +202,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-min -d 'Lowest
 1.3\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-from -d 'Outside sender for --relay-test' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l relay-to -d 'Outside recipient for --relay-test' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -247,6 +264,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l user -d 'User name 
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -308,6 +327,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l user -d 'User name 
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-file -d 'Read the password (or OAuth token) from FILE; refused if group- or world-readable' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-env -d 'Read the password (or OAuth token) from the environment variable VAR' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l password-command -d 'Run CMD with sh -c and use its output as the password or token (like msmtp\'s passwordeval)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -359,6 +380,8 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-key -d 'Client 
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s f -l from -d 'Envelope sender of the MAIL probes [default: $USER@this host]' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l output -l output-file -d 'Also write the output to FILE, without colour: the transcript with its warnings (all of it under -q), or the JSON lines with --json. FILE is created with mode 0600 and must not exist' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-save-chain -d 'Write the certificate chain the server presents to FILE as PEM, leaf first, even when it fails verification; a later handshake of the same run (another MX host) is appended. Certificates are public: the file gets the usual mode' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -84,7 +84,7 @@ impl<S: EventSink> EventSink for SaveChain<S> {
     fn emit(&mut self, timed: Timed) {
         let at = timed.at;
         let failed = match &timed.event {
-            Event::Connecting { host, addr } => {
+            Event::Connecting { host, addr, .. } => {
                 self.server = Some((host.clone(), *addr));
                 None
             }

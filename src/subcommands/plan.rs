@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use super::chain_file::SaveChain;
 use crate::cli::{
-    AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ProxyProtocol, ServerArgs, TlsArgs,
-    TlsMode, TransportArgs,
+    AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ProxyProtocol, ServerArgs, TlsArgs, TlsMode,
+    TransportArgs,
 };
 use crate::dns::{Dns, DnsConfig, MailRoute};
 use crate::net::proxy_header::{self, ProxyVersion};
