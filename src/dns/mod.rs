@@ -163,6 +163,41 @@ pub struct Candidate {
     pub preference: Option<u16>,
 }
 
+/// How far an answer can be trusted (RFC 4035 §4.3), as smtpx's own validation found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// No validation was asked for.
+    Unchecked,
+    /// A chain of signatures leads from a trust anchor to the answer.
+    Secure,
+    /// Provably unsigned: a zone on the way has no DS record.
+    Insecure,
+    /// Signed, but the signatures do not validate, or proof is missing.
+    Bogus(String),
+    /// Validation could not decide.
+    Indeterminate,
+}
+
+impl Security {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Security::Unchecked => "unchecked",
+            Security::Secure => "secure",
+            Security::Insecure => "insecure",
+            Security::Bogus(_) => "bogus",
+            Security::Indeterminate => "indeterminate",
+        }
+    }
+}
+
+/// An RRset and how far it can be trusted. No records means the name exists without
+/// records of that type (NODATA).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secured<T> {
+    pub records: Vec<T>,
+    pub security: Security,
+}
+
 /// Why a lookup produced no answer. [`LookupFailure::is_temporary`] says whether a
 /// retry could succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,8 @@ use tokio::task::JoinSet;
 use super::route::{
     self, AddressLookup, FamilyAnswer, MAX_RESOLVED_MX_HOSTS, MxAnswer, MxRecord, MxTarget, Plan,
 };
-use super::{Addr, DnsConfig, DnsError, LookupFailure, MailRoute};
+use super::{Addr, DnsConfig, DnsError, LookupFailure, MailRoute, Secured, Security};
+use crate::policy::dane::Tlsa;
 
 /// How many MX hosts have their addresses looked up at once.
 const MAX_CONCURRENT_HOST_LOOKUPS: usize = 8;
@@ -188,6 +189,39 @@ impl Dns {
         }
     }
 
+    /// The TXT records at `name`, each record's strings joined (RFC 7208 §3.3 and the
+    /// policy RFCs read them so).
+    pub async fn txt(&self, name: &str) -> Result<Secured<String>, LookupFailure> {
+        let name = wire_name(name)?;
+        self.inner
+            .secured(&name, RecordType::TXT, |data| match data {
+                RData::TXT(txt) => Some(
+                    txt.txt_data
+                        .iter()
+                        .map(|part| String::from_utf8_lossy(part).into_owned())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .await
+    }
+
+    /// The TLSA records at `_PORT._tcp.HOST` (RFC 7672 §2.2.2).
+    pub async fn tlsa(&self, host: &str, port: u16) -> Result<Secured<Tlsa>, LookupFailure> {
+        let name = wire_name(&format!("_{port}._tcp.{}", host.trim_end_matches('.')))?;
+        self.inner
+            .secured(&name, RecordType::TLSA, |data| match data {
+                RData::TLSA(t) => Some(Tlsa {
+                    usage: t.cert_usage.into(),
+                    selector: t.selector.into(),
+                    matching: t.matching.into(),
+                    data: t.cert_data.clone(),
+                }),
+                _ => None,
+            })
+            .await
+    }
+
     /// Looks up the first [`MAX_RESOLVED_MX_HOSTS`] targets, a few at a time; the
     /// result is in `targets` order, `None` past the cap.
     async fn resolve_targets(&self, targets: &[MxTarget]) -> Vec<Option<AddressLookup>> {
@@ -259,6 +293,27 @@ impl Inner {
             }
             Answer::NoData => FamilyAnswer::NoData,
             Answer::Failed(failure) => FamilyAnswer::Failed(failure),
+        }
+    }
+
+    /// One RRset as plain data; records of other types (the CNAMEs on the way) are
+    /// left out.
+    async fn secured<T>(
+        &self,
+        name: &Name,
+        record_type: RecordType,
+        convert: impl Fn(&RData) -> Option<T>,
+    ) -> Result<Secured<T>, LookupFailure> {
+        match self.query(name, record_type).await {
+            Answer::Records(records) => Ok(Secured {
+                records: records.iter().filter_map(|r| convert(&r.data)).collect(),
+                security: Security::Unchecked,
+            }),
+            Answer::NoData => Ok(Secured {
+                records: Vec::new(),
+                security: Security::Unchecked,
+            }),
+            Answer::Failed(failure) => Err(failure),
         }
     }
 
