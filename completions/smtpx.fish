@@ -30,6 +30,7 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -s h -l help -d 'Print help (s
 complete -c smtpx -n "__fish_smtpx_needs_command" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "send" -d 'Send a message and show the whole SMTP conversation'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "mx" -d 'Show a domain\'s mail routing: MX hosts, addresses, null MX, implicit MX'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "domain" -d 'Check a domain\'s mail security from DNS and HTTPS alone: DNSSEC, MX, DANE, MTA-STS, TLS-RPT, SPF, DMARC and DKIM, each with a pass/warn/fail verdict and its reason'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "check" -d 'Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY, EXPN, TURN, timing, and a pass/warn/fail verdict list'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "vrfy" -d 'Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "expn" -d 'Ask a server to expand mailing lists (EXPN), listing the members it returns'
@@ -132,6 +133,22 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l json -d 'One JSON obj
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s h -l help -d 'Print help'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dkim-selector -d 'Check the DKIM key published under this selector (repeatable); selectors cannot be listed from DNS' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dane-port -d 'The SMTP port whose TLSA records are looked up on each MX host' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l tls-ca -d 'Trust these CA certificates (PEM) for the MTA-STS policy fetch, besides the public roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l fetch-timeout -d 'Deadline for fetching each MTA-STS policy over HTTPS' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r

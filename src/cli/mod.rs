@@ -7,12 +7,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod domain;
 pub mod exit;
 pub mod serve;
 mod session;
 
 pub use crate::render::palette::ColorChoice;
 pub use bench::{BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
+pub use domain::DomainArgs;
 pub use session::SessionArgs;
 
 #[derive(Debug, Parser)]
@@ -46,6 +48,10 @@ pub enum Verb {
     /// Show a domain's mail routing: MX hosts, addresses, null MX, implicit MX
     #[command(after_help = exit::help(exit::MX))]
     Mx(MxArgs),
+    /// Check a domain's mail security from DNS and HTTPS alone: DNSSEC, MX, DANE, MTA-STS,
+    /// TLS-RPT, SPF, DMARC and DKIM, each with a pass/warn/fail verdict and its reason
+    #[command(after_help = exit::help(exit::DOMAIN))]
+    Domain(Box<DomainArgs>),
     /// Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY,
     /// EXPN, TURN, timing, and a pass/warn/fail verdict list
     #[command(after_help = exit::help(exit::CHECK))]
@@ -723,7 +729,9 @@ mod tests {
                     // mx and serve group their own flags; the shared ones stay put.
                     let own = matches!(
                         (sub.get_name(), id),
-                        ("mx", "ipv4" | "ipv6") | ("serve", "idle_timeout")
+                        ("mx", "ipv4" | "ipv6")
+                            | ("serve", "idle_timeout")
+                            | ("domain", "fetch_timeout")
                     );
                     if !own {
                         assert_eq!(heading, Some(want), "{} --{id}", sub.get_name());

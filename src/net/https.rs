@@ -64,7 +64,13 @@ pub async fn get(
             let mut raw = Vec::new();
             let mut chunk = [0u8; 8192];
             loop {
-                let n = tls.read(&mut chunk).await?;
+                let n = match tls.read(&mut chunk).await {
+                    Ok(n) => n,
+                    // Many servers close without TLS close_notify: what came is the
+                    // answer, and its framing says whether it is whole.
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+                    Err(e) => return Err(e),
+                };
                 if n == 0 || raw.len() > limit {
                     break;
                 }
@@ -74,11 +80,7 @@ pub async fn get(
         };
         let raw = match timeout_at(deadline, exchange).await {
             Err(_) => return Err(format!("{addr}: no complete answer before the deadline")),
-            // A server that closes without close_notify still sent its answer.
-            Ok(Err(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
-                return Err(format!("{addr}: {e}"));
-            }
-            Ok(Err(_)) => return Err(format!("{addr}: connection closed early")),
+            Ok(Err(e)) => return Err(format!("{addr}: {e}")),
             Ok(Ok(raw)) => raw,
         };
         return parse_response(&raw, max_body).map_err(|why| format!("{addr}: {why}"));

@@ -8,6 +8,7 @@ pub mod dane;
 pub mod dkim;
 pub mod dmarc;
 pub mod mta_sts;
+pub mod report;
 pub mod spf;
 mod tags;
 pub mod tls_rpt;

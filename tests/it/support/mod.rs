@@ -4,6 +4,7 @@
 pub mod certs;
 pub mod content;
 pub mod dns;
+pub mod https;
 pub mod peers;
 pub mod run;
 pub mod scripted;
