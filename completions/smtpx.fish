@@ -43,6 +43,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -120,6 +121,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s h -l help -d 'Print
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -127,6 +129,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l config -d 'Config fil
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l profile -d 'Use this profile from the config file (flags still win)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 4 -l ipv4 -d 'Show IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 6 -l ipv6 -d 'Show IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dnssec -d 'Validate DNSSEC and show each answer\'s status (implied by --dns-trust-anchor)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide timings, for stable output'
@@ -136,6 +139,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Se
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -175,6 +179,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -224,6 +229,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -273,6 +279,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -311,6 +318,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s s -l server -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -355,6 +363,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hid
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l connect-timeout -d 'TCP connect timeout' -r
@@ -416,6 +425,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s s -l server -d '
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r

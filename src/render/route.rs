@@ -1,10 +1,29 @@
 //! How a domain's mail route reads (`smtpx mx`).
 
-use crate::dns::{Addr, MailRoute};
+use crate::dns::{Addr, Checked, MailRoute, RouteSecurity};
 
-/// The lines describing one domain's route.
-pub fn describe(domain: &str, route: &MailRoute, keep: &dyn Fn(&Addr) -> bool) -> Vec<String> {
+/// The lines describing one domain's route; with `dnssec`, each answer's DNSSEC
+/// status under it.
+pub fn describe(
+    domain: &str,
+    route: &MailRoute,
+    keep: &dyn Fn(&Addr) -> bool,
+    dnssec: Option<&RouteSecurity>,
+) -> Vec<String> {
     let mut lines = Vec::new();
+    let host_status = |lines: &mut Vec<String>, host: &str| {
+        if let Some(status) = dnssec.and_then(|d| d.hosts.iter().find(|h| h.host == host)) {
+            lines.push(format!(
+                "         DNSSEC: addresses {}",
+                checked(&status.addresses)
+            ));
+        }
+    };
+    let mx_status = |lines: &mut Vec<String>| {
+        if let Some(d) = dnssec {
+            lines.push(format!("  DNSSEC: MX answer {}", checked(&d.mx)));
+        }
+    };
     match route {
         MailRoute::Mx { hosts } => {
             let n = hosts.len();
@@ -12,6 +31,7 @@ pub fn describe(domain: &str, route: &MailRoute, keep: &dyn Fn(&Addr) -> bool) -
                 "{domain}: {n} MX host{}",
                 if n == 1 { "" } else { "s" }
             ));
+            mx_status(&mut lines);
             for host in hosts {
                 let tie = if host.tied {
                     "  (tied: tried in random order)"
@@ -23,6 +43,7 @@ pub fn describe(domain: &str, route: &MailRoute, keep: &dyn Fn(&Addr) -> bool) -
                     host.preference, host.name, host.ttl
                 ));
                 addresses(&mut lines, &host.addresses, keep);
+                host_status(&mut lines, &host.name);
                 if host.dangling {
                     let why = host
                         .lookup_error
@@ -44,12 +65,15 @@ pub fn describe(domain: &str, route: &MailRoute, keep: &dyn Fn(&Addr) -> bool) -
             lines.push(format!(
                 "{domain}: no MX records; implicit MX {host} (RFC 5321 §5.1)"
             ));
+            mx_status(&mut lines);
             addresses(&mut lines, addrs, keep);
+            host_status(&mut lines, host);
         }
         MailRoute::NullMx { mixed_with } => {
             lines.push(format!(
                 "{domain}: null MX (RFC 7505): this domain accepts no mail"
             ));
+            mx_status(&mut lines);
             if !mixed_with.is_empty() {
                 lines.push(format!(
                     "  misconfigured: the null MX is published together with {}",
@@ -57,9 +81,12 @@ pub fn describe(domain: &str, route: &MailRoute, keep: &dyn Fn(&Addr) -> bool) -
                 ));
             }
         }
-        MailRoute::NoMail => lines.push(format!(
-            "{domain}: no MX records and no addresses: no mail route"
-        )),
+        MailRoute::NoMail => {
+            lines.push(format!(
+                "{domain}: no MX records and no addresses: no mail route"
+            ));
+            mx_status(&mut lines);
+        }
         MailRoute::NxDomain => lines.push(format!("{domain}: does not exist (NXDOMAIN)")),
         MailRoute::Temporary { reason } => {
             lines.push(format!("{domain}: temporary DNS failure: {reason}"))
@@ -69,6 +96,14 @@ pub fn describe(domain: &str, route: &MailRoute, keep: &dyn Fn(&Addr) -> bool) -
         }
     }
     lines
+}
+
+/// `secure`, `bogus (why)`, or why it could not be checked.
+fn checked(status: &Checked) -> String {
+    match status {
+        Checked::Status(security) => security.to_string(),
+        Checked::Failed { error } => format!("not validated: {error}"),
+    }
 }
 
 fn addresses(lines: &mut Vec<String>, addrs: &[Addr], keep: &dyn Fn(&Addr) -> bool) {
