@@ -6,7 +6,7 @@ use std::time::Duration;
 use smtpx::dns::{Dns, DnsConfig, LookupFailure, Security};
 
 use crate::support::bind::{
-    Bind, Signing, TLSA_AT_ALIAS, TLSA_AT_ALIAS2, TLSA_AT_MX, Zone, tlsa_hex,
+    Bind, SPF, SPF_TAMPERED, Signing, TLSA_AT_ALIAS, TLSA_AT_ALIAS2, TLSA_AT_MX, Zone, tlsa_hex,
 };
 use crate::support::run::smtpx;
 
@@ -54,7 +54,7 @@ fn txt_answers_are_secure_insecure_or_bogus_as_the_zones_are_signed() {
 
         let insecure = dns.txt("insecure.test").await.unwrap();
         assert_eq!(insecure.security, Security::Insecure);
-        assert_eq!(insecure.records, ["v=spf1 ip4:127.0.0.1 -all"]);
+        assert_eq!(insecure.records, [SPF]);
 
         // A bogus answer is reported with what the server sent and why it fails,
         // never as an error that reads like SERVFAIL.
@@ -67,6 +67,28 @@ fn txt_answers_are_secure_insecure_or_bogus_as_the_zones_are_signed() {
             "{reason}"
         );
         assert_eq!(bogus.records, ["v=STSv1; id=20260101"]);
+    });
+}
+
+#[test]
+fn a_record_changed_after_signing_is_bogus_and_says_so() {
+    let Some(bind) = Bind::start(&[Zone::new("tampered.test", Signing::Tampered)]) else {
+        return;
+    };
+    let dns = dns(&bind);
+    runtime().block_on(async {
+        let spf = dns.txt("tampered.test").await.unwrap();
+        let Security::Bogus(reason) = &spf.security else {
+            panic!("{spf:?}");
+        };
+        assert!(
+            reason.contains("signature over the TXT records of tampered.test does not verify"),
+            "{reason}"
+        );
+        assert_eq!(spf.records, [SPF_TAMPERED]);
+        // The zone's other records are untouched, and secure.
+        let dmarc = dns.txt("_dmarc.tampered.test").await.unwrap();
+        assert_eq!(dmarc.security, Security::Secure);
     });
 }
 

@@ -8,7 +8,9 @@
 //! - [`Signing::Unsigned`]: delegated without a DS, which the signed parent proves
 //!   (NSEC) — answers are provably insecure;
 //! - [`Signing::Bogus`]: signed with one key while the DS in `test.` names another —
-//!   answers are bogus.
+//!   answers are bogus;
+//! - [`Signing::Tampered`]: signed and delegated securely, then the SPF TXT record
+//!   is changed after signing — that answer is bogus, the others secure.
 //!
 //! ```ignore
 //! let Some(bind) = Bind::start(&Zone::standard()) else { return }; // skipped without named
@@ -47,7 +49,12 @@ pub enum Signing {
     Signed,
     Unsigned,
     Bogus,
+    Tampered,
 }
+
+/// The SPF record of the standard zones, and what [`Signing::Tampered`] makes of it.
+pub const SPF: &str = "v=spf1 ip4:127.0.0.1 -all";
+pub const SPF_TAMPERED: &str = "v=spf1 ip4:127.0.0.2 -all";
 
 /// One child zone of `test.`.
 #[derive(Clone, Debug)]
@@ -75,7 +82,7 @@ impl Zone {
              _25._tcp.mx TLSA 3 1 1 {mx}\n\
              _25._tcp.alias TLSA 3 1 1 {alias}\n\
              _25._tcp.alias2 TLSA 3 1 1 {alias2}\n\
-             @ TXT \"v=spf1 ip4:127.0.0.1 -all\"\n\
+             @ TXT \"{SPF}\"\n\
              _dmarc TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@{name}\"\n\
              _mta-sts TXT \"v=STSv1; id=20260101\"\n\
              _smtp._tls TXT \"v=TLSRPTv1; rua=mailto:tls@{name}\"\n",
@@ -253,6 +260,15 @@ fn write_zones(dir: &Path, zones: &[Zone]) -> String {
                 let key = keygen(dir, &origin);
                 parent_records.push_str(&ds_of(dir, &key));
                 sign(dir, &origin, &text, &key)
+            }
+            Signing::Tampered => {
+                let key = keygen(dir, &origin);
+                parent_records.push_str(&ds_of(dir, &key));
+                let file = sign(dir, &origin, &text, &key);
+                let signed = fs::read_to_string(&file).expect("read the signed zone");
+                assert!(signed.contains(SPF), "no SPF record to tamper with");
+                fs::write(&file, signed.replace(SPF, SPF_TAMPERED)).expect("tamper");
+                file
             }
             Signing::Bogus => {
                 // Signed with one key; the parent's DS names another.
