@@ -466,6 +466,29 @@ mod tests {
     }
 
     #[test]
+    fn weakest_status_wins_and_json_keeps_the_reason() {
+        let bogus = Security::Bogus("bad key".into());
+        assert_eq!(
+            Security::Secure.weakest(Security::Insecure),
+            Security::Insecure
+        );
+        assert_eq!(Security::Insecure.weakest(bogus.clone()), bogus);
+        assert_eq!(
+            Security::Indeterminate.weakest(Security::Secure),
+            Security::Indeterminate
+        );
+        assert_eq!(
+            serde_json::to_value(&bogus).unwrap(),
+            serde_json::json!({"status": "bogus", "reason": "bad key"})
+        );
+        assert_eq!(
+            serde_json::to_value(Security::Secure).unwrap(),
+            serde_json::json!({"status": "secure"})
+        );
+        assert_eq!(bogus.to_string(), "bogus (bad key)");
+    }
+
+    #[test]
     fn both_families_off_means_both_on() {
         let cfg = DnsConfig {
             ipv4: false,

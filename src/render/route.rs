@@ -121,3 +121,56 @@ pub fn deliverable(route: &MailRoute) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{HostSecurity, MxHost, Security};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn host(name: &str) -> MxHost {
+        MxHost {
+            name: name.into(),
+            preference: 10,
+            ttl: 300,
+            tied: false,
+            addresses: vec![Addr {
+                ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                ttl: 300,
+            }],
+            lookup_error: None,
+            dangling: false,
+        }
+    }
+
+    #[test]
+    fn dnssec_status_sits_under_the_answer_it_judges() {
+        let route = MailRoute::Mx {
+            hosts: vec![host("mx1.example.org"), host("mx2.example.org")],
+        };
+        let dnssec = RouteSecurity {
+            mx: Checked::Status(Security::Secure),
+            hosts: vec![
+                HostSecurity {
+                    host: "mx1.example.org".into(),
+                    addresses: Checked::Status(Security::Bogus("bad key".into())),
+                },
+                HostSecurity {
+                    host: "mx2.example.org".into(),
+                    addresses: Checked::Failed {
+                        error: "no answer within 5s".into(),
+                    },
+                },
+            ],
+        };
+        let lines = describe("example.org", &route, &|_| true, Some(&dnssec));
+        assert_eq!(lines[1], "  DNSSEC: MX answer secure");
+        assert_eq!(lines[4], "         DNSSEC: addresses bogus (bad key)");
+        assert_eq!(
+            lines[7],
+            "         DNSSEC: addresses not validated: no answer within 5s"
+        );
+        let plain = describe("example.org", &route, &|_| true, None);
+        assert!(plain.iter().all(|l| !l.contains("DNSSEC")), "{plain:?}");
+    }
+}
