@@ -13,7 +13,7 @@ use hickory_resolver::config::{ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
 use hickory_resolver::proto::dnssec::{
-    Algorithm, DigestType, Proof, PublicKeyBuf, TrustAnchors, Verifier,
+    Algorithm, DigestType, Proof, PublicKey, PublicKeyBuf, TrustAnchors, Verifier,
 };
 use hickory_resolver::proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
@@ -77,15 +77,18 @@ impl Validator {
     }
 }
 
-/// hickory's trust anchor set from ours: DNSKEY records as they are; DS records
-/// resolved into the zone's DNSKEY RRset (RFC 4035 §5.2: a key matching the DS, and
-/// every key of the RRset once a matching key's signature over it verifies).
+/// hickory's trust anchor set from ours. hickory trusts a non-root zone's DNSKEY
+/// RRset only when every key in it is an anchor, but an anchor names one key (the
+/// KSK) and a zone usually has more. So each zone's RRset is fetched and trusted
+/// as RFC 4035 §5.2 does below a DS: the keys the anchor names (by DS digest or
+/// as the DNSKEY itself), and every key of the RRset once a named key's signature
+/// over it verifies. Root anchors go to hickory as they are: it handles the root.
 async fn trust_anchors(
     anchor: &TrustAnchor,
     plain: &TokioResolver,
 ) -> Result<TrustAnchors, String> {
     let mut anchors = TrustAnchors::empty();
-    let mut ds_zones: Vec<&str> = Vec::new();
+    let mut zones: Vec<&str> = Vec::new();
     for entry in &anchor.entries {
         match entry {
             AnchorRecord::Dnskey {
@@ -93,40 +96,22 @@ async fn trust_anchors(
                 algorithm,
                 key,
                 ..
-            } => {
-                let name = anchor_name(zone, anchor)?;
+            } if zone == "." => {
                 let key = PublicKeyBuf::new(key.clone(), Algorithm::from_u8(*algorithm));
-                anchors.insert_with_name(&key, LowerName::from(&name));
+                anchors.insert_with_name(&key, LowerName::from(Name::root()));
             }
-            AnchorRecord::Ds { zone, .. } => {
-                if !ds_zones.contains(&zone.as_str()) {
-                    ds_zones.push(zone);
+            other => {
+                if !zones.contains(&other.zone()) {
+                    zones.push(other.zone());
                 }
             }
         }
     }
-    for zone in ds_zones {
+    for zone in zones {
         let name = anchor_name(zone, anchor)?;
-        let ds: Vec<DS> = anchor
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                AnchorRecord::Ds {
-                    zone: z,
-                    key_tag,
-                    algorithm,
-                    digest_type,
-                    digest,
-                } if z == zone => Some(DS::new(
-                    *key_tag,
-                    Algorithm::from_u8(*algorithm),
-                    DigestType::from(*digest_type),
-                    digest.clone(),
-                )),
-                _ => None,
-            })
-            .collect();
-        for key in keys_for_ds(&name, &ds, plain)
+        let named: Vec<&AnchorRecord> =
+            anchor.entries.iter().filter(|e| e.zone() == zone).collect();
+        for key in keys_for_anchor(&name, &named, plain)
             .await
             .map_err(|why| format!("trust anchor {} for {zone}: {why}", anchor.source))?
         {
@@ -134,6 +119,33 @@ async fn trust_anchors(
         }
     }
     Ok(anchors)
+}
+
+/// Whether `key` is one the anchor records name.
+fn named_by(zone: &Name, key: &DNSKEY, records: &[&AnchorRecord]) -> bool {
+    records.iter().any(|record| match record {
+        AnchorRecord::Ds {
+            key_tag,
+            algorithm,
+            digest_type,
+            digest,
+            ..
+        } => DS::new(
+            *key_tag,
+            Algorithm::from_u8(*algorithm),
+            DigestType::from(*digest_type),
+            digest.clone(),
+        )
+        .covers(zone, key)
+        .unwrap_or(false),
+        AnchorRecord::Dnskey {
+            algorithm, key: k, ..
+        } => {
+            key.zone_key()
+                && key.algorithm() == Algorithm::from_u8(*algorithm)
+                && key.public_key().public_bytes() == k.as_slice()
+        }
+    })
 }
 
 fn anchor_name(zone: &str, anchor: &TrustAnchor) -> Result<Name, String> {
@@ -145,7 +157,11 @@ fn anchor_name(zone: &str, anchor: &TrustAnchor) -> Result<Name, String> {
     })
 }
 
-async fn keys_for_ds(zone: &Name, ds: &[DS], plain: &TokioResolver) -> Result<Vec<DNSKEY>, String> {
+async fn keys_for_anchor(
+    zone: &Name,
+    named: &[&AnchorRecord],
+    plain: &TokioResolver,
+) -> Result<Vec<DNSKEY>, String> {
     let dnskey_records: Vec<Record> = plain
         .lookup(zone.clone(), RecordType::DNSKEY)
         .await
@@ -162,13 +178,10 @@ async fn keys_for_ds(zone: &Name, ds: &[DS], plain: &TokioResolver) -> Result<Ve
             _ => None,
         })
         .collect();
-    let matched: Vec<&DNSKEY> = keys
-        .iter()
-        .filter(|k| ds.iter().any(|d| d.covers(zone, k).unwrap_or(false)))
-        .collect();
+    let matched: Vec<&DNSKEY> = keys.iter().filter(|k| named_by(zone, k, named)).collect();
     if matched.is_empty() {
         return Err(format!(
-            "none of the {} DNSKEY records served matches the DS record",
+            "none of the {} DNSKEY records served matches the anchor",
             keys.len()
         ));
     }

@@ -205,12 +205,13 @@ impl Bind {
         self.addr.to_string()
     }
 
-    /// `test.`'s DNSKEY record, in the file `dnssec-keygen` wrote.
+    /// `test.`'s key-signing DNSKEY record (not its ZSK), in the file
+    /// `dnssec-keygen` wrote.
     pub fn anchor_dnskey_file(&self) -> PathBuf {
         self.dir.path().join("anchor.dnskey")
     }
 
-    /// `test.`'s DS record, as `dnssec-dsfromkey` wrote it.
+    /// `test.`'s DS record for its KSK, as `dnssec-dsfromkey` wrote it.
     pub fn anchor_ds_file(&self) -> PathBuf {
         self.dir.path().join("anchor.ds")
     }
@@ -280,9 +281,17 @@ fn write_zones(dir: &Path, zones: &[Zone]) -> String {
         };
         clauses.push_str(&zone_clause(&origin, &file));
     }
+    // The parent has a KSK and a ZSK, as real zones do: the trust anchor names the
+    // KSK only, and the ZSK is trusted because the KSK signs the DNSKEY RRset.
     let parent = "test.";
     let key = keygen(dir, parent);
-    let file = sign(dir, parent, &zone_text(parent, &parent_records), &key);
+    let zsk = keygen_with(dir, parent, false);
+    let file = sign_with(
+        dir,
+        parent,
+        &zone_text(parent, &parent_records),
+        &[&key, &zsk],
+    );
     clauses.push_str(&zone_clause(parent, &file));
     fs::copy(dir.join(format!("{key}.key")), dir.join("anchor.dnskey"))
         .expect("copy the anchor key");
@@ -324,29 +333,29 @@ fn named_conf(dir: &Path, port: u16, zones: &str) -> String {
     )
 }
 
-/// A key-signing key used alone (`-z` when signing): one key per zone keeps the
-/// DNSKEY set equal to what the DS or the trust anchor names. Returns the key's
-/// base name (`Kzone.+013+NNNNN`).
+/// A key-signing key, used alone for the child zones (`-z` when signing). Returns
+/// the key's base name (`Kzone.+013+NNNNN`).
 fn keygen(dir: &Path, origin: &str) -> String {
-    let out = run(
-        dir,
-        "dnssec-keygen",
-        &[
-            "-q",
-            "-K",
-            ".",
-            "-a",
-            "ECDSAP256SHA256",
-            "-f",
-            "KSK",
-            "-L",
-            "300",
-            "-n",
-            "ZONE",
-            origin,
-        ],
-    );
-    out.trim().to_string()
+    keygen_with(dir, origin, true)
+}
+
+fn keygen_with(dir: &Path, origin: &str, ksk: bool) -> String {
+    let mut args = vec![
+        "-q",
+        "-K",
+        ".",
+        "-a",
+        "ECDSAP256SHA256",
+        "-L",
+        "300",
+        "-n",
+        "ZONE",
+    ];
+    if ksk {
+        args.extend(["-f", "KSK"]);
+    }
+    args.push(origin);
+    run(dir, "dnssec-keygen", &args).trim().to_string()
 }
 
 fn ds_of(dir: &Path, key: &str) -> String {
@@ -354,25 +363,28 @@ fn ds_of(dir: &Path, key: &str) -> String {
 }
 
 fn sign(dir: &Path, origin: &str, text: &str, key: &str) -> PathBuf {
+    sign_with(dir, origin, text, &[key])
+}
+
+/// One key signs everything (`-z`); a KSK and a ZSK split the work as usual.
+fn sign_with(dir: &Path, origin: &str, text: &str, keys: &[&str]) -> PathBuf {
     let unsigned = dir.join(format!("{origin}zone"));
     let signed = dir.join(format!("{origin}zone.signed"));
-    fs::write(&unsigned, format!("{text}$INCLUDE {key}.key\n")).expect("write the zone");
-    run(
-        dir,
-        "dnssec-signzone",
-        &[
-            "-q",
-            "-K",
-            ".",
-            "-z",
-            "-o",
-            origin,
-            "-f",
-            signed.to_str().expect("utf-8 path"),
-            unsigned.to_str().expect("utf-8 path"),
-            key,
-        ],
-    );
+    let includes: String = keys.iter().map(|k| format!("$INCLUDE {k}.key\n")).collect();
+    fs::write(&unsigned, format!("{text}{includes}")).expect("write the zone");
+    let mut args = vec!["-q", "-K", "."];
+    if keys.len() == 1 {
+        args.push("-z");
+    }
+    args.extend([
+        "-o",
+        origin,
+        "-f",
+        signed.to_str().expect("utf-8 path"),
+        unsigned.to_str().expect("utf-8 path"),
+    ]);
+    args.extend(keys);
+    run(dir, "dnssec-signzone", &args);
     signed
 }
 
