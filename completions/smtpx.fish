@@ -44,6 +44,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -105,6 +106,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -121,13 +123,16 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s h -l help -d 'Print
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 4 -l ipv4 -d 'Show IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 6 -l ipv6 -d 'Show IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dnssec -d 'Validate DNSSEC and show each answer\'s status (implied by --dns-trust-anchor)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide timings, for stable output'
@@ -139,11 +144,13 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l tls-ca -d 'Trust 
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l fetch-timeout -d 'Deadline for fetching each MTA-STS policy over HTTPS' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l no-timing -d 'Hide timings, for stable output'
@@ -153,6 +160,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Se
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -179,6 +187,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -192,6 +201,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -227,6 +237,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -241,6 +252,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -276,6 +288,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -290,6 +303,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -315,6 +329,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -328,6 +343,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s s -l server -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -361,6 +377,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -372,6 +389,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hid
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l connect-timeout -d 'TCP connect timeout' -r
@@ -417,6 +435,7 @@ never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s s -l server -d 'Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -433,6 +452,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s s -l server -d '
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l max-hops -d 'Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l helo -d 'Name to send in EHLO/HELO [default: this host\'s name if fully qualified, else the address literal of our end of the connection, e.g. [127.0.0.1]]. An IDN name goes as A-labels' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l timeout -d 'One deadline for the whole run, e.g. 30s, 1m30s, or 30 (seconds)' -r
@@ -468,6 +488,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'

@@ -27,7 +27,13 @@ pub struct DomainArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20s", help_heading = "Checks")]
     pub fetch_timeout: Duration,
     /// Fetch MTA-STS policies from this port instead of 443 (private test setups only)
-    #[arg(long, value_name = "PORT", default_value_t = 443, hide = true, help_heading = "Checks")]
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 443,
+        hide = true,
+        help_heading = "Checks"
+    )]
     pub mta_sts_port: u16,
     #[command(flatten)]
     pub dns: DnsArgs,

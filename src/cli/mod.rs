@@ -228,6 +228,13 @@ pub struct DnsArgs {
     /// Deadline for each DNS lookup
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s", help_heading = "DNS")]
     pub dns_timeout: Duration,
+    /// Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor
+    #[arg(long, value_name = "FILE", help_heading = "DNS")]
+    pub dns_trust_anchor: Option<PathBuf>,
+    /// Do not validate DNSSEC: every answer's status is "unchecked" (for resolvers that
+    /// strip DNSSEC records, and private trees without signatures)
+    #[arg(long, conflicts_with = "dns_trust_anchor", help_heading = "DNS")]
+    pub no_dnssec: bool,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +255,9 @@ pub struct MxArgs {
     /// Show IPv6 addresses only
     #[arg(short = '6', long = "ipv6", help_heading = "DNS")]
     pub ipv6: bool,
+    /// Validate DNSSEC and show each answer's status (implied by --dns-trust-anchor)
+    #[arg(long, help_heading = "DNS")]
+    pub dnssec: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -129,6 +129,10 @@ pub const PAGES: &[Page] = &[
              TTLs; an implicit MX when the domain has addresses but no MX; a null MX (RFC \
              7505); dangling MX targets. NXDOMAIN and temporary failures (SERVFAIL, timeout) \
              are told apart. Domains are looked up concurrently. No SMTP connection is made.",
+            "With --dnssec (or --dns-trust-anchor), smtpx validates DNSSEC itself, from the \
+             built-in root key or the given anchor, never trusting a resolver's AD bit, and \
+             shows the status of the MX answer and of each host's addresses: secure, \
+             insecure, bogus (with the broken link) or indeterminate.",
         ],
         sections: &[(
             "JSON OUTPUT",
@@ -136,7 +140,8 @@ pub const PAGES: &[Page] = &[
                 "--json prints one {\"type\": \"route\"} object per domain with domain, \
                deliverable, temporary and route (kind: mx, implicit, null_mx, no_mail, \
                nx_domain, temporary, invalid_domain, with hosts, preferences, addresses and \
-               TTLs), then the result object.",
+               TTLs), then the result object. With --dnssec it also holds dnssec: {mx, \
+               hosts: [{host, addresses}]}, each status as {status, reason}.",
             ],
         )],
         exit: exit::MX,
@@ -148,6 +153,10 @@ pub const PAGES: &[Page] = &[
             (
                 "Ask a particular DNS server, IPv4 addresses only",
                 "smtpx mx example.org --dns-server 192.0.2.53 -4",
+            ),
+            (
+                "Is the route DNSSEC-signed? (validated by smtpx, from the root key)",
+                "smtpx mx example.org --dnssec",
             ),
         ],
     },

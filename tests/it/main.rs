@@ -5,6 +5,7 @@ mod catalog;
 mod check_cli;
 mod config_cli;
 mod dns_route;
+mod dnssec;
 mod domain_cli;
 mod generated;
 mod input_cli;

@@ -77,6 +77,7 @@ async fn txt(dns: &Dns, name: &str) -> Result<Secured<String>, LookupFailure> {
         Err(LookupFailure::NxDomain { .. }) => Ok(Secured {
             records: Vec::new(),
             security: Security::Unchecked,
+            name: name.to_owned(),
         }),
         other => other,
     }
@@ -676,19 +677,30 @@ fn dnssec_row(trust: &Trust) -> Row {
             row.add(Status::Fail, format!("{what}: bogus ({why})"));
         }
     }
-    let (secure, insecure, unchecked) = (count("secure"), count("insecure"), count("unchecked"));
-    if unchecked == trust.len() {
+    if row.findings.iter().any(|f| f.status == Status::Fail) {
+        row.facts = json!({
+            "answers": trust.iter().map(|(what, t)| json!({"name": what, "security": t.as_str()})).collect::<Vec<_>>()
+        });
+        return row;
+    }
+    // Names that do not exist carry no status here; they neither help nor hurt.
+    let judged = trust.len() - count("unchecked");
+    let (secure, insecure) = (count("secure"), count("insecure"));
+    let undecided = count("indeterminate");
+    if judged == 0 {
         row.add(Status::Info, "answers were not DNSSEC-validated");
-    } else if secure == trust.len() {
-        row.add(Status::Pass, format!("all {secure} answers DNSSEC-secure"));
     } else if insecure > 0 {
         row.add(
             Status::Warn,
-            format!(
-                "{insecure} of {} answers come from unsigned zones",
-                trust.len()
-            ),
+            format!("{insecure} of {judged} answers come from unsigned zones"),
         );
+    } else if undecided > 0 {
+        row.add(
+            Status::Warn,
+            format!("{undecided} of {judged} answers could not be validated"),
+        );
+    } else if secure == judged {
+        row.add(Status::Pass, format!("all {secure} answers DNSSEC-secure"));
     }
     row.facts = json!({
         "answers": trust.iter().map(|(what, t)| json!({"name": what, "security": t.as_str()})).collect::<Vec<_>>()

@@ -1,6 +1,7 @@
 //! Test fixtures: scripted server, certificates, real peers, the binary and
 //! its input.
 #![allow(dead_code)]
+pub mod bind;
 pub mod certs;
 pub mod content;
 pub mod dns;
