@@ -1,6 +1,7 @@
 //! One runner per subcommand: validated plan in, outcome and exit code out.
 
 pub mod bench;
+pub mod chain_file;
 pub mod check;
 pub mod config;
 pub mod domain;
