@@ -30,6 +30,7 @@ complete -c smtpx -n "__fish_smtpx_needs_command" -s h -l help -d 'Print help (s
 complete -c smtpx -n "__fish_smtpx_needs_command" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "send" -d 'Send a message and show the whole SMTP conversation'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "mx" -d 'Show a domain\'s mail routing: MX hosts, addresses, null MX, implicit MX'
+complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "domain" -d 'Check a domain\'s mail security from DNS and HTTPS alone: DNSSEC, MX, DANE, MTA-STS, TLS-RPT, SPF, DMARC and DKIM, each with a pass/warn/fail verdict and its reason'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "check" -d 'Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY, EXPN, TURN, timing, and a pass/warn/fail verdict list'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "vrfy" -d 'Ask a server to verify addresses (VRFY), with the RFC 5321 meaning of each reply'
 complete -c smtpx -n "__fish_smtpx_needs_command" -f -a "expn" -d 'Ask a server to expand mailing lists (EXPN), listing the members it returns'
@@ -43,6 +44,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -134,6 +136,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -153,22 +156,44 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s h -l help -d 'Print
 complete -c smtpx -n "__fish_smtpx_using_subcommand send" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 4 -l ipv4 -d 'Show IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s 6 -l ipv6 -d 'Show IPv6 addresses only'
+complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l dnssec -d 'Validate DNSSEC and show each answer\'s status (implied by --dns-trust-anchor)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s q -l quiet -d 'Print only the outcome line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l json -d 'One JSON object per event and a final result object, one per line'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -l no-timing -d 'Hide timings, for stable output'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s h -l help -d 'Print help'
 complete -c smtpx -n "__fish_smtpx_using_subcommand mx" -s V -l version -d 'Print version'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dkim-selector -d 'Check the DKIM key published under this selector (repeatable); selectors cannot be listed from DNS' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dane-port -d 'The SMTP port whose TLSA records are looked up on each MX host' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l tls-ca -d 'Trust these CA certificates (PEM) for the MTA-STS policy fetch, besides the public roots (repeatable)' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l fetch-timeout -d 'Deadline for fetching each MTA-STS policy over HTTPS' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l color -d 'When to colour the output' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s q -l quiet -d 'Print only the outcome line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l json -d 'One JSON object per event and a final result object, one per line'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -l no-timing -d 'Hide timings, for stable output'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s h -l help -d 'Print help'
+complete -c smtpx -n "__fish_smtpx_using_subcommand domain" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s s -l server -d 'Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient\'s domain]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -209,6 +234,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand check" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -222,6 +248,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -271,6 +298,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -285,6 +313,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -334,6 +363,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand expn" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -348,6 +378,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s s -l server -d 'Ser
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -387,6 +418,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand size" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -400,6 +432,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s s -l server -d 'S
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -445,6 +478,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -456,6 +490,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l no-timing -d 'Hid
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -513,6 +548,7 @@ never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s s -l server -d 'Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand bench; and not __fish_seen_subcommand_from merge" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'
@@ -541,6 +577,7 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s s -l server -d '
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s p -l port -d 'Port, when --server gives none (1-65535)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-server -d 'Send DNS queries (MX, A, AAAA, PTR) to this server instead of the system\'s resolvers' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-timeout -d 'Deadline for each DNS lookup' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l dns-trust-anchor -d 'Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l socket -d 'Talk to the server over the Unix domain socket PATH instead of TCP' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l pipe -d 'Run COMMAND and speak SMTP over its stdin and stdout, e.g. \'sendmail -bs\' or \'exim -bh 192.0.2.1\' (split into words like a shell, with simple quoting; no shell runs). Its stderr is shown marked; at the end its stdin is closed and its exit status reported (killed if it does not exit within 5s)' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l local-addr -l local-interface -d 'Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT (bench and verify, which open many connections, take no port)' -r
@@ -588,6 +625,7 @@ always\t''
 never\t''"
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l config -d 'Config file [default: $XDG_CONFIG_HOME/smtpx/config.toml or ~/.config/smtpx/config.toml]' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l profile -d 'Use this profile from the config file (flags still win)' -r
+complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l no-dnssec -d 'Do not validate DNSSEC: every answer\'s status is "unchecked" (for resolvers that strip DNSSEC records, and private trees without signatures)'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c smtpx -n "__fish_smtpx_using_subcommand session" -l tls-no-verify -d 'Do not verify the server\'s certificate (every later line is labelled unverified)'

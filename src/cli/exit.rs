@@ -56,6 +56,17 @@ pub const MX: ExitTable = &[
     ),
 ];
 
+pub const DOMAIN: ExitTable = &[
+    (0, "nothing failed (warnings allowed)"),
+    (2, "usage error"),
+    (
+        3,
+        "DNS itself failed for a domain (timeout, SERVFAIL, server unreachable): its verdicts are incomplete",
+    ),
+    (7, "a check failed"),
+    (130, "interrupted (Ctrl-C)"),
+];
+
 pub const CHECK: ExitTable = &[
     (0, "every check passed or only warned"),
     (2, "usage error"),

@@ -7,12 +7,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod domain;
 pub mod exit;
 pub mod serve;
 mod session;
 
 pub use crate::render::palette::ColorChoice;
 pub use bench::{BenchAction, BenchArgs, BenchMergeArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
+pub use domain::DomainArgs;
 pub use session::SessionArgs;
 
 #[derive(Debug, Parser)]
@@ -46,6 +48,10 @@ pub enum Verb {
     /// Show a domain's mail routing: MX hosts, addresses, null MX, implicit MX
     #[command(after_help = exit::help(exit::MX))]
     Mx(MxArgs),
+    /// Check a domain's mail security from DNS and HTTPS alone: DNSSEC, MX, DANE, MTA-STS,
+    /// TLS-RPT, SPF, DMARC and DKIM, each with a pass/warn/fail verdict and its reason
+    #[command(after_help = exit::help(exit::DOMAIN))]
+    Domain(Box<DomainArgs>),
     /// Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY,
     /// EXPN, TURN, timing, and a pass/warn/fail verdict list
     #[command(after_help = exit::help(exit::CHECK))]
@@ -328,6 +334,13 @@ pub struct DnsArgs {
     /// Deadline for each DNS lookup
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s", help_heading = "DNS")]
     pub dns_timeout: Duration,
+    /// Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor
+    #[arg(long, value_name = "FILE", help_heading = "DNS")]
+    pub dns_trust_anchor: Option<PathBuf>,
+    /// Do not validate DNSSEC: every answer's status is "unchecked" (for resolvers that
+    /// strip DNSSEC records, and private trees without signatures)
+    #[arg(long, conflicts_with = "dns_trust_anchor", help_heading = "DNS")]
+    pub no_dnssec: bool,
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +361,9 @@ pub struct MxArgs {
     /// Show IPv6 addresses only
     #[arg(short = '6', long = "ipv6", help_heading = "DNS")]
     pub ipv6: bool,
+    /// Validate DNSSEC and show each answer's status (implied by --dns-trust-anchor)
+    #[arg(long, help_heading = "DNS")]
+    pub dnssec: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -1008,7 +1024,9 @@ mod tests {
                     // mx and serve group their own flags; the shared ones stay put.
                     let own = matches!(
                         (sub.get_name(), id),
-                        ("mx", "ipv4" | "ipv6") | ("serve", "idle_timeout")
+                        ("mx", "ipv4" | "ipv6")
+                            | ("serve", "idle_timeout")
+                            | ("domain", "fetch_timeout")
                     );
                     if !own {
                         assert_eq!(heading, Some(want), "{} --{id}", sub.get_name());

@@ -66,7 +66,7 @@ pub const PAGES: &[Page] = &[
              QUIT - printing every command it sends and every reply it gets, with reply \
              codes, timings and TLS details.",
             "Each subcommand has its own page: smtpx-send(1) sends a message, smtpx-mx(1) \
-             shows a domain's mail routing, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
+             shows a domain's mail routing, smtpx-domain(1) checks its mail security, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
              smtpx-expn(1) and smtpx-size(1) probe it, smtpx-verify(1) verifies addresses in \
              bulk, smtpx-bench(1) loads a server (smtpx-bench-merge(1) joins the reports of many \
              runs), smtpx-session(1) lets you type SMTP by hand, \
@@ -186,6 +186,10 @@ pub const PAGES: &[Page] = &[
              TTLs; an implicit MX when the domain has addresses but no MX; a null MX (RFC \
              7505); dangling MX targets. NXDOMAIN and temporary failures (SERVFAIL, timeout) \
              are told apart. Domains are looked up concurrently. No SMTP connection is made.",
+            "With --dnssec (or --dns-trust-anchor), smtpx validates DNSSEC itself, from the \
+             built-in root key or the given anchor, never trusting a resolver's AD bit, and \
+             shows the status of the MX answer and of each host's addresses: secure, \
+             insecure, bogus (with the broken link) or indeterminate.",
         ],
         sections: &[(
             "JSON OUTPUT",
@@ -193,7 +197,8 @@ pub const PAGES: &[Page] = &[
                 "--json prints one {\"type\": \"route\"} object per domain with domain, \
                deliverable, temporary and route (kind: mx, implicit, null_mx, no_mail, \
                nx_domain, temporary, invalid_domain, with hosts, preferences, addresses and \
-               TTLs), then the result object.",
+               TTLs), then the result object. With --dnssec it also holds dnssec: {mx, \
+               hosts: [{host, addresses}]}, each status as {status, reason}.",
             ],
         )],
         exit: exit::MX,
@@ -205,6 +210,47 @@ pub const PAGES: &[Page] = &[
             (
                 "Ask a particular DNS server, IPv4 addresses only",
                 "smtpx mx example.org --dns-server 192.0.2.53 -4",
+            ),
+            (
+                "Is the route DNSSEC-signed? (validated by smtpx, from the root key)",
+                "smtpx mx example.org --dnssec",
+            ),
+        ],
+    },
+    Page {
+        name: "domain",
+        description: &[
+            "Checks a domain's mail security from DNS and HTTPS alone; it never opens an \
+             SMTP connection. Each row is pass, warn or fail (or info when there is nothing \
+             to judge) with the reason: dnssec (how far the answers below can be trusted), \
+             mx (the route as smtpx-mx(1) shows it), dane (TLSA records at _PORT._tcp of each \
+             MX host: DANE-TA and DANE-EE are usable for SMTP; records in an unsigned zone \
+             are ignored by senders), mta_sts (the _mta-sts TXT record, the policy fetched \
+             from https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a verified certificate \
+             and no redirects, and whether every MX host matches a policy pattern), tls_rpt \
+             (the _smtp._tls record and its report addresses), spf (one record, at most 10 \
+             DNS lookups and 2 void lookups through includes and redirects, the all \
+             qualifier), dmarc (the policy, found at the domain or a parent, its report \
+             addresses and their authorisation records) and dkim (the key at each \
+             --dkim-selector: type, size, testing, revoked).",
+            "The lookups run concurrently, so a domain costs about its longest chain of \
+             dependent lookups. SPF, DMARC and DKIM syntax is read by the mail-auth crate.",
+        ],
+        sections: &[(
+            "JSON OUTPUT",
+            &[
+                "--json prints one {\"type\": \"domain\"} object per domain with domain, \
+                 status, dns_failed and a key per row (dnssec, mx, dane, mta_sts, tls_rpt, \
+                 spf, dmarc, dkim), each with status, findings (status and reason) and the \
+                 row's facts; then the result object.",
+            ],
+        )],
+        exit: exit::DOMAIN,
+        examples: &[
+            ("The whole picture for a domain", "smtpx domain example.org"),
+            (
+                "Also the DKIM keys of two selectors, as JSON",
+                "smtpx domain example.org --dkim-selector s1 --dkim-selector s2 --json",
             ),
         ],
     },

@@ -2,6 +2,7 @@
 //! TLS over any of them, and the bounded reply reader. Only this module names rustls
 //! types; the rest sees `TlsInfo`.
 pub mod connection;
+pub mod https;
 pub mod pipe;
 pub mod proxy_header;
 pub mod socks5;

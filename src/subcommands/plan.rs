@@ -594,7 +594,8 @@ pub fn default_from() -> Result<ReversePath, String> {
         .map_err(|e| format!("cannot make a default --from: {e}"))
 }
 
-/// DNS settings from `--dns-server`, `--dns-timeout`, `-4`/`-6`.
+/// DNS settings from `--dns-server`, `--dns-timeout`, `--dns-trust-anchor`, `-4`/`-6`.
+/// The trust anchor file is read and parsed now, so a bad one is a usage error.
 pub fn dns_config(server: &ServerArgs) -> Result<DnsConfig, String> {
     dns_settings(&server.dns, server.ipv4, server.ipv6)
 }
@@ -611,6 +612,15 @@ pub fn dns_settings(dns: &DnsArgs, v4_only: bool, v6_only: bool) -> Result<DnsCo
         timeout: dns.dns_timeout,
         ipv4: !v6_only,
         ipv6: !v4_only,
+        validate: !dns.no_dnssec,
+        trust_anchor: dns
+            .dns_trust_anchor
+            .as_deref()
+            .map(|path| {
+                crate::dns::load_trust_anchor(path)
+                    .map_err(|e| format!("invalid --dns-trust-anchor: {e}"))
+            })
+            .transpose()?,
     })
 }
 

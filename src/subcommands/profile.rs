@@ -131,7 +131,7 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
             apply_auth(&mut args.auth, p, m)?;
         }
         // A profile describes a server to talk to; serve is the server.
-        Verb::Mx(_) | Verb::Serve(_) | Verb::Config(_) | Verb::Generate(_) => {}
+        Verb::Mx(_) | Verb::Domain(_) | Verb::Serve(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())
 }

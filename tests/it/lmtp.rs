@@ -241,3 +241,30 @@ fn a_refused_lhlo_never_falls_back_to_helo() {
     assert_eq!(out.code, 7, "{out}");
     assert!(!record.received_text().contains("HELO "), "{out}");
 }
+
+/// LMTP servers usually listen on a Unix socket: Dovecot's, the same delivery.
+#[test]
+fn dovecot_over_its_unix_socket_answers_each_recipient() {
+    let Some(dovecot) = DovecotLmtp::start(&["alice", "bob"]) else {
+        return;
+    };
+    let socket = dovecot.socket();
+    let out = Smtpx::send()
+        .args(&["--protocol", "lmtp", "--socket"])
+        .arg(&socket)
+        .args(&["--helo", "client.test", "--from", "me@example.org"])
+        .args(&[
+            "--to",
+            "alice@example.test,bob@example.test",
+            "--body",
+            "hi",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("-> LHLO client.test"), "{out}");
+    assert_eq!(
+        out.stdout.matches("*  the reply above is for").count(),
+        2,
+        "{out}"
+    );
+}

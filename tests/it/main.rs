@@ -6,6 +6,8 @@ mod catalog;
 mod check_cli;
 mod config_cli;
 mod dns_route;
+mod dnssec;
+mod domain_cli;
 mod forwarding;
 mod generated;
 mod input_cli;

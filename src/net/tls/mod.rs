@@ -442,7 +442,7 @@ fn read_certs(
     ))
 }
 
-fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
+pub(crate) fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
     let what = "CA file";
     let certs = read_certs(what, path)?;
     let count = certs.len();

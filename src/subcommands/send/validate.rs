@@ -158,7 +158,8 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
     let target = plan::target(&args.server)?;
     open.lmtp = args.protocol == Protocol::Lmtp;
     if open.lmtp {
-        lmtp_can_happen(args, target.as_ref().map(|t| t.port))?;
+        let local = args.server.transport.socket.is_some() || args.server.transport.pipe.is_some();
+        lmtp_can_happen(args, target.as_ref().map(|t| t.port), local)?;
     }
     if args.requiretls && open.tls_mode == OpenTls::Off {
         return Err(
@@ -202,12 +203,17 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
 
 /// LMTP goes to one server the user names, on a port of its own: it is never routed by
 /// MX, and RFC 2033 §5 keeps it off port 25. PRDR is an SMTP answer to what LMTP does
-/// anyway.
-fn lmtp_can_happen(args: &SendArgs, port: Option<u16>) -> Result<(), String> {
+/// anyway. A Unix socket or a process (where LMTP servers usually listen) needs no port.
+fn lmtp_can_happen(args: &SendArgs, port: Option<u16>, local: bool) -> Result<(), String> {
+    if args.prdr {
+        return Err("--prdr with --protocol lmtp: LMTP already answers per recipient".into());
+    }
+    if local {
+        return Ok(());
+    }
     match port {
-        None => Err("--protocol lmtp needs --server: LMTP is spoken to one server, never routed by MX".into()),
+        None => Err("--protocol lmtp needs --server, --socket or --pipe: LMTP is spoken to one server, never routed by MX".into()),
         Some(25) => Err("--protocol lmtp needs a port other than 25 (RFC 2033 §5; LMTP has no standard port): give --server HOST:PORT or --port".into()),
-        Some(_) if args.prdr => Err("--prdr with --protocol lmtp: LMTP already answers per recipient".into()),
         Some(_) => Ok(()),
     }
 }

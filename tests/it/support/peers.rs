@@ -59,10 +59,10 @@ const AIOSMTPD_SERVER: &str = concat!(
 
 /// Generous: the machine has two cores shared with other work, and a cold
 /// Python import or a first Postfix start can take seconds there.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a fixture picks a new port after losing a race for one.
-const PORT_ATTEMPTS: usize = 5;
-const POLL: Duration = Duration::from_millis(20);
+pub(crate) const PORT_ATTEMPTS: usize = 5;
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 // ---------------------------------------------------------------------------
 // Availability
@@ -75,7 +75,8 @@ const POLL: Duration = Duration::from_millis(20);
 /// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
 /// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal),
-/// `microsocks` (a SOCKS5 proxy), `dovecot` (Dovecot's master and LMTP server).
+/// `microsocks` (a SOCKS5 proxy), `dovecot` (Dovecot's master and LMTP server),
+/// `named` (BIND 9 with dnssec-keygen, dnssec-signzone and dnssec-dsfromkey).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -201,6 +202,17 @@ fn probe(peer: &str) -> Result<(), String> {
                 not_installed()
             }
         }
+        "named" => {
+            if Path::new(super::bind::NAMED).is_file()
+                && Path::new("/usr/bin/dnssec-keygen").is_file()
+                && Path::new("/usr/bin/dnssec-signzone").is_file()
+                && Path::new("/usr/bin/dnssec-dsfromkey").is_file()
+            {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
         "dnsmasq" => {
             if Path::new("/usr/sbin/dnsmasq").is_file() {
                 Ok(())
@@ -245,7 +257,7 @@ fn running_as_root() -> bool {
 
 /// A loopback port that was free a moment ago. Another process can take it
 /// before the peer binds it, so callers retry with a new one on failure.
-fn free_port(ip: IpAddr) -> u16 {
+pub(crate) fn free_port(ip: IpAddr) -> u16 {
     TcpListener::bind(SocketAddr::new(ip, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -256,7 +268,7 @@ fn free_port(ip: IpAddr) -> u16 {
 /// Connecting to find out would count as an SMTP session (smtp-sink's `-c`
 /// counters, `-n` session limits), and a bare LISTEN entry could belong to
 /// whoever won a port race, so match the socket inode against the pid's fds.
-fn pid_listens_on(pid: u32, port: u16) -> bool {
+pub(crate) fn pid_listens_on(pid: u32, port: u16) -> bool {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = fs::read_to_string(table) else {
@@ -288,7 +300,7 @@ fn pid_listens_on(pid: u32, port: u16) -> bool {
     })
 }
 
-fn read_lossy(path: &Path) -> String {
+pub(crate) fn read_lossy(path: &Path) -> String {
     fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
@@ -326,14 +338,14 @@ fn shared_tempdir(prefix: &str) -> TempDir {
 /// this process dies the pipe closes, `read` returns, and `sh` runs the
 /// stop command. On a normal `Drop` the guard is killed first, so it
 /// can never act on a pid that has since been reused.
-struct OrphanGuard {
+pub(crate) struct OrphanGuard {
     child: Child,
     _stdin: ChildStdin,
 }
 
 impl OrphanGuard {
     /// `script` runs with `$1` = `arg`.
-    fn new(script: &str, arg: &str) -> OrphanGuard {
+    pub(crate) fn new(script: &str, arg: &str) -> OrphanGuard {
         let mut child = Command::new("/bin/sh")
             // Ignore the signals a harness timeout or Ctrl-C sends to the
             // whole process group, so the guard outlives the test process
@@ -364,14 +376,14 @@ impl Drop for OrphanGuard {
     }
 }
 
-fn send_sigterm(pid: u32) {
+pub(crate) fn send_sigterm(pid: u32) {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .stderr(Stdio::null())
         .status();
 }
 
-fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
