@@ -10,6 +10,7 @@
 //!           │     └─ net/    TCP, TLS (rustls), bounded reply reader
 //!           ├─ dns/      the only module that names hickory types
 //!           ├─ diagnosis/ facts about a server and the pure verdict rules of `check`
+//!           ├─ policy/   pure rules for MTA-STS, TLS-RPT and DANE records
 //!           ├─ load/     bench without I/O: budget, pipeline decisions, statistics
 //!           ├─ serve/    the server side without I/O: command parsing, the state machine
 //!           │            that answers, DATA reception, SASL checks, fault plans
@@ -28,6 +29,7 @@ pub mod load;
 pub mod message;
 pub mod net;
 pub mod outcome;
+pub mod policy;
 pub mod render;
 pub mod secret;
 pub mod serve;

@@ -28,6 +28,27 @@ impl ExitCode {
         self as u8
     }
 
+    /// The documented code with this number, as a report written it.
+    pub fn from_code(code: u8) -> Option<ExitCode> {
+        use ExitCode::*;
+        [
+            Success,
+            Other,
+            Usage,
+            Dns,
+            Connection,
+            Tls,
+            Auth,
+            Permanent,
+            Temporary,
+            Protocol,
+            Unknown,
+            Interrupted,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
+
     /// Exit code for a negative reply: 5xx permanent, everything else temporary.
     pub fn for_reply(reply: &Reply) -> ExitCode {
         match reply.class() {
@@ -38,7 +59,7 @@ impl ExitCode {
 }
 
 /// The step of a session, in RFC 5321 order; failures and rejections name one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Input,
@@ -48,7 +69,11 @@ pub enum Phase {
     Ehlo,
     Starttls,
     TlsHandshake,
+    /// Postfix XCLIENT, after TLS and before AUTH.
+    Xclient,
     Auth,
+    /// Postfix XFORWARD, after AUTH and before MAIL.
+    Xforward,
     Mail,
     Rcpt,
     Data,
@@ -74,7 +99,9 @@ impl Phase {
             Phase::Ehlo => "ehlo",
             Phase::Starttls => "starttls",
             Phase::TlsHandshake => "tls-handshake",
+            Phase::Xclient => "xclient",
             Phase::Auth => "auth",
+            Phase::Xforward => "xforward",
             Phase::Mail => "mail",
             Phase::Rcpt => "rcpt",
             Phase::Data => "data",
@@ -196,11 +223,32 @@ pub struct RecipientResult {
     pub address: String,
     /// The RCPT reply; None when the transaction stopped before this RCPT was answered.
     pub reply: Option<Reply>,
+    /// The reply to the message for this recipient alone, after the final dot (LMTP,
+    /// RFC 2033 §4.2; PRDR); None in plain SMTP, where one reply speaks for all.
+    pub data_reply: Option<Reply>,
 }
 
 impl RecipientResult {
+    /// A recipient with no reply yet.
+    pub fn waiting(address: String) -> RecipientResult {
+        RecipientResult {
+            address,
+            reply: None,
+            data_reply: None,
+        }
+    }
+
     pub fn accepted(&self) -> bool {
-        self.reply.as_ref().is_some_and(Reply::is_positive)
+        self.deciding_reply().is_some_and(Reply::is_positive)
+    }
+
+    /// The reply that decides this recipient's fate: its own reply after the dot when
+    /// there is one and RCPT was accepted, otherwise the RCPT reply.
+    pub fn deciding_reply(&self) -> Option<&Reply> {
+        match (&self.reply, &self.data_reply) {
+            (Some(rcpt), Some(data)) if rcpt.is_positive() => Some(data),
+            (rcpt, _) => rcpt.as_ref(),
+        }
     }
 }
 
@@ -210,7 +258,7 @@ pub fn recipients_exit_code(recipients: &[RecipientResult]) -> ExitCode {
     recipients
         .iter()
         .filter(|r| !r.accepted())
-        .map(|r| match &r.reply {
+        .map(|r| match r.deciding_reply() {
             Some(reply) => ExitCode::for_reply(reply),
             None => ExitCode::Temporary,
         })
@@ -229,7 +277,27 @@ mod tests {
         RecipientResult {
             address: "a@b".into(),
             reply: Some(Reply::new(code, &["x"])),
+            data_reply: None,
         }
+    }
+
+    #[test]
+    fn a_reply_after_the_dot_decides_an_accepted_recipient() {
+        let with = |rcpt: u16, data: u16| RecipientResult {
+            data_reply: Some(Reply::new(data, &["x"])),
+            ..rr(rcpt)
+        };
+        assert!(with(250, 250).accepted());
+        assert!(!with(250, 452).accepted());
+        assert!(!with(550, 250).accepted());
+        assert_eq!(
+            recipients_exit_code(&[with(250, 250), with(250, 452)]),
+            ExitCode::Temporary
+        );
+        assert_eq!(
+            recipients_exit_code(&[with(250, 552), with(250, 452)]),
+            ExitCode::Permanent
+        );
     }
 
     #[test]

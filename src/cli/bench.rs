@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::{AuthArgs, OutputArgs, ServerArgs, TlsArgs, parse_duration};
 
@@ -69,6 +69,33 @@ pub struct BenchArgs {
     pub no_pipelining: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(subcommand)]
+    pub action: Option<BenchAction>,
+}
+
+/// What `smtpx bench` does besides loading a server.
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// Join the --json reports of many bench runs (other machines, other times) into the
+    /// report of one run that did all their work: counts add, latency histograms add, so
+    /// the percentiles are exact
+    #[command(after_help = super::exit::help(super::exit::BENCH_MERGE))]
+    Merge(BenchMergeArgs),
+}
+
+/// `smtpx bench merge`.
+#[derive(Debug, Args)]
+pub struct BenchMergeArgs {
+    /// Files of smtpx bench --json output (each {"type": "bench"} object in them is one
+    /// run), or - for stdin
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Merge reports of different servers or differently shaped messages anyway (the
+    /// first report's values are shown, the differences noted)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The largest generated body or `--data` file: every message shares one copy, but it
@@ -96,6 +123,34 @@ mod tests {
     use super::super::{Cli, Verb};
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn merge_is_a_subcommand_beside_the_load_flags() {
+        let parse = |argv: &[&str]| {
+            Cli::try_parse_from(argv).map(|cli| match cli.verb {
+                Verb::Bench(b) => *b,
+                _ => unreachable!(),
+            })
+        };
+        let b = parse(&[
+            "smtpx", "bench", "merge", "a.json", "-", "--force", "--json",
+        ])
+        .unwrap();
+        let Some(BenchAction::Merge(m)) = b.action else {
+            panic!("{b:?}")
+        };
+        assert_eq!(m.reports, [PathBuf::from("a.json"), PathBuf::from("-")]);
+        assert!(m.force && m.output.json);
+        assert!(bench(&["-n", "5"]).unwrap().action.is_none());
+        for bad in [
+            &["smtpx", "bench", "merge"][..],
+            &["smtpx", "bench", "-s", "h", "merge", "a.json"],
+            &["smtpx", "bench", "merge", "a.json", "-n", "5"],
+            &["smtpx", "bench"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     fn bench(extra: &[&str]) -> Result<BenchArgs, clap::Error> {
         let mut argv = vec!["smtpx", "bench", "-s", "127.0.0.1:2525"];

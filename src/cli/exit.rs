@@ -25,12 +25,12 @@ pub const SEND: ExitTable = &[
     ),
     (
         5,
-        "TLS failure or TLS policy refusal (also --quit-after tls where no handshake happened)",
+        "TLS failure or TLS policy refusal (also --quit-after tls where no handshake happened, and --requiretls without verified TLS or the server's REQUIRETLS)",
     ),
     (6, "authentication failure"),
     (
         7,
-        "permanent rejection (5xx), including a message over the server's SIZE",
+        "permanent rejection (5xx), including a message over the server's SIZE, and --xclient or --xforward to a server that does not offer them",
     ),
     (
         8,
@@ -54,6 +54,17 @@ pub const MX: ExitTable = &[
         3,
         "a domain has a null MX, does not exist, has only dangling MX targets, or its lookup failed",
     ),
+];
+
+pub const DOMAIN: ExitTable = &[
+    (0, "nothing failed (warnings allowed)"),
+    (2, "usage error"),
+    (
+        3,
+        "DNS itself failed for a domain (timeout, SERVFAIL, server unreachable): its verdicts are incomplete",
+    ),
+    (7, "a check failed"),
+    (130, "interrupted (Ctrl-C)"),
 ];
 
 pub const CHECK: ExitTable = &[
@@ -189,6 +200,31 @@ pub const BENCH: ExitTable = &[
     (130, "interrupted (Ctrl-C): the report covers what was done"),
 ];
 
+/// `smtpx bench merge`: what the one run that did all the work would have returned.
+pub const BENCH_MERGE: ExitTable = &[
+    (
+        0,
+        "every message of every run was accepted, and every session opened",
+    ),
+    (
+        2,
+        "usage error: a report cannot be read, is not bench --json output, or its counts do not add up; or the reports are of different servers or differently shaped messages (without --force)",
+    ),
+    (
+        4,
+        "no run sent a message: no connection could be made (5 for TLS, 6 for AUTH, 7/8 for a refused greeting or EHLO)",
+    ),
+    (7, "some message or session was refused permanently (5xx)"),
+    (
+        8,
+        "some message was refused temporarily (4xx) or failed, or a session could not be opened",
+    ),
+    (
+        130,
+        "some run was interrupted (Ctrl-C): the report covers what was done",
+    ),
+];
+
 pub const CONFIG: ExitTable = &[
     (0, "the settings were shown"),
     (
@@ -265,7 +301,17 @@ mod tests {
 
     #[test]
     fn tables_are_ordered_and_complete() {
-        for table in [SEND, MX, CHECK, QUERY, SIZE, VERIFY, BENCH, CONFIG] {
+        for table in [
+            SEND,
+            MX,
+            CHECK,
+            QUERY,
+            SIZE,
+            VERIFY,
+            BENCH,
+            BENCH_MERGE,
+            CONFIG,
+        ] {
             assert!(table.windows(2).all(|w| w[0].0 < w[1].0));
             assert_eq!(table[0].0, 0);
             assert!(table.iter().any(|(c, _)| *c == 2));

@@ -7,12 +7,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod domain;
 pub mod exit;
 pub mod serve;
 mod session;
 
 pub use crate::render::palette::ColorChoice;
-pub use bench::{BenchArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
+pub use bench::{BenchAction, BenchArgs, BenchMergeArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
+pub use domain::DomainArgs;
 pub use session::SessionArgs;
 
 #[derive(Debug, Parser)]
@@ -46,6 +48,10 @@ pub enum Verb {
     /// Show a domain's mail routing: MX hosts, addresses, null MX, implicit MX
     #[command(after_help = exit::help(exit::MX))]
     Mx(MxArgs),
+    /// Check a domain's mail security from DNS and HTTPS alone: DNSSEC, MX, DANE, MTA-STS,
+    /// TLS-RPT, SPF, DMARC and DKIM, each with a pass/warn/fail verdict and its reason
+    #[command(after_help = exit::help(exit::DOMAIN))]
+    Domain(Box<DomainArgs>),
     /// Diagnose a mail server: banner, reverse DNS, EHLO, STARTTLS and certificate, VRFY,
     /// EXPN, TURN, timing, and a pass/warn/fail verdict list
     #[command(after_help = exit::help(exit::CHECK))]
@@ -68,8 +74,11 @@ pub enum Verb {
     /// report of counts, throughput and latency percentiles (like Postfix's smtp-source)
     #[command(
         after_help = exit::help(exit::BENCH),
+        // `bench merge FILES` runs no load: the load flags go with `bench` alone.
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
         mut_arg("server", |a| a
-            .required(true)
+            .required_unless_present_any(["socket", "pipe"])
             .help("Server to load: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT (bench does not route by MX)")),
         // One server is loaded; no MX lookup happens, so the DNS options do nothing.
         mut_arg("dns_server", |a| a.hide(true)),
@@ -123,13 +132,15 @@ pub struct GenerateArgs {
 #[command(next_help_heading = "Connection")]
 pub struct ServerArgs {
     /// Server to talk to: HOST, HOST:PORT, IPv4:PORT or [IPv6]:PORT [default: the MX hosts of each recipient's domain]
-    #[arg(short, long, value_name = "HOST[:PORT]", help_heading = "Connection")]
+    #[arg(short, long, value_name = "HOST[:PORT]", conflicts_with_all = ["socket", "pipe"], help_heading = "Connection")]
     pub server: Option<String>,
     /// Port, when --server gives none (1-65535)
     #[arg(short, long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
     pub port: u16,
     #[command(flatten)]
     pub dns: DnsArgs,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Most MX hosts/addresses to try for one domain (at least 2, RFC 5321 §5.1)
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=100), help_heading = "DNS")]
     pub max_hops: u16,
@@ -170,6 +181,107 @@ pub struct ServerArgs {
     /// Wait for the reply to the final dot (§4.5.3.2.6)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m", help_heading = "Timeouts")]
     pub final_timeout: Duration,
+}
+
+/// `--proxy-protocol` versions (haproxy's proxy-protocol.txt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyProtocol {
+    /// The text header: PROXY TCP4 SOURCE DEST SPORT DPORT
+    #[value(alias = "1")]
+    V1,
+    /// The binary header
+    #[value(alias = "2")]
+    V2,
+}
+
+/// Ways to reach the server other than a direct TCP connection, and what to say
+/// before SMTP starts. TLS and everything else work the same over each.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Transport")]
+pub struct TransportArgs {
+    /// Talk to the server over the Unix domain socket PATH instead of TCP
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["pipe", "socks5", "local_addr"], help_heading = "Transport")]
+    pub socket: Option<PathBuf>,
+    /// Run COMMAND and speak SMTP over its stdin and stdout, e.g. 'sendmail -bs' or
+    /// 'exim -bh 192.0.2.1' (split into words like a shell, with simple quoting; no shell
+    /// runs). Its stderr is shown marked; at the end its stdin is closed and its exit
+    /// status reported (killed if it does not exit within 5s)
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["socks5", "local_addr"], help_heading = "Transport")]
+    pub pipe: Option<String>,
+    /// Connect from this source address, and port if given: IP, IP:PORT or [IPv6]:PORT
+    /// (bench and verify, which open many connections, take no port)
+    #[arg(
+        long,
+        value_name = "IP[:PORT]",
+        visible_alias = "local-interface",
+        help_heading = "Transport"
+    )]
+    pub local_addr: Option<String>,
+    /// Send a HAProxy PROXY protocol header (v1 text, v2 binary) before anything else
+    #[arg(
+        long,
+        value_enum,
+        value_name = "VERSION",
+        visible_alias = "proxy-version",
+        help_heading = "Transport"
+    )]
+    pub proxy_protocol: Option<ProxyProtocol>,
+    /// Client address the PROXY header names [default: our end of the connection]
+    #[arg(
+        long,
+        value_name = "IP:PORT",
+        requires = "proxy_protocol",
+        help_heading = "Transport"
+    )]
+    pub proxy_source: Option<String>,
+    /// Server address the PROXY header names [default: the server's end of the connection]
+    #[arg(
+        long,
+        value_name = "IP:PORT",
+        requires = "proxy_protocol",
+        help_heading = "Transport"
+    )]
+    pub proxy_dest: Option<String>,
+    /// Connect through the SOCKS5 proxy HOST[:PORT] (RFC 1928; port 1080 by default);
+    /// the server's name goes to the proxy unresolved
+    #[arg(long, value_name = "HOST[:PORT]", help_heading = "Transport")]
+    pub socks5: Option<String>,
+    /// User name for the SOCKS5 proxy (RFC 1929); the password comes from
+    /// --socks5-password-file, --socks5-password-env, --socks5-password-command or a prompt
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "socks5",
+        help_heading = "Transport"
+    )]
+    pub socks5_user: Option<String>,
+    /// Read the SOCKS5 password from FILE; refused if group- or world-readable
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "socks5_secret",
+        requires = "socks5_user",
+        help_heading = "Transport"
+    )]
+    pub socks5_password_file: Option<PathBuf>,
+    /// Read the SOCKS5 password from the environment variable VAR
+    #[arg(
+        long,
+        value_name = "VAR",
+        group = "socks5_secret",
+        requires = "socks5_user",
+        help_heading = "Transport"
+    )]
+    pub socks5_password_env: Option<String>,
+    /// Run CMD with sh -c and use its output as the SOCKS5 password
+    #[arg(
+        long,
+        value_name = "CMD",
+        group = "socks5_secret",
+        requires = "socks5_user",
+        help_heading = "Transport"
+    )]
+    pub socks5_password_command: Option<String>,
 }
 
 /// `--tls` modes (RFC 3207 STARTTLS, RFC 8314 implicit TLS).
@@ -222,6 +334,13 @@ pub struct DnsArgs {
     /// Deadline for each DNS lookup
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s", help_heading = "DNS")]
     pub dns_timeout: Duration,
+    /// Validate DNSSEC from the DS or DNSKEY records in FILE (zone-file syntax) instead of the built-in root trust anchor
+    #[arg(long, value_name = "FILE", help_heading = "DNS")]
+    pub dns_trust_anchor: Option<PathBuf>,
+    /// Do not validate DNSSEC: every answer's status is "unchecked" (for resolvers that
+    /// strip DNSSEC records, and private trees without signatures)
+    #[arg(long, conflicts_with = "dns_trust_anchor", help_heading = "DNS")]
+    pub no_dnssec: bool,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +361,9 @@ pub struct MxArgs {
     /// Show IPv6 addresses only
     #[arg(short = '6', long = "ipv6", help_heading = "DNS")]
     pub ipv6: bool,
+    /// Validate DNSSEC and show each answer's status (implied by --dns-trust-anchor)
+    #[arg(long, help_heading = "DNS")]
+    pub dnssec: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -317,8 +439,8 @@ pub struct CheckArgs {
     /// implicit MX), or one server as HOST:PORT, IP or [IPv6]:PORT
     #[arg(
         value_name = "DOMAIN|HOST[:PORT]",
-        required_unless_present = "server",
-        conflicts_with = "server"
+        required_unless_present_any = ["server", "socket", "pipe"],
+        conflicts_with_all = ["server", "socket", "pipe"]
     )]
     pub target: Option<String>,
     #[command(flatten)]
@@ -348,6 +470,8 @@ pub struct CheckArgs {
     )]
     pub relay_to: String,
     #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -364,6 +488,8 @@ pub struct VrfyArgs {
     pub tls: TlsArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -382,6 +508,8 @@ pub struct ExpnArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
+    pub keep: KeepArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -392,8 +520,8 @@ pub struct SizeArgs {
     /// or [IPv6]:PORT
     #[arg(
         value_name = "DOMAIN|HOST[:PORT]",
-        required_unless_present = "server",
-        conflicts_with = "server"
+        required_unless_present_any = ["server", "socket", "pipe"],
+        conflicts_with_all = ["server", "socket", "pipe"]
     )]
     pub target: Option<String>,
     #[command(flatten)]
@@ -407,6 +535,8 @@ pub struct SizeArgs {
     /// it accepts (at most 20 MAIL commands)
     #[arg(long, help_heading = "Probe")]
     pub probe: bool,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -485,6 +615,27 @@ pub struct VerifyArgs {
     pub output: OutputArgs,
 }
 
+/// Files a session-running subcommand can leave behind: a copy of what it prints, and
+/// the certificate chain the server presented.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KeepArgs {
+    /// Also write the output to FILE, without colour: the transcript with its warnings
+    /// (all of it under -q), or the JSON lines with --json. FILE is created with mode
+    /// 0600 and must not exist
+    #[arg(
+        long = "output",
+        visible_alias = "output-file",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output_file: Option<PathBuf>,
+    /// Write the certificate chain the server presents to FILE as PEM, leaf first, even
+    /// when it fails verification; a later handshake of the same run (another MX host)
+    /// is appended. Certificates are public: the file gets the usual mode
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub tls_save_chain: Option<PathBuf>,
+}
+
 /// How results are shown.
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Output")]
@@ -520,6 +671,38 @@ pub enum QuitAfter {
     Mail,
     /// After RCPT TO (checks recipients without sending a message)
     Rcpt,
+}
+
+/// Where `--drop-after` closes the connection, without QUIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DropAfter {
+    /// Once the TCP connection is made (and the TLS handshake, with implicit TLS)
+    Connect,
+    /// After the server's greeting
+    Greeting,
+    /// After EHLO (or HELO)
+    Ehlo,
+    /// After the TLS handshake and the EHLO that follows it
+    Tls,
+    /// After a successful AUTH
+    Auth,
+    /// After the reply to MAIL FROM
+    Mail,
+    /// After the replies to RCPT TO
+    Rcpt,
+    /// After DATA's 354, before any content (DATA is used even with --chunking)
+    Data,
+    /// After the reply to the end of the message: the message is sent
+    Dot,
+}
+
+/// `--protocol` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// SMTP (RFC 5321): EHLO, one reply to the message
+    Smtp,
+    /// LMTP (RFC 2033): LHLO, one reply per accepted recipient to the message
+    Lmtp,
 }
 
 /// `--dsn-notify` values (RFC 3461 §4.1).
@@ -578,6 +761,14 @@ pub struct SendArgs {
         help_heading = "Message"
     )]
     pub headers: Vec<String>,
+    /// Add a header, 'Name: value' (repeatable), after the others, even when one of that
+    /// name is generated or given with --header (swaks' --add-header)
+    #[arg(
+        long = "add-header",
+        value_name = "NAME: VALUE",
+        help_heading = "Message"
+    )]
+    pub add_headers: Vec<String>,
     /// Message body text
     #[arg(long, group = "content", help_heading = "Message")]
     pub body: Option<String>,
@@ -610,19 +801,43 @@ pub struct SendArgs {
         help_heading = "Message"
     )]
     pub attach: Vec<PathBuf>,
+    /// File name the next --attach goes by in the message [default: its own name]; with
+    /// no NAME, that attachment carries no file name (as in swaks)
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
+    pub attach_name: Vec<String>,
+    /// Content type of every --attach that follows, e.g. application/pdf (as in swaks)
+    /// [default: from each file's name]
+    #[arg(
+        long,
+        value_name = "TYPE",
+        conflicts_with = "data",
+        help_heading = "Message"
+    )]
+    pub attach_type: Vec<String>,
+    /// --attach, --attach-name and --attach-type in the order they were typed, which
+    /// decides what names and types apply to (filled in from the parsed matches).
+    #[arg(skip)]
+    pub attach_order: Vec<AttachArg>,
     /// Send FILE as the complete message, as it is ('-' for stdin); no headers are added.
     /// Memory stays bounded for any size. A file is scanned first: 8-bit content goes
     /// with BODY=8BITMIME, or is refused by a server without it. Stdin cannot be scanned
     /// ahead: it is declared 8BITMIME when offered, and otherwise stopped, unsent, at its
     /// first 8-bit byte
-    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers"], help_heading = "Message")]
+    #[arg(long, value_name = "FILE", group = "content", conflicts_with_all = ["subject", "headers", "add_headers"], help_heading = "Message")]
     pub data: Option<PathBuf>,
     /// Send an empty --data message instead of refusing it
     #[arg(long, requires = "data", help_heading = "Message")]
     pub allow_empty: bool,
     /// Print the composed message (headers and body, as it would be sent) and exit
     /// without connecting
-    #[arg(long, conflicts_with_all = ["data", "json", "quit_after"], help_heading = "Message")]
+    #[arg(long, conflicts_with_all = ["data", "json", "quit_after", "output_file"], help_heading = "Message")]
     pub print: bool,
     /// Stop after this step and QUIT; no message is ever sent. Steps before MAIL need no
     /// --to; `auth` needs --user, `tls` a TLS mode other than none (any case: RCPT works)
@@ -634,6 +849,18 @@ pub struct SendArgs {
         help_heading = "Session"
     )]
     pub quit_after: Option<QuitAfter>,
+    /// Close the connection after this step, without QUIT, to see how the server handles
+    /// an abandoned session (swaks' --drop-after); smtpx never sends QUIT then, also
+    /// when a refusal ends the session sooner. Every step but `dot` sends no message
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "STEP",
+        conflicts_with_all = ["quit_after", "print"],
+        help_heading = "Session"
+    )]
+    pub drop_after: Option<DropAfter>,
     /// Send commands one at a time even when the server offers PIPELINING
     #[arg(long, help_heading = "Session")]
     pub no_pipelining: bool,
@@ -641,6 +868,38 @@ pub struct SendArgs {
     /// BODY=BINARYMIME when the content needs it and it is offered [default: DATA]
     #[arg(long, help_heading = "Session")]
     pub chunking: bool,
+    /// Protocol to speak: smtp, or lmtp (RFC 2033: LHLO, one reply per accepted recipient
+    /// after the message). LMTP needs --server with a port other than 25
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "PROTOCOL",
+        default_value = "smtp",
+        help_heading = "Protocol"
+    )]
+    pub protocol: Protocol,
+    /// Ask for per-recipient replies to the message (PRDR, offered by Exim): MAIL FROM
+    /// ... PRDR, then one reply per accepted recipient after the final dot, each counted.
+    /// A server that does not offer PRDR gets a normal transaction, with a warning
+    #[arg(long, help_heading = "Protocol")]
+    pub prdr: bool,
+    /// Require TLS all the way to the recipient (RFC 8689): MAIL FROM ... REQUIRETLS.
+    /// Refused before MAIL (exit 5) unless the session is TLS with a verified certificate
+    /// and the server offers REQUIRETLS
+    #[arg(long, help_heading = "Protocol")]
+    pub requiretls: bool,
+    /// Postfix XCLIENT attribute, ATTR=VALUE (repeatable): ADDR, NAME, PORT, PROTO,
+    /// HELO, LOGIN, DESTADDR, DESTPORT, REVERSE_NAME. Sent after TLS, followed by EHLO
+    /// again; only the attributes the server lists; refused before MAIL (exit 7) when
+    /// the server does not offer XCLIENT
+    #[arg(long, value_name = "ATTR=VALUE", help_heading = "Forwarded client")]
+    pub xclient: Vec<String>,
+    /// Postfix XFORWARD attribute, ATTR=VALUE (repeatable): NAME, ADDR, PORT, PROTO,
+    /// HELO, IDENT, SOURCE. Sent before MAIL; only the attributes the server lists;
+    /// refused before MAIL (exit 7) when the server does not offer XFORWARD
+    #[arg(long, value_name = "ATTR=VALUE", help_heading = "Forwarded client")]
+    pub xforward: Vec<String>,
     /// Ask for delivery status notifications (RFC 3461): 'never', or a comma-separated
     /// list of success, failure, delay. Sent when the server offers DSN, with ORCPT
     #[arg(
@@ -666,6 +925,12 @@ pub struct SendArgs {
         help_heading = "Delivery status notifications"
     )]
     pub dsn_envid: Option<String>,
+    /// Show the message content line by line in the transcript, after DATA or BDAT, with
+    /// control characters escaped (swaks' default) [default: one summary line]
+    #[arg(long, help_heading = "Output")]
+    pub show_data: bool,
+    #[command(flatten)]
+    pub keep: KeepArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -673,6 +938,36 @@ pub struct SendArgs {
 /// `--shard K/N`.
 fn parse_shard(s: &str) -> Result<crate::verify::Shard, String> {
     crate::verify::Shard::parse(s)
+}
+
+/// One of `--attach`, `--attach-name` and `--attach-type`, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachArg {
+    File(PathBuf),
+    Name(String),
+    Type(String),
+}
+
+impl SendArgs {
+    /// Records the order of the attachment flags from clap's matches of `send`: a name
+    /// applies to the next --attach, a type to every --attach after it (swaks' rules).
+    pub fn order_attachments(&mut self, m: &clap::ArgMatches) {
+        let mut order: Vec<(usize, AttachArg)> = Vec::new();
+        let mut collect = |id: &str, make: &dyn Fn(usize) -> AttachArg| {
+            if let Some(indices) = m.indices_of(id) {
+                order.extend(indices.enumerate().map(|(i, at)| (at, make(i))));
+            }
+        };
+        collect("attach", &|i| AttachArg::File(self.attach[i].clone()));
+        collect("attach_name", &|i| {
+            AttachArg::Name(self.attach_name[i].clone())
+        });
+        collect("attach_type", &|i| {
+            AttachArg::Type(self.attach_type[i].clone())
+        });
+        order.sort_by_key(|(at, _)| *at);
+        self.attach_order = order.into_iter().map(|(_, a)| a).collect();
+    }
 }
 
 /// A duration as humantime reads it (`30s`, `2m`, `1m30s`), or a bare number of seconds
@@ -705,6 +1000,8 @@ mod tests {
         Some(match id {
             "server" | "port" | "ipv4" | "ipv6" | "helo" => "Connection",
             "dns_server" | "dns_timeout" | "max_hops" => "DNS",
+            "socket" | "pipe" | "local_addr" => "Transport",
+            id if id.starts_with("proxy_") || id.starts_with("socks5") => "Transport",
             "auth"
             | "user"
             | "password_file"
@@ -712,14 +1009,18 @@ mod tests {
             | "password_command"
             | "show_secrets"
             | "allow_insecure_auth" => "Authentication",
-            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" => "Output",
-            "quit_after" | "no_pipelining" | "chunking" => return None,
+            "quiet" | "json" | "no_timing" | "color" | "format" | "verbose" | "show_data"
+            | "output_file" => "Output",
+            "quit_after" | "drop_after" | "no_pipelining" | "chunking" => return None,
+            "protocol" | "prdr" | "requiretls" => "Protocol",
+            "xclient" | "xforward" => "Forwarded client",
             id if id.starts_with("tls") => "TLS",
             id if id.ends_with("timeout") => "Timeouts",
             id if id.starts_with("dsn_") => "Delivery status notifications",
             id if id.starts_with("relay_") => "Relay test",
             "html" | "html_file" | "attach" | "data" | "print" | "body" | "body_file"
-            | "subject" | "headers" | "cc" | "bcc" => "Message",
+            | "subject" | "headers" | "cc" | "bcc" | "add_headers" | "attach_name"
+            | "attach_type" => "Message",
             _ => return None,
         })
     }
@@ -743,7 +1044,9 @@ mod tests {
                     // mx and serve group their own flags; the shared ones stay put.
                     let own = matches!(
                         (sub.get_name(), id),
-                        ("mx", "ipv4" | "ipv6") | ("serve", "idle_timeout")
+                        ("mx", "ipv4" | "ipv6")
+                            | ("serve", "idle_timeout")
+                            | ("domain", "fetch_timeout")
                     );
                     if !own {
                         assert_eq!(heading, Some(want), "{} --{id}", sub.get_name());

@@ -10,8 +10,8 @@ pub struct SessionArgs {
     /// The server: HOST[:PORT], IP or [IPv6]:PORT, or a mail domain (its first usable MX)
     #[arg(
         value_name = "DOMAIN|HOST[:PORT]",
-        required_unless_present = "server",
-        conflicts_with = "server"
+        required_unless_present_any = ["server", "socket", "pipe"],
+        conflicts_with_all = ["server", "socket", "pipe"]
     )]
     pub target: Option<String>,
     #[command(flatten)]

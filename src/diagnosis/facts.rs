@@ -58,11 +58,13 @@ impl OpenFacts {
                     last_verb = None;
                     connected_at = None;
                 }
-                Event::ConnectFailed { addr, reason } => {
+                Event::ConnectFailed { addr, reason, .. } => {
                     facts.unreachable.push((*addr, reason.clone()));
                 }
                 Event::Connected { peer, took, .. } => {
-                    facts.peer = Some(*peer);
+                    // A Unix socket, a pipe or a name a SOCKS5 proxy resolved: no
+                    // address to show or look up.
+                    facts.peer = (!peer.ip().is_unspecified()).then_some(*peer);
                     facts.connect_took = Some(*took);
                     connected_at = Some(timed.at);
                 }
@@ -93,7 +95,13 @@ impl OpenFacts {
                         _ => {}
                     }
                 }
-                Event::BodySent { .. } | Event::Warning { .. } | Event::Note { .. } => {}
+                Event::BodySent { .. }
+                | Event::ContentSent { .. }
+                | Event::Warning { .. }
+                | Event::Note { .. }
+                | Event::ProxyHeaderSent { .. }
+                | Event::ProcessStderr { .. }
+                | Event::ProcessExited { .. } => {}
             }
         }
         facts
@@ -301,6 +309,10 @@ mod tests {
     use crate::net::tls::Verification;
     use crate::session::Channel;
 
+    fn tcp() -> crate::net::transport::Via {
+        crate::net::transport::Via::Tcp { bind: None }
+    }
+
     fn at(ms: u64, event: Event) -> Timed {
         Timed {
             at: Duration::from_millis(ms),
@@ -333,6 +345,7 @@ mod tests {
             chain: Vec::new(),
             verification: Verification::Verified,
             handshake_ms: 1.0,
+            der_chain: Vec::new(),
         }
     }
 
@@ -346,6 +359,7 @@ mod tests {
                 Event::Connecting {
                     host: "mx".into(),
                     addr: "[::1]:25".parse().unwrap(),
+                    via: tcp(),
                 },
             ),
             at(
@@ -353,6 +367,7 @@ mod tests {
                 Event::ConnectFailed {
                     addr: "[::1]:25".parse().unwrap(),
                     reason: "refused".into(),
+                    via: tcp(),
                 },
             ),
             at(
@@ -360,6 +375,7 @@ mod tests {
                 Event::Connecting {
                     host: "mx".into(),
                     addr: peer,
+                    via: tcp(),
                 },
             ),
             at(
@@ -368,6 +384,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::from_millis(2),
+                    via: tcp(),
                 },
             ),
             at(10, got(220, &["mx.test ESMTP"], plain)),
@@ -411,6 +428,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::from_millis(1),
+                    via: tcp(),
                 },
             ),
             at(
@@ -435,6 +453,7 @@ mod tests {
                     peer,
                     local: peer,
                     took: Duration::ZERO,
+                    via: tcp(),
                 },
             ),
             at(1, got(220, &["old"], Channel::Plain)),

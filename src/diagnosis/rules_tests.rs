@@ -41,6 +41,7 @@ fn tls(verification: Verification, days_left: i64) -> TlsInfo {
         chain: vec![cert(days_left)],
         verification,
         handshake_ms: 2.0,
+        der_chain: Vec::new(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! DNS: mail routes (RFC 5321 §5.1, RFC 7505), host addresses and reverse names.
+//! DNS: mail routes (RFC 5321 §5.1, RFC 7505), host addresses, reverse names, and the
+//! policy records (TXT, TLSA) with their DNSSEC status as smtpx itself validates it.
 //!
 //! This is the only module that names hickory types: its API changed in each of 0.24,
 //! 0.25 and 0.26, so everything outside sees only the plain data types defined here.
@@ -6,16 +7,27 @@
 //! The work is split in two:
 //! - `resolver` asks the name server and turns each answer into plain data;
 //! - `route` holds every decision (ordering, ties, null MX, dangling targets, caps,
-//!   address families) as pure functions, tested without a network.
+//!   address families) as pure functions, tested without a network;
+//! - `anchor` reads `--dns-trust-anchor` files.
+//!
+//! DNSSEC (RFC 4033–4035) is validated in-process by hickory from a trust anchor (the
+//! root's, built in, or `--dns-trust-anchor`); the AD bit of an upstream resolver is
+//! never trusted. Validation costs extra queries (DS and DNSKEY up the chain), so it
+//! applies to the lookups a security decision rests on ([`Dns::txt`], [`Dns::tlsa`],
+//! [`Dns::mx_secured`], [`Dns::addresses_secured`]) and not to plain routing.
 
+mod anchor;
 mod resolver;
 mod route;
+mod validate;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+pub use anchor::{AnchorRecord, TrustAnchor, load_trust_anchor, parse_trust_anchor};
 pub use resolver::Dns;
+
 pub use route::{delivery_candidates, time_seed};
 
 /// The default DNS port (RFC 1035 §4.2).
@@ -32,6 +44,11 @@ pub struct DnsConfig {
     pub ipv4: bool,
     /// Connect over IPv6 (false with `-4`).
     pub ipv6: bool,
+    /// Validate DNSSEC for the lookups that report a [`Security`]; when false they
+    /// report [`Security::Unchecked`] and cost no extra queries.
+    pub validate: bool,
+    /// `--dns-trust-anchor`: replaces the built-in root trust anchor.
+    pub trust_anchor: Option<TrustAnchor>,
 }
 
 impl Default for DnsConfig {
@@ -41,6 +58,8 @@ impl Default for DnsConfig {
             timeout: Duration::from_secs(5),
             ipv4: true,
             ipv6: true,
+            validate: true,
+            trust_anchor: None,
         }
     }
 }
@@ -161,6 +180,136 @@ pub struct Candidate {
     pub addr: SocketAddr,
     /// The MX preference; `None` for an implicit MX.
     pub preference: Option<u16>,
+}
+
+/// How far an answer can be trusted (RFC 4035 §4.3), as smtpx's own validation found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// No validation was asked for.
+    Unchecked,
+    /// A chain of signatures leads from a trust anchor to the answer.
+    Secure,
+    /// Provably unsigned: a zone on the way has no DS record.
+    Insecure,
+    /// Signed, but the signatures do not validate, or proof is missing.
+    Bogus(String),
+    /// Validation could not decide.
+    Indeterminate,
+}
+
+impl Security {
+    /// Why the answer is bogus, if it is.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Security::Bogus(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The weaker of two statuses: an answer reached through a CNAME is only as
+    /// trustworthy as every link on the way (RFC 4035 §5).
+    pub fn weakest(self, other: Security) -> Security {
+        fn rank(s: &Security) -> u8 {
+            match s {
+                Security::Bogus(_) => 0,
+                Security::Indeterminate => 1,
+                Security::Unchecked => 2,
+                Security::Insecure => 3,
+                Security::Secure => 4,
+            }
+        }
+        if rank(&other) < rank(&self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Security::Unchecked => "unchecked",
+            Security::Secure => "secure",
+            Security::Insecure => "insecure",
+            Security::Bogus(_) => "bogus",
+            Security::Indeterminate => "indeterminate",
+        }
+    }
+}
+
+impl fmt::Display for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Security::Bogus(reason) => write!(f, "bogus ({reason})"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+/// `{"status": "bogus", "reason": "..."}`; the reason only when bogus.
+impl serde::Serialize for Security {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("status", self.as_str())?;
+        if let Some(reason) = self.reason() {
+            map.serialize_entry("reason", reason)?;
+        }
+        map.end()
+    }
+}
+
+/// One MX record (RFC 1035 §3.3.9) as DNS holds it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Exchange {
+    pub preference: u16,
+    /// In ASCII without the trailing dot; `.` for a null MX (RFC 7505).
+    pub host: String,
+}
+
+/// The DNSSEC status of what a mail route was built from (`smtpx mx --dnssec`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RouteSecurity {
+    /// The MX answer (NODATA included: its proof of absence is validated too).
+    pub mx: Checked,
+    /// Each host's A and AAAA answers, in route order.
+    pub hosts: Vec<HostSecurity>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HostSecurity {
+    pub host: String,
+    pub addresses: Checked,
+}
+
+/// A status, or why the lookup that would give one failed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Checked {
+    Status(Security),
+    Failed { error: String },
+}
+
+impl Checked {
+    pub(crate) fn from_lookup<T>(lookup: Result<Secured<T>, LookupFailure>) -> Self {
+        match lookup {
+            Ok(secured) => Checked::Status(secured.security),
+            Err(failure) => Checked::Failed {
+                error: failure.to_string(),
+            },
+        }
+    }
+}
+
+/// An RRset and how far it can be trusted. No records means the name exists without
+/// records of that type (NODATA). A [`Security::Bogus`] answer carries the records the
+/// server sent, for reports only: they must not be acted on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secured<T> {
+    pub records: Vec<T>,
+    pub security: Security,
+    /// Where the records were found, in ASCII without the trailing dot: the name
+    /// asked, or where RFC 7672 §2.2.2 led for TLSA (the CNAME-expanded host).
+    pub name: String,
 }
 
 /// Why a lookup produced no answer. [`LookupFailure::is_temporary`] says whether a
@@ -314,6 +463,29 @@ mod tests {
             assert_eq!(failure.to_string(), text);
             assert_eq!(failure.is_temporary(), temporary, "{text}");
         }
+    }
+
+    #[test]
+    fn weakest_status_wins_and_json_keeps_the_reason() {
+        let bogus = Security::Bogus("bad key".into());
+        assert_eq!(
+            Security::Secure.weakest(Security::Insecure),
+            Security::Insecure
+        );
+        assert_eq!(Security::Insecure.weakest(bogus.clone()), bogus);
+        assert_eq!(
+            Security::Indeterminate.weakest(Security::Secure),
+            Security::Indeterminate
+        );
+        assert_eq!(
+            serde_json::to_value(&bogus).unwrap(),
+            serde_json::json!({"status": "bogus", "reason": "bad key"})
+        );
+        assert_eq!(
+            serde_json::to_value(Security::Secure).unwrap(),
+            serde_json::json!({"status": "secure"})
+        );
+        assert_eq!(bogus.to_string(), "bogus (bad key)");
     }
 
     #[test]

@@ -16,7 +16,12 @@ use tokio::task::JoinSet;
 use super::route::{
     self, AddressLookup, FamilyAnswer, MAX_RESOLVED_MX_HOSTS, MxAnswer, MxRecord, MxTarget, Plan,
 };
-use super::{Addr, DnsConfig, DnsError, LookupFailure, MailRoute};
+use super::validate::{self, Validator};
+use super::{
+    Addr, Checked, DnsConfig, DnsError, Exchange, HostSecurity, LookupFailure, MailRoute,
+    RouteSecurity, Secured, Security,
+};
+use crate::policy::dane::Tlsa;
 
 /// How many MX hosts have their addresses looked up at once.
 const MAX_CONCURRENT_HOST_LOOKUPS: usize = 8;
@@ -32,7 +37,10 @@ pub struct Dns {
 }
 
 struct Inner {
+    /// Plain lookups: no DNSSEC records asked for, nothing validated.
     resolver: TokioResolver,
+    /// The lookups that report a [`Security`]; `None` when validation is off.
+    validator: Option<Validator>,
     /// Who answers, for messages: "127.0.0.1:5353".
     server: String,
     timeout: Duration,
@@ -92,6 +100,9 @@ impl Dns {
         opts.attempts = 1;
         opts.use_hosts_file = hosts_file;
 
+        let validator = cfg
+            .validate
+            .then(|| Validator::new(config.clone(), opts.clone(), cfg.trust_anchor.clone()));
         let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(opts)
             .build()
@@ -105,6 +116,7 @@ impl Dns {
         Ok(Self {
             inner: Arc::new(Inner {
                 resolver,
+                validator,
                 server,
                 timeout: cfg.timeout,
             }),
@@ -188,6 +200,115 @@ impl Dns {
         }
     }
 
+    /// The TXT records at `name`, each record's strings joined (RFC 7208 §3.3 and the
+    /// policy RFCs read them so), DNSSEC-validated unless validation is off.
+    pub async fn txt(&self, name: &str) -> Result<Secured<String>, LookupFailure> {
+        let name = wire_name(name)?;
+        self.inner.secured(&name, RecordType::TXT, txt_text).await
+    }
+
+    /// The TLSA records for SMTP to `host` on `port` (RFC 7672 §2.2.2): when `host`
+    /// is a CNAME whose chain validates as secure, first at `_PORT._tcp.` the fully
+    /// expanded name, then, if none are there, at `_PORT._tcp.HOST`.
+    /// [`Secured::name`] says where they were found.
+    pub async fn tlsa(&self, host: &str, port: u16) -> Result<Secured<Tlsa>, LookupFailure> {
+        let host = wire_name(host)?;
+        if let Some(expanded) = self.inner.secure_expansion(&host).await {
+            match self.inner.tlsa_at(&expanded, port).await {
+                Ok(found) if !found.records.is_empty() || found.security.reason().is_some() => {
+                    return Ok(found);
+                }
+                Ok(_) | Err(LookupFailure::NxDomain { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        self.inner.tlsa_at(&host, port).await
+    }
+
+    /// The MX RRset of `domain` as DNS holds it, DNSSEC-validated unless validation is
+    /// off. A null MX (RFC 7505) reads as exchange `.`.
+    pub async fn mx_secured(&self, domain: &str) -> Result<Secured<Exchange>, LookupFailure> {
+        let name = fqdn(domain)?;
+        self.inner
+            .secured(&name, RecordType::MX, |record| match &record.data {
+                RData::MX(mx) => Some(Exchange {
+                    preference: mx.preference,
+                    host: ascii(&mx.exchange),
+                }),
+                _ => None,
+            })
+            .await
+    }
+
+    /// The DNSSEC status of the answers `route` was built from: the MX RRset and each
+    /// host's addresses, validated concurrently. `None` for a route with no answers
+    /// to judge (NXDOMAIN, a temporary failure, an invalid name).
+    pub async fn route_security(&self, domain: &str, route: &MailRoute) -> Option<RouteSecurity> {
+        let hosts: Vec<String> = match route {
+            MailRoute::Mx { hosts } => hosts.iter().map(|h| h.name.clone()).collect(),
+            MailRoute::Implicit { host, .. } => vec![host.clone()],
+            MailRoute::NullMx { .. } | MailRoute::NoMail => Vec::new(),
+            MailRoute::NxDomain | MailRoute::Temporary { .. } | MailRoute::InvalidDomain { .. } => {
+                return None;
+            }
+        };
+        let mut running = JoinSet::new();
+        for (i, host) in hosts.iter().enumerate().take(MAX_RESOLVED_MX_HOSTS) {
+            let (dns, host) = (self.clone(), host.clone());
+            running.spawn(
+                async move { (i, Checked::from_lookup(dns.addresses_secured(&host).await)) },
+            );
+        }
+        let mx = Checked::from_lookup(self.mx_secured(domain).await);
+        let mut checked: Vec<Option<Checked>> = vec![None; hosts.len()];
+        while let Some(joined) = running.join_next().await {
+            if let Ok((i, status)) = joined {
+                checked[i] = Some(status);
+            }
+        }
+        let hosts = hosts
+            .into_iter()
+            .zip(checked)
+            .filter_map(|(host, status)| {
+                Some(HostSecurity {
+                    host,
+                    addresses: status?,
+                })
+            })
+            .collect();
+        Some(RouteSecurity { mx, hosts })
+    }
+
+    /// Every address of `host` (A and AAAA, whatever -4/-6 say) with the weaker of
+    /// the two answers' DNSSEC status.
+    pub async fn addresses_secured(&self, host: &str) -> Result<Secured<Addr>, LookupFailure> {
+        let name = wire_name(host)?;
+        let convert = |record: &Record| {
+            let ip = match &record.data {
+                RData::A(a) => IpAddr::V4(a.0),
+                RData::AAAA(aaaa) => IpAddr::V6(aaaa.0),
+                _ => return None,
+            };
+            Some(Addr {
+                ip,
+                ttl: record.ttl,
+            })
+        };
+        let (a, aaaa) = tokio::join!(
+            self.inner.secured(&name, RecordType::A, convert),
+            self.inner.secured(&name, RecordType::AAAA, convert)
+        );
+        let (a, aaaa) = match (a, aaaa) {
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+            (Ok(a), Ok(aaaa)) => (a, aaaa),
+        };
+        Ok(Secured {
+            records: a.records.into_iter().chain(aaaa.records).collect(),
+            security: a.security.weakest(aaaa.security),
+            name: a.name,
+        })
+    }
+
     /// Looks up the first [`MAX_RESOLVED_MX_HOSTS`] targets, a few at a time; the
     /// result is in `targets` order, `None` past the cap.
     async fn resolve_targets(&self, targets: &[MxTarget]) -> Vec<Option<AddressLookup>> {
@@ -260,6 +381,148 @@ impl Inner {
             Answer::NoData => FamilyAnswer::NoData,
             Answer::Failed(failure) => FamilyAnswer::Failed(failure),
         }
+    }
+
+    /// One RRset as plain data, with its DNSSEC status; records of other types (the
+    /// CNAMEs on the way) are left out, but count for the status.
+    async fn secured<T>(
+        &self,
+        name: &Name,
+        record_type: RecordType,
+        convert: impl Fn(&Record) -> Option<T>,
+    ) -> Result<Secured<T>, LookupFailure> {
+        let (answer, security) = self.query_secured(name, record_type).await;
+        match answer {
+            Answer::Records(records) => Ok(Secured {
+                name: records
+                    .iter()
+                    .find(|r| r.record_type() == record_type)
+                    .map_or_else(|| ascii(name), |r| ascii(&r.name)),
+                records: records.iter().filter_map(convert).collect(),
+                security,
+            }),
+            Answer::NoData => Ok(Secured {
+                records: Vec::new(),
+                security,
+                name: ascii(name),
+            }),
+            Answer::Failed(failure) => Err(failure),
+        }
+    }
+
+    /// A query through the validating resolver when validation is on; otherwise the
+    /// plain one, [`Security::Unchecked`].
+    async fn query_secured(&self, name: &Name, record_type: RecordType) -> (Answer, Security) {
+        let Some(validator) = &self.validator else {
+            return (self.query(name, record_type).await, Security::Unchecked);
+        };
+        let validating = match validator.resolver(&self.resolver).await {
+            Ok(resolver) => resolver,
+            Err(why) => {
+                // No chain can be built from an anchor that matches nothing: every
+                // answer is bogus (RFC 4035 §5), but still shown.
+                let answer = self.query(name, record_type).await;
+                return (answer, Security::Bogus(why.to_string()));
+            }
+        };
+        let lookup = validating.lookup(name.clone(), record_type);
+        let result = match tokio::time::timeout(self.timeout, lookup).await {
+            Err(_) => {
+                let failure = LookupFailure::Timeout {
+                    after: self.timeout,
+                };
+                return (Answer::Failed(failure), Security::Indeterminate);
+            }
+            Ok(result) => result,
+        };
+        match result {
+            Ok(lookup) => {
+                let records = lookup.answers().to_vec();
+                let security = validate::security_of_records(records.iter().filter(|r| {
+                    r.record_type() == record_type || r.record_type() == RecordType::CNAME
+                }));
+                (Answer::Records(records), security)
+            }
+            Err(NetError::Dns(HickoryDnsError::DnssecBogus)) => {
+                // hickory drops a bogus answer's records: fetch them unvalidated, to
+                // show, and find out which link broke.
+                let (answer, reason) = tokio::join!(
+                    self.query(name, record_type),
+                    validate::bogus_reason(validating, &self.resolver, name, record_type)
+                );
+                (answer, Security::Bogus(reason))
+            }
+            Err(NetError::Dns(HickoryDnsError::Nsec {
+                proof, response, ..
+            })) => {
+                let answer = if response.response_code == ResponseCode::NXDomain {
+                    Answer::Failed(LookupFailure::NxDomain { name: ascii(name) })
+                } else {
+                    Answer::NoData
+                };
+                (answer, validate::security_of(proof))
+            }
+            Err(err) => {
+                let security = match &err {
+                    NetError::Dns(HickoryDnsError::NoRecordsFound(no_records)) => no_records
+                        .authorities
+                        .as_deref()
+                        .map_or(Security::Indeterminate, |records| {
+                            validate::security_of_records(records.iter())
+                        }),
+                    _ => Security::Indeterminate,
+                };
+                (self.classify(name, &err), security)
+            }
+        }
+    }
+
+    /// RFC 7672 §2.2.2: the name `host` expands to through CNAMEs, when the chain
+    /// validates as secure; `None` when `host` is no alias, the chain is not secure,
+    /// or validation is off.
+    async fn secure_expansion(&self, host: &Name) -> Option<Name> {
+        self.validator.as_ref()?;
+        let (answer, security) = self.query_secured(host, RecordType::A).await;
+        let (answer, security) = match answer {
+            Answer::Records(_) => (answer, security),
+            // No A: the chain may still end at AAAA records.
+            _ => self.query_secured(host, RecordType::AAAA).await,
+        };
+        let Answer::Records(records) = answer else {
+            return None;
+        };
+        let mut current = host.clone();
+        let mut chain_security = Security::Secure;
+        // Bounded by the answer: each step consumes one CNAME record.
+        for _ in 0..records.len() {
+            let Some(link) = records
+                .iter()
+                .find(|r| r.record_type() == RecordType::CNAME && r.name == current)
+            else {
+                break;
+            };
+            let RData::CNAME(target) = &link.data else {
+                break;
+            };
+            chain_security = chain_security.weakest(validate::security_of(link.proof));
+            current = target.0.clone();
+        }
+        let secure = chain_security == Security::Secure && security == Security::Secure;
+        (current != *host && secure).then_some(current)
+    }
+
+    async fn tlsa_at(&self, host: &Name, port: u16) -> Result<Secured<Tlsa>, LookupFailure> {
+        let name = wire_name(&format!("_{port}._tcp.{}", ascii(host)))?;
+        self.secured(&name, RecordType::TLSA, |record| match &record.data {
+            RData::TLSA(t) => Some(Tlsa {
+                usage: t.cert_usage.into(),
+                selector: t.selector.into(),
+                matching: t.matching.into(),
+                data: t.cert_data.clone(),
+            }),
+            _ => None,
+        })
+        .await
     }
 
     /// One query under our own deadline, so "no answer within Ns" means what it says
@@ -371,8 +634,21 @@ fn wire_name(text: &str) -> Result<Name, LookupFailure> {
     Ok(name)
 }
 
+/// TXT character-strings joined into one string (RFC 7208 §3.3).
+fn txt_text(record: &Record) -> Option<String> {
+    match &record.data {
+        RData::TXT(txt) => Some(
+            txt.txt_data
+                .iter()
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// ASCII form (A-labels) without the trailing dot.
-fn ascii(name: &Name) -> String {
+pub(super) fn ascii(name: &Name) -> String {
     let text = name.to_ascii();
     match text.strip_suffix('.') {
         Some(stripped) if !stripped.is_empty() => stripped.to_string(),

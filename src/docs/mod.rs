@@ -62,15 +62,37 @@ fn command() -> clap::Command {
 pub fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     let cmd = command();
     let mut pages = vec![("smtpx.1".to_string(), render_page(&cmd)?)];
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in pages_of(&cmd) {
         let man = Man::new(sub.clone());
         pages.push((man.get_filename(), render_page(sub)?));
     }
     Ok(pages)
 }
 
+/// The commands with a page of their own: each visible subcommand, and the visible
+/// subcommands of those (`bench merge`), except `config`'s actions, which its page
+/// describes.
+fn pages_of(cmd: &clap::Command) -> Vec<&clap::Command> {
+    let mut out = Vec::new();
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out.push(sub);
+        if sub.get_name() != "config" {
+            out.extend(sub.get_subcommands().filter(|s| !s.is_hide_set()));
+        }
+    }
+    out
+}
+
+/// The page's key in `pages.rs`: `bench` for smtpx-bench(1), `bench-merge` for
+/// smtpx-bench-merge(1).
+fn page_name(cmd: &clap::Command) -> &str {
+    cmd.get_display_name()
+        .and_then(|d| d.strip_prefix("smtpx-"))
+        .unwrap_or(cmd.get_name())
+}
+
 fn render_page(cmd: &clap::Command) -> io::Result<Vec<u8>> {
-    let name = cmd.get_name();
+    let name = page_name(cmd);
     let own = page(name).ok_or_else(|| {
         io::Error::other(format!(
             "no man page text for '{name}' in src/docs/pages.rs"
@@ -256,9 +278,10 @@ mod tests {
     #[test]
     fn each_page_has_its_own_exit_status_and_examples() {
         let cmd = command();
-        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            let own = page(sub.get_name()).expect("a page for every visible subcommand");
-            let prefix = format!("smtpx {}", sub.get_name());
+        for sub in pages_of(&cmd) {
+            let name = page_name(sub);
+            let own = page(name).expect("a page for every visible subcommand");
+            let prefix = format!("smtpx {}", name.replace('-', " "));
             for (_, example) in own.examples {
                 assert!(example.starts_with(&prefix), "{example}");
             }
@@ -273,6 +296,10 @@ mod tests {
         assert!(text("smtpx-size.1").contains("The probes ran"));
         assert!(text("smtpx-config.1").contains("The settings were shown."));
         assert!(text("smtpx-expn.1").contains("{\"type\": \"expn\"}"));
+        let merge = text("smtpx-bench-merge.1");
+        assert!(merge.contains("smtpx bench merge"), "{merge}");
+        assert!(merge.contains("\\-\\-force"), "{merge}");
+        assert!(!all.iter().any(|(n, _)| n == "smtpx-config-show.1"));
     }
 
     #[test]

@@ -29,6 +29,20 @@ const TIMEOUTS: &[&str] = &[
      implicit TLS (--tls implicit); smtpx goes on waiting until --greeting-timeout.",
 ];
 
+/// The ways to reach a server besides TCP, shared by every session-running subcommand.
+const TRANSPORTS: &[&str] = &[
+    "--socket PATH talks over a Unix domain socket; --pipe 'COMMAND ARGS' runs a process \
+     (sendmail -bs, exim -bh IP) and talks over its stdin and stdout, its stderr shown as \
+     notes and its exit status reported at the end (killed if it has not exited 5s after \
+     its stdin closed); --socks5 HOST[:PORT] goes through a SOCKS5 proxy (RFC 1928), a \
+     server name sent to it unresolved, with --socks5-user and a password file, variable, \
+     command or prompt for RFC 1929 authentication; --local-addr IP[:PORT] binds the \
+     source address; --proxy-protocol v1|v2 sends a HAProxy PROXY header first, naming \
+     --proxy-source and --proxy-dest (by default the connection's own addresses). TLS \
+     and every other option work the same over each. The connecting and connected lines \
+     (and JSON events) name the transport.",
+];
+
 const TRANSCRIPT: &str = "Every command sent and every reply received is printed as it \
     happens: -> and <- mark client and server lines in plaintext, ~> and <~ inside \
     verified TLS, ?> and <? inside TLS whose certificate was not verified; * lines are \
@@ -52,9 +66,10 @@ pub const PAGES: &[Page] = &[
              QUIT - printing every command it sends and every reply it gets, with reply \
              codes, timings and TLS details.",
             "Each subcommand has its own page: smtpx-send(1) sends a message, smtpx-mx(1) \
-             shows a domain's mail routing, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
+             shows a domain's mail routing, smtpx-domain(1) checks its mail security, smtpx-check(1) diagnoses a server, smtpx-vrfy(1), \
              smtpx-expn(1) and smtpx-size(1) probe it, smtpx-verify(1) verifies addresses in \
-             bulk, smtpx-bench(1) loads a server, smtpx-session(1) lets you type SMTP by hand, \
+             bulk, smtpx-bench(1) loads a server (smtpx-bench-merge(1) joins the reports of many \
+             runs), smtpx-session(1) lets you type SMTP by hand, \
              smtpx-serve(1) catches mail locally, smtpx-config(1) shows a profile.",
             TRANSCRIPT,
         ],
@@ -94,9 +109,27 @@ pub const PAGES: &[Page] = &[
              and never sends a message. Steps before RCPT need no --to. auth without --user \
              and tls with --tls none are usage errors; a tls stop where no handshake \
              happened is exit 5.",
+            "The switches swaks users test with: --drop-after STEP (also data and dot) \
+             closes the connection after that step without QUIT, and then no QUIT is ever \
+             sent; --show-data prints every line of the content, escaped; --output FILE \
+             keeps the transcript in a new file of mode 0600 (all of it under -q); \
+             --tls-save-chain FILE writes the chain the server presented as PEM, leaf \
+             first, even when it fails verification; --add-header adds a header beside a \
+             generated one; --attach-name names the next --attach and --attach-type types \
+             every --attach after it.",
+            "--protocol lmtp speaks LMTP (RFC 2033): LHLO, and one reply per accepted \
+             recipient after the final dot, each shown and counted; --prdr asks a server \
+             offering PRDR for the same in SMTP. A message accepted for some recipients and \
+             refused for others has the exit code of the worst refusal. --requiretls (RFC \
+             8689) and --xclient/--xforward (Postfix) are refused before MAIL when the \
+             server or the session cannot honour them.",
             TRANSCRIPT,
         ],
-        sections: &[("TIMEOUTS", TIMEOUTS), ("JSON OUTPUT", &[RESULT_JSON])],
+        sections: &[
+            ("TIMEOUTS", TIMEOUTS),
+            ("TRANSPORTS", TRANSPORTS),
+            ("JSON OUTPUT", &[RESULT_JSON]),
+        ],
         exit: exit::SEND,
         examples: &[
             (
@@ -112,12 +145,36 @@ pub const PAGES: &[Page] = &[
                 "smtpx send -s mx.example.org --tls starttls --quit-after tls",
             ),
             (
+                "Abandon a session after RCPT, keeping the transcript in a file",
+                "smtpx send -s mx.example.org --to you@example.org --drop-after rcpt --output dropped.txt",
+            ),
+            (
+                "Save the certificate chain, whatever the verdict on it",
+                "smtpx send -s mx.example.org --tls starttls --quit-after tls --tls-save-chain mx.pem",
+            ),
+            (
                 "Submit with AUTH, the password from a file",
                 "smtpx send -s smtp.example.org:587 --user me@example.org --password-file ~/.smtp-pass --to you@example.net --body-file report.txt --attach report.pdf",
             ),
             (
                 "Send a prepared message from stdin, machine-readable",
                 "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
+            ),
+            (
+                "Hand a message to the local MTA as a sendmail -bs session",
+                "smtpx send --pipe 'sendmail -bs' --from me@example.org --to you@example.org",
+            ),
+            (
+                "Claim another client address to a server behind a PROXY-protocol load balancer",
+                "smtpx send -s mx.example.org --proxy-protocol v2 --proxy-source 198.51.100.23:40000 --to you@example.org --quit-after rcpt",
+            ),
+            (
+                "Deliver over LMTP to two mailboxes, one reply each",
+                "smtpx send --protocol lmtp -s 127.0.0.1:24 --to alice@example.org,bob@example.org --body hi",
+            ),
+            (
+                "Speak for another client through Postfix XCLIENT",
+                "smtpx send -s mx.example.org --xclient ADDR=192.0.2.7 --xclient NAME=client.example --to you@example.org",
             ),
         ],
     },
@@ -129,6 +186,10 @@ pub const PAGES: &[Page] = &[
              TTLs; an implicit MX when the domain has addresses but no MX; a null MX (RFC \
              7505); dangling MX targets. NXDOMAIN and temporary failures (SERVFAIL, timeout) \
              are told apart. Domains are looked up concurrently. No SMTP connection is made.",
+            "With --dnssec (or --dns-trust-anchor), smtpx validates DNSSEC itself, from the \
+             built-in root key or the given anchor, never trusting a resolver's AD bit, and \
+             shows the status of the MX answer and of each host's addresses: secure, \
+             insecure, bogus (with the broken link) or indeterminate.",
         ],
         sections: &[(
             "JSON OUTPUT",
@@ -136,7 +197,8 @@ pub const PAGES: &[Page] = &[
                 "--json prints one {\"type\": \"route\"} object per domain with domain, \
                deliverable, temporary and route (kind: mx, implicit, null_mx, no_mail, \
                nx_domain, temporary, invalid_domain, with hosts, preferences, addresses and \
-               TTLs), then the result object.",
+               TTLs), then the result object. With --dnssec it also holds dnssec: {mx, \
+               hosts: [{host, addresses}]}, each status as {status, reason}.",
             ],
         )],
         exit: exit::MX,
@@ -148,6 +210,47 @@ pub const PAGES: &[Page] = &[
             (
                 "Ask a particular DNS server, IPv4 addresses only",
                 "smtpx mx example.org --dns-server 192.0.2.53 -4",
+            ),
+            (
+                "Is the route DNSSEC-signed? (validated by smtpx, from the root key)",
+                "smtpx mx example.org --dnssec",
+            ),
+        ],
+    },
+    Page {
+        name: "domain",
+        description: &[
+            "Checks a domain's mail security from DNS and HTTPS alone; it never opens an \
+             SMTP connection. Each row is pass, warn or fail (or info when there is nothing \
+             to judge) with the reason: dnssec (how far the answers below can be trusted), \
+             mx (the route as smtpx-mx(1) shows it), dane (TLSA records at _PORT._tcp of each \
+             MX host: DANE-TA and DANE-EE are usable for SMTP; records in an unsigned zone \
+             are ignored by senders), mta_sts (the _mta-sts TXT record, the policy fetched \
+             from https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a verified certificate \
+             and no redirects, and whether every MX host matches a policy pattern), tls_rpt \
+             (the _smtp._tls record and its report addresses), spf (one record, at most 10 \
+             DNS lookups and 2 void lookups through includes and redirects, the all \
+             qualifier), dmarc (the policy, found at the domain or a parent, its report \
+             addresses and their authorisation records) and dkim (the key at each \
+             --dkim-selector: type, size, testing, revoked).",
+            "The lookups run concurrently, so a domain costs about its longest chain of \
+             dependent lookups. SPF, DMARC and DKIM syntax is read by the mail-auth crate.",
+        ],
+        sections: &[(
+            "JSON OUTPUT",
+            &[
+                "--json prints one {\"type\": \"domain\"} object per domain with domain, \
+                 status, dns_failed and a key per row (dnssec, mx, dane, mta_sts, tls_rpt, \
+                 spf, dmarc, dkim), each with status, findings (status and reason) and the \
+                 row's facts; then the result object.",
+            ],
+        )],
+        exit: exit::DOMAIN,
+        examples: &[
+            ("The whole picture for a domain", "smtpx domain example.org"),
+            (
+                "Also the DKIM keys of two selectors, as JSON",
+                "smtpx domain example.org --dkim-selector s1 --dkim-selector s2 --json",
             ),
         ],
     },
@@ -168,6 +271,8 @@ pub const PAGES: &[Page] = &[
              SIZE, STARTTLS offered again inside TLS, an inconclusive relay test.",
             "--relay-test asks at RCPT whether the server would relay mail from an outside \
              sender (--relay-from) to an outside recipient (--relay-to); DATA is never sent.",
+            "--tls-save-chain FILE writes each host's certificate chain as PEM, leaf first, \
+             each after a comment line naming the host, even when it fails verification.",
         ],
         sections: &[
             ("TIMEOUTS", TIMEOUTS),
@@ -189,6 +294,10 @@ pub const PAGES: &[Page] = &[
             (
                 "One server, with an open-relay test",
                 "smtpx check mx.example.org:25 --relay-test",
+            ),
+            (
+                "Every MX host's certificate chain, into one PEM file",
+                "smtpx check example.org --tls-save-chain chains.pem",
             ),
         ],
     },
@@ -375,6 +484,9 @@ pub const PAGES: &[Page] = &[
              BDAT LAST answered 2xx), rejected by phase and code, or failed by the phase \
              whose reply never came. -n and --duration both bound the run; --rate caps \
              starts; --per-session reconnects. Memory does not grow with -n.",
+            "For more load than one machine makes, run bench on many machines with any job \
+             runner and join their --json reports with smtpx bench merge; see \
+             smtpx-bench-merge(1).",
         ],
         sections: &[
             ("TIMEOUTS", TIMEOUTS),
@@ -382,9 +494,14 @@ pub const PAGES: &[Page] = &[
                 "JSON OUTPUT",
                 &[
                     "--json prints one {\"type\": \"bench\"} object: server, request, stopped, \
-                   messages, rejected, failed, recipients, sessions, content_bytes and, unless \
-                   --no-timing, elapsed_ms, messages_per_s, mb_per_s and latency_ms; then the \
-                   result object.",
+                   messages, rejected, failed (each with its exit_code), recipients, sessions, \
+                   notes, content_bytes, runs (1, or how many runs a merged report covers), \
+                   forced and, unless --no-timing, elapsed_ms, messages_per_s, mb_per_s, \
+                   latency_ms (count, p50, p90, p99, max per step), latency_histograms (each \
+                   step's HdrHistogram, V2 compressed, base64: the HISTFAAA... strings every \
+                   HdrHistogram library reads, in microseconds from 1 to 3600000000 at 2 \
+                   significant digits), started_at and ended_at (RFC 3339, UTC, \
+                   microseconds); then the result object.",
                 ],
             ),
         ],
@@ -397,6 +514,55 @@ pub const PAGES: &[Page] = &[
             (
                 "At most 500 messages a second for five minutes, 3 recipients each",
                 "smtpx bench -s mx.lab.example -c 20 --rcpts 3 --to 'user{n%1000}@lab.example' --rate 500/s --duration 5m",
+            ),
+        ],
+    },
+    Page {
+        name: "bench-merge",
+        description: &[
+            "Joins the --json reports of many smtpx bench runs - on other machines, or at \
+             other times - into the report of one run that did all their work, printed as \
+             bench prints its own (--json gives the same object, so merged reports merge \
+             again). Each REPORT is a file of bench --json output, or - for stdin; every \
+             {\"type\": \"bench\"} object in it is one run, so concatenated outputs work \
+             too. smtpx coordinates no machines: a job runner (GNU parallel over ssh, a \
+             Kubernetes Indexed Job, a CI matrix) starts the runs and gathers the files.",
+            "Counts add up exactly: messages started, accepted, rejected by phase and code, \
+             failed by phase (the first reason seen is kept), recipients, sessions and \
+             content bytes. Latency percentiles are exact too: each report carries every \
+             step's HdrHistogram, and the histograms add bucket by bucket, so the merged \
+             percentiles are those of one histogram that recorded every sample. Sessions, -n \
+             and --rate add up (machines may carry unequal shares); --duration is the \
+             longest.",
+            "Throughput is the accepted messages over the span from the earliest started_at \
+             to the latest ended_at, which are wall-clock times: the machines' clocks must \
+             agree (NTP) for it to mean anything, and runs that did not overlap make it \
+             lower. Reports made with --no-timing merge their counts, with no latencies or \
+             throughput.",
+            "Reports of different servers, or of different messages (recipients per \
+             message, sizes, --per-session, --chunking, --no-pipelining), or one bounded by \
+             -n and one only by --duration, are refused with the differences named (exit 2); \
+             --force merges them anyway, keeps the first report's values and notes the \
+             differences. A report whose counts do not add up (a message in two buckets, a \
+             histogram with another number of samples) is refused as edited or cut short.",
+        ],
+        sections: &[(
+            "JSON OUTPUT",
+            &[
+                "--json prints one {\"type\": \"bench\"} object in bench's format (see \
+                 smtpx-bench(1)) with runs the number of runs covered and forced what \
+                 differed under --force; then the result object.",
+            ],
+        )],
+        exit: exit::BENCH_MERGE,
+        examples: &[
+            (
+                "Join the reports of three machines",
+                "smtpx bench merge a.json b.json c.json",
+            ),
+            (
+                "Every report in a directory, merged as JSON (which merges again)",
+                "smtpx bench merge --json reports/*.json > merged.json",
             ),
         ],
     },

@@ -62,7 +62,7 @@ pub enum Claim {
 }
 
 /// Why the run stopped launching messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StopReason {
     /// Every message of `-n` was started.

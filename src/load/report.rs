@@ -1,7 +1,7 @@
 //! A bench run's report: what was asked, what happened to every message, how fast.
 //! A plain model; `render::bench` turns it into text or JSON.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::budget::StopReason;
 use super::tally::Tally;
@@ -24,13 +24,20 @@ pub struct Request {
     pub rate: Option<f64>,
     pub duration: Option<Duration>,
     pub chunking: bool,
+    /// False with `--no-pipelining`.
+    pub pipelining: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct BenchReport {
     pub request: Request,
     pub tally: Tally,
+    /// From the first message's start to the end of the run; for merged reports, from
+    /// the earliest start to the latest end.
     pub elapsed: Duration,
+    /// Wall-clock start of the run (the end is `started_at + elapsed`); None when the
+    /// report was read from output made with `--no-timing`.
+    pub started_at: Option<SystemTime>,
     pub stop: StopReason,
     /// Sessions that used PIPELINING, CHUNKING and TLS, as the server offered them.
     pub pipelined_sessions: u64,
@@ -41,9 +48,18 @@ pub struct BenchReport {
     /// The reply (code and text) with which the server refused commands pipelined after
     /// a final dot; from then on each dot went alone.
     pub dot_refusal: Option<String>,
+    /// How many runs this report covers: 1, or the sum over the reports merged.
+    pub runs: u64,
+    /// What differed between reports merged with `--force` (field and values).
+    pub forced: Vec<String>,
 }
 
 impl BenchReport {
+    /// Wall-clock end of the run.
+    pub fn ended_at(&self) -> Option<SystemTime> {
+        self.started_at.map(|t| t + self.elapsed)
+    }
+
     /// Messages of `-n` that never started (time ran out, Ctrl-C, no session); None
     /// when the run was bounded by time alone.
     pub fn not_started(&self) -> Option<u64> {
@@ -124,15 +140,19 @@ mod tests {
                 rate: None,
                 duration: None,
                 chunking: false,
+                pipelining: true,
             },
             tally,
             elapsed: Duration::from_secs(2),
+            started_at: None,
             stop,
             pipelined_sessions: 2,
             chunked_sessions: 0,
             tls_sessions: 0,
             unverified_tls_sessions: 0,
             dot_refusal: None,
+            runs: 1,
+            forced: Vec::new(),
         }
     }
 

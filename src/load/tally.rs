@@ -34,6 +34,10 @@ impl Step {
         Step::Transaction,
     ];
 
+    pub fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Step::Connect => "connect",
@@ -48,7 +52,7 @@ impl Step {
 
 /// Latencies of one step in microseconds, from 1 µs to an hour at two significant
 /// digits: about 30 KiB, however many samples.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Latency(Histogram<u64>);
 
 const LATENCY_MAX_US: u64 = 3_600_000_000;
@@ -102,6 +106,94 @@ impl Latency {
     pub fn footprint(&self) -> usize {
         self.0.distinct_values() * std::mem::size_of::<u64>()
     }
+
+    /// HdrHistogram's standard interchange form: V2 with DEFLATE (zlib), in base64 (the
+    /// `HISTFAAA...` strings of HdrHistogram's log format), which every HdrHistogram
+    /// library reads.
+    pub fn to_base64(&self) -> String {
+        use base64::Engine;
+        use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+        let mut bytes = Vec::new();
+        // Writing into a Vec fails only if the histogram cannot be encoded, which ours
+        // (fixed bounds, u64 counts) always can.
+        let _ = V2DeflateSerializer::new().serialize(&self.0, &mut bytes);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Reads [`Latency::to_base64`]'s form back. Only histograms with our bounds merge
+    /// exactly (the same buckets), so another precision, or values over an hour, are
+    /// refused. Sizes are checked before anything is allocated from them.
+    pub fn from_base64(text: &str) -> Result<Latency, String> {
+        use base64::Engine;
+        if text.len() > MAX_ENCODED {
+            return Err("the histogram is too long to be one of smtpx's".into());
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| format!("the histogram is not base64 ({e})"))?;
+        let plain = inflate(&bytes)?;
+        let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut plain.as_slice())
+            .map_err(|e| format!("the histogram cannot be read ({e:?})"))?;
+        if h.low() != 1 || h.sigfig() != 2 {
+            return Err(format!(
+                "the histogram tracks from {} at {} significant digits, not from 1 µs at 2: \
+                 it would not merge exactly",
+                h.low(),
+                h.sigfig()
+            ));
+        }
+        let mut ours = Latency::default();
+        // `max` is the top of the highest bucket used, which for the cap itself lies a
+        // little above it.
+        if h.max() > ours.0.highest_equivalent(LATENCY_MAX_US) || h.len() > MAX_COUNT {
+            return Err("the histogram holds values or counts no run records".into());
+        }
+        ours.0
+            .add(&h)
+            .map_err(|e| format!("the histogram does not fit ({e:?})"))?;
+        Ok(ours)
+    }
+}
+
+/// The longest base64 histogram read: ours are a few KiB at most.
+const MAX_ENCODED: usize = 1 << 20;
+
+/// The most samples one histogram may hold: counts stay exact in JSON (2^53), and
+/// adding a thousand such reports cannot overflow.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// V2 compressed: a cookie, the length of the zlib stream, the stream. Inflated under a
+/// cap, and the inner V2 header's payload length checked against what is there, so a
+/// hostile length never becomes an allocation.
+fn inflate(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
+    const V2_COOKIE: u32 = 0x1c84_9313;
+    const HEADER: usize = 40;
+    const MAX_INFLATED: u64 = 1 << 20;
+    let be32 = |b: &[u8], at: usize| -> Option<u32> {
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    if be32(bytes, 0) != Some(V2_COMPRESSED_COOKIE) {
+        return Err("the histogram is not in HdrHistogram's V2 compressed form".into());
+    }
+    let len = be32(bytes, 4).unwrap_or(0) as usize;
+    let stream = bytes.get(8..8 + len).ok_or("the histogram is cut short")?;
+    let mut plain = Vec::new();
+    flate2::read::ZlibDecoder::new(stream)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| format!("the histogram cannot be inflated ({e})"))?;
+    if plain.len() as u64 > MAX_INFLATED {
+        return Err("the histogram inflates to more than any of smtpx's".into());
+    }
+    let payload = be32(&plain, 4).unwrap_or(u32::MAX) as usize;
+    if be32(&plain, 0) != Some(V2_COOKIE) || plain.len() < HEADER + payload {
+        return Err("the histogram is cut short".into());
+    }
+    Ok(plain)
 }
 
 /// A count with the first reason seen, for failures.
@@ -113,7 +205,7 @@ pub struct Reasoned {
     pub exit: ExitCode,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tally {
     /// Messages whose first command was handed to a connection.
     pub started: u64,
@@ -167,6 +259,11 @@ impl Tally {
 
     pub fn latency_of(&self, step: Step) -> &Latency {
         &self.latency[step as usize]
+    }
+
+    /// One step's latencies as read back from a report.
+    pub fn set_latency(&mut self, step: Step, latency: Latency) {
+        self.latency[step as usize] = latency;
     }
 
     pub fn rejected_total(&self) -> u64 {
@@ -289,6 +386,79 @@ mod tests {
         assert!(close(s.p90, 9_000), "{s:?}");
         assert!(close(s.p99, 9_900), "{s:?}");
         assert!(close(s.max, 10_000), "{s:?}");
+    }
+
+    #[test]
+    fn the_interchange_form_reads_back_exactly() {
+        let mut l = Latency::default();
+        for us in [1u64, 2, 999, 1000, 1001, 123_456, 7_000_000, LATENCY_MAX_US] {
+            l.record(Duration::from_micros(us));
+        }
+        l.record(Duration::from_secs(100_000));
+        let text = l.to_base64();
+        assert!(text.starts_with("HISTFAAA"), "V2 compressed: {text}");
+        assert_eq!(Latency::from_base64(&text).unwrap(), l);
+        let empty = Latency::default();
+        assert_eq!(Latency::from_base64(&empty.to_base64()).unwrap(), empty);
+    }
+
+    #[test]
+    fn histograms_that_would_not_merge_exactly_are_refused() {
+        use base64::Engine;
+        use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+        let encode = |h: &Histogram<u64>| {
+            let mut bytes = Vec::new();
+            V2DeflateSerializer::new().serialize(h, &mut bytes).unwrap();
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        };
+        let mut finer = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).unwrap();
+        finer.record(5).unwrap();
+        let e = Latency::from_base64(&encode(&finer)).unwrap_err();
+        assert!(e.contains("at 3 significant digits"), "{e}");
+        let mut longer = Histogram::<u64>::new_with_bounds(1, 10 * LATENCY_MAX_US, 2).unwrap();
+        longer.record(2 * LATENCY_MAX_US).unwrap();
+        assert!(Latency::from_base64(&encode(&longer)).is_err());
+        for junk in [
+            "",
+            "not base64!",
+            "AAAA",
+            "HISTFAAAAAAA",
+            &"A".repeat(2 << 20),
+        ] {
+            assert!(Latency::from_base64(junk).is_err(), "{junk:.20}");
+        }
+        // A valid cookie with a length claim far past the data.
+        let mut lying = vec![0x1c, 0x84, 0x93, 0x14, 0xff, 0xff, 0xff, 0xff];
+        lying.extend_from_slice(&[0x78, 0x9c, 0x03, 0x00]);
+        let lying = base64::engine::general_purpose::STANDARD.encode(lying);
+        assert_eq!(
+            Latency::from_base64(&lying).unwrap_err(),
+            "the histogram is cut short"
+        );
+    }
+
+    proptest::proptest! {
+        /// `bench merge`'s promise at its root: two runs' histograms, written out, read
+        /// back and added, are the histogram of one run that recorded every value.
+        #[test]
+        fn merged_histograms_equal_recording_everything(
+            a in proptest::collection::vec(0u64..5_000_000_000, 0..300),
+            b in proptest::collection::vec(0u64..5_000_000_000, 0..300),
+        ) {
+            let record = |values: &[u64]| {
+                let mut l = Latency::default();
+                for us in values {
+                    l.record(Duration::from_micros(*us));
+                }
+                l
+            };
+            let mut merged = Latency::from_base64(&record(&a).to_base64()).unwrap();
+            merged.merge(&Latency::from_base64(&record(&b).to_base64()).unwrap());
+            let all: Vec<u64> = a.iter().chain(&b).copied().collect();
+            let one = record(&all);
+            proptest::prop_assert_eq!(merged.summary(), one.summary());
+            proptest::prop_assert!(merged == one);
+        }
     }
 
     #[test]

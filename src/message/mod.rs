@@ -5,6 +5,8 @@
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address as HeaderAddress;
 use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::message_id::generate_message_id_header;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
@@ -131,7 +133,9 @@ impl From<Address> for Mailbox {
 /// A file to attach: always base64, so its octets arrive exactly as they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attachment {
-    pub filename: String,
+    /// The `filename` parameter of Content-Disposition; None sends none (swaks'
+    /// `--attach-name` with no name).
+    pub filename: Option<String>,
     pub content_type: String,
     pub bytes: Vec<u8>,
 }
@@ -140,25 +144,65 @@ impl Attachment {
     /// The content type comes from the file name's extension (application/octet-stream
     /// when it says nothing).
     pub fn new(filename: &str, bytes: Vec<u8>) -> Attachment {
-        let content_type = mime_guess::from_path(filename)
-            .first_raw()
-            .unwrap_or("application/octet-stream")
-            .to_string();
         Attachment {
-            filename: filename.to_string(),
-            content_type,
+            filename: Some(filename.to_string()),
+            content_type: guess_type(filename),
             bytes,
         }
     }
 
     fn part(&self) -> MimePart<'static> {
-        MimePart::new(
+        let part = MimePart::new(
             ContentType::new(self.content_type.clone()),
             BodyPart::Binary(base64_lines(&self.bytes).into()),
         )
-        .transfer_encoding("base64")
-        .attachment(self.filename.clone())
+        .transfer_encoding("base64");
+        match &self.filename {
+            Some(name) => part.attachment(name.clone()),
+            None => part.header("Content-Disposition", ContentType::new("attachment")),
+        }
     }
+}
+
+/// The content type a file name suggests; application/octet-stream when it says nothing.
+pub fn guess_type(filename: &str) -> String {
+    mime_guess::from_path(filename)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+        .to_string()
+}
+
+/// `--attach-type`: a MIME type as RFC 2045 §5.1 spells it, `type/subtype` in token
+/// characters, so it can go into Content-Type as it is. Returned lower-cased.
+pub fn content_type(s: &str) -> Result<String, String> {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    };
+    match s.split_once('/') {
+        Some((t, sub)) if token(t) && token(sub) => Ok(s.to_ascii_lowercase()),
+        _ => Err(format!(
+            "'{}' is not a MIME type (type/subtype, e.g. application/pdf)",
+            s.escape_debug()
+        )),
+    }
+}
+
+/// `--attach-name`: a file name for Content-Disposition (RFC 2183; RFC 2231 encodes a
+/// non-ASCII one). Control characters and path separators are refused: the first could
+/// inject headers, the second would name a path on the recipient's side.
+pub fn attachment_name(s: &str) -> Result<String, String> {
+    if s.chars().any(char::is_control) {
+        return Err("the name contains a control character (CR, LF, NUL, ...)".into());
+    }
+    if s.contains(['/', '\\']) {
+        return Err("the name contains a path separator ('/' or '\\')".into());
+    }
+    if s.len() > 255 {
+        return Err("the name is longer than 255 octets".into());
+    }
+    Ok(s.to_string())
 }
 
 /// RFC 2045 §6.8: base64 in lines of at most 76 characters.
@@ -183,7 +227,11 @@ pub struct Composition {
     pub to: Vec<Mailbox>,
     pub cc: Vec<Mailbox>,
     pub subject: Option<String>,
+    /// `--header`: each replaces a generated header of its name.
     pub headers: Vec<Header>,
+    /// `--add-header`: each is added after the others, even when a header of its name
+    /// is generated or given with `--header`.
+    pub added_headers: Vec<Header>,
     /// The text/plain body; None when only HTML was given.
     pub text: Option<String>,
     /// The text/html body; with a text body the two form multipart/alternative.
@@ -228,14 +276,49 @@ pub fn compose(c: &Composition) -> Vec<u8> {
             .iter()
             .find(|g| h.is(g))
             .map_or(h.name.as_str(), |g| *g);
-        b = if h.value.is_ascii() {
-            b.header(canonical.to_string(), Raw::new(h.value.clone()))
-        } else {
-            b.header(canonical.to_string(), Text::new(h.value.clone()))
-        };
+        b = b.header(canonical.to_string(), header_value(&h.value));
+    }
+    // mail-builder generates Date, Message-ID and MIME-Version only when no header of
+    // that name was given: an added one of those names would take their place, so the
+    // generated one is written out first.
+    let added = |name: &str| c.added_headers.iter().any(|h| h.is(name));
+    if added("Date") && !overridden("Date") {
+        b = b.date(Date::now());
+    }
+    if added("Message-ID") && !overridden("Message-ID") {
+        let mut id = Vec::new();
+        generate_message_id_header(&mut id, &host_name());
+        b = b.header(
+            "Message-ID",
+            Raw::new(String::from_utf8_lossy(&id).into_owned()),
+        );
+    }
+    if added("MIME-Version") && !overridden("MIME-Version") {
+        b = b.header("MIME-Version", Raw::new("1.0"));
+    }
+    for h in &c.added_headers {
+        b = b.header(h.name.clone(), header_value(&h.value));
     }
     b = b.body(body_part(c));
     b.write_to_vec().unwrap_or_default()
+}
+
+fn header_value(value: &str) -> mail_builder::headers::HeaderType<'static> {
+    if value.is_ascii() {
+        Raw::new(value.to_string()).into()
+    } else {
+        Text::new(value.to_string()).into()
+    }
+}
+
+/// The right-hand side of a generated Message-ID: this host's name when it is a domain.
+fn host_name() -> String {
+    let name = gethostname::gethostname().to_string_lossy().into_owned();
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if plain { name } else { "localhost".into() }
 }
 
 /// Subject-like text: as it is (folded at white space) when it is ASCII, RFC 2047
@@ -320,7 +403,8 @@ mod tests {
             assert!(m.contains(h), "{h} missing in\n{m}");
         }
         assert!(m.contains("\r\n\r\nhello"));
-        assert!(!m.to_ascii_lowercase().contains("bcc"));
+        // A header, not the letters: the random Message-ID may spell "bcc".
+        assert!(!m.to_ascii_lowercase().contains("\r\nbcc:"));
     }
 
     #[test]
@@ -446,6 +530,83 @@ mod tests {
         assert!(m.contains("Content-Type: application/octet-stream"));
         assert_eq!(m.matches("Content-Transfer-Encoding: base64").count(), 3);
         lines_within(&m, 78);
+    }
+
+    #[test]
+    fn added_headers_come_as_well_as_generated_ones() {
+        let m = text(&Composition {
+            to: vec![addr("you@example.org")],
+            subject: Some("generated".into()),
+            headers: vec![Header::parse("X-Mine: replaced").unwrap()],
+            added_headers: [
+                "To: other@example.org",
+                "Date: Thu, 1 Jan 1970 00:00:00 +0000",
+                "X-Mine: added",
+                "Message-ID: <mine@x>",
+            ]
+            .iter()
+            .map(|h| Header::parse(h).unwrap())
+            .collect(),
+            text: Some("x\n".into()),
+            ..Default::default()
+        });
+        let headers = m.split("\r\n\r\n").next().unwrap();
+        for (name, n) in [
+            ("To: ", 2),
+            ("Date: ", 2),
+            ("Message-ID: ", 2),
+            ("MIME-Version: ", 1),
+            ("X-Mine: ", 2),
+            ("Subject: ", 1),
+        ] {
+            let count = headers.lines().filter(|l| l.starts_with(name)).count();
+            assert_eq!(count, n, "{name} in\n{headers}");
+        }
+        assert!(headers.contains("To: <you@example.org>\r\n"), "{headers}");
+        let mine = headers.find("X-Mine: replaced").unwrap();
+        let added = headers.find("X-Mine: added").unwrap();
+        assert!(
+            mine < added,
+            "added headers come after the others:\n{headers}"
+        );
+        assert!(headers.contains("Date: Thu, 1 Jan 1970 00:00:00 +0000\r\n"));
+    }
+
+    #[test]
+    fn attachment_name_and_type_as_given() {
+        let named = Attachment {
+            filename: Some("renamed.bin".into()),
+            content_type: content_type("Text/X-Custom").unwrap(),
+            bytes: b"data".to_vec(),
+        };
+        let anonymous = Attachment {
+            filename: None,
+            ..Attachment::new("x.pdf", b"pdf".to_vec())
+        };
+        let m = text(&Composition {
+            text: Some("x\n".into()),
+            attachments: vec![named, anonymous],
+            ..Default::default()
+        });
+        assert!(m.contains("Content-Type: text/x-custom\r\n"), "{m}");
+        assert!(m.contains("filename=\"renamed.bin\""), "{m}");
+        assert!(m.contains("Content-Type: application/pdf\r\n"), "{m}");
+        assert!(m.contains("Content-Disposition: attachment\r\n"), "{m}");
+        assert_eq!(m.matches("filename=").count(), 1, "{m}");
+        for bad in [
+            "pdf",
+            "text/",
+            "/plain",
+            "text/pl ain",
+            "text/plain\r\nBcc: x",
+            "a/b;c=d",
+        ] {
+            assert!(content_type(bad).is_err(), "{bad:?}");
+        }
+        for bad in ["a\r\nb", "a\0", "../etc/passwd", "a\\b"] {
+            assert!(attachment_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(attachment_name("résumé.pdf").unwrap(), "résumé.pdf");
     }
 
     #[test]

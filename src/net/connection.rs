@@ -1,4 +1,5 @@
-//! One SMTP connection: TCP or TLS underneath, a bounded reply reader on top.
+//! One SMTP connection: TCP, a Unix socket or a process's stdio underneath (see
+//! `transport`), TLS over any of them, a bounded reply reader on top.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,15 +10,17 @@ use tokio::time::{Instant, timeout_at};
 
 use crate::smtp::{Parsed, Reply, ReplyError, ReplyLimits, ReplyParser};
 
-use super::tls::{TlsClient, TlsFailure, TlsInfo};
+use super::pipe::{PipeProcess, ProcessEnd};
+use super::tls::{Rewind, TlsClient, TlsFailure, TlsInfo};
+use super::transport::{self, Dialed, ProxyHeaderSent, Stream, TransportPlan, Via};
 
 const READ_CHUNK: usize = 16 * 1024;
 
 enum Transport {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    /// A byte stream made elsewhere: in-memory pipes let tests run every RFC 5321
-    /// deadline on a paused clock, which real sockets cannot do exactly.
+    Tls(Box<tokio_rustls::client::TlsStream<Rewind<Box<dyn ByteStream>>>>),
+    /// Any other byte stream: a Unix socket, a process's stdio, or, in tests, in-memory
+    /// pipes that run every RFC 5321 deadline on a paused clock.
     Stream(Box<dyn ByteStream>),
 }
 
@@ -59,6 +62,14 @@ pub enum WriteError {
 pub enum ConnectError {
     Timeout,
     Io(io::Error),
+    /// Already in words: a SOCKS5 refusal, a bind that failed, a command that cannot run.
+    Other(String),
+}
+
+/// What opening a connection did besides connecting, for the `connected` event.
+pub struct Opening {
+    pub via: Via,
+    pub proxy_header: Option<ProxyHeaderSent>,
 }
 
 pub struct Connection {
@@ -71,28 +82,49 @@ pub struct Connection {
     pending: Option<io::Error>,
     peer: SocketAddr,
     local: SocketAddr,
+    /// The process at the other end of a `--pipe` connection.
+    process: Option<PipeProcess>,
 }
 
+/// How long a `--pipe` process may take to exit once its stdin is closed.
+const PROCESS_EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Connection {
-    pub async fn connect(addr: SocketAddr, deadline: Instant) -> Result<Connection, ConnectError> {
-        let tcp = match timeout_at(deadline, TcpStream::connect(addr)).await {
-            Err(_) => return Err(ConnectError::Timeout),
-            Ok(r) => r.map_err(ConnectError::Io)?,
-        };
-        // Commands are small and pipelined groups are written in one call: Nagle only adds delay.
-        let _ = tcp.set_nodelay(true);
-        let local = tcp.local_addr().map_err(ConnectError::Io)?;
-        Ok(Connection {
-            transport: Some(Transport::Plain(tcp)),
-            buffered: Vec::new(),
-            parser: ReplyParser::new(ReplyLimits::default()),
-            pending: None,
-            peer: addr,
+    /// A connection to one hop the way `plan` says (TCP, SOCKS5, Unix socket, pipe),
+    /// with its PROXY header already sent when asked for.
+    pub async fn open(
+        plan: &TransportPlan,
+        host: &str,
+        addr: SocketAddr,
+        deadline: Instant,
+    ) -> Result<(Connection, Opening), ConnectError> {
+        let Dialed {
+            stream,
+            peer,
             local,
-        })
+            via,
+            process,
+            proxy_header,
+        } = transport::dial(plan, host, addr, deadline).await?;
+        let transport = match stream {
+            Stream::Tcp(tcp) => Transport::Plain(tcp),
+            Stream::Other(s) => Transport::Stream(s),
+        };
+        Ok((
+            Connection {
+                transport: Some(transport),
+                buffered: Vec::new(),
+                parser: ReplyParser::new(ReplyLimits::default()),
+                pending: None,
+                peer,
+                local,
+                process,
+            },
+            Opening { via, proxy_header },
+        ))
     }
 
-    /// A connection over a stream that is already open. TLS cannot be started on it.
+    /// A connection over a stream that is already open.
     pub fn over_stream(
         stream: impl ByteStream + 'static,
         peer: SocketAddr,
@@ -105,7 +137,16 @@ impl Connection {
             pending: None,
             peer,
             local,
+            process: None,
         }
+    }
+
+    /// Lines the `--pipe` process wrote to its stderr since the last call.
+    pub fn process_stderr(&mut self) -> Vec<String> {
+        self.process
+            .as_mut()
+            .map(PipeProcess::stderr_lines)
+            .unwrap_or_default()
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -322,31 +363,32 @@ impl Connection {
         }
     }
 
-    /// Replaces the TCP transport by TLS over it (STARTTLS or implicit TLS). The reply
-    /// parser starts afresh: nothing from before the handshake may carry over.
+    /// Replaces the transport by TLS over it (STARTTLS or implicit TLS), whatever carries
+    /// it. The reply parser starts afresh: nothing from before the handshake may carry over.
     pub async fn upgrade_tls(
         &mut self,
         client: &TlsClient,
         host: &str,
         deadline: Instant,
     ) -> Result<TlsInfo, TlsFailure> {
-        let tcp = match self.transport.take() {
-            Some(Transport::Plain(tcp)) => tcp,
+        let stream: Box<dyn ByteStream> = match self.transport.take() {
+            Some(Transport::Plain(tcp)) => Box::new(tcp),
+            Some(Transport::Stream(s)) => s,
             other => {
                 self.transport = other;
-                return Err(TlsFailure::Handshake(
-                    "TLS needs a plain TCP connection".into(),
-                ));
+                return Err(TlsFailure::Handshake("TLS is already active".into()));
             }
         };
-        let (tls, info) = client.handshake(tcp, host, deadline).await?;
+        let (tls, info) = client.handshake(stream, host, deadline).await?;
         self.transport = Some(Transport::Tls(Box::new(tls)));
         self.parser = ReplyParser::new(ReplyLimits::default());
         Ok(info)
     }
 
-    /// Closes the write side politely; errors do not matter any more.
-    pub async fn shutdown(&mut self) {
+    /// Closes the write side politely; errors do not matter any more. A `--pipe`
+    /// process then gets its stdin closed and a few seconds to exit before it is killed:
+    /// how it ended, and its last stderr lines, are returned.
+    pub async fn shutdown(&mut self) -> Option<(Option<ProcessEnd>, Vec<String>)> {
         if let Some(t) = self.transport.as_mut() {
             let _ = match t {
                 Transport::Plain(s) => s.shutdown().await,
@@ -354,5 +396,19 @@ impl Connection {
                 Transport::Stream(s) => s.shutdown().await,
             };
         }
+        let mut process = self.process.take()?;
+        // The shutdown closed the process's stdin. What it still writes (a TLS
+        // close_notify, a last word) is read and dropped until it closes its stdout, so
+        // it never dies of a broken pipe; then it gets the rest of the grace to exit.
+        let grace = Instant::now() + PROCESS_EXIT_GRACE;
+        let mut chunk = [0u8; READ_CHUNK];
+        while let Ok(Ok(n)) = timeout_at(grace, self.read(&mut chunk)).await {
+            if n == 0 {
+                break;
+            }
+        }
+        self.transport = None;
+        let left = grace.saturating_duration_since(Instant::now());
+        Some(process.finish(left).await)
     }
 }

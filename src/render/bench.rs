@@ -3,7 +3,7 @@
 //! one JSON object, and the outcome line.
 
 use crate::render::json_ms;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -126,10 +126,30 @@ pub fn lines(r: &BenchReport, timing: bool) -> Vec<String> {
             &format!("{phase}: {} - {}", f.count, escape_controls(&f.reason)),
         ));
     }
-    if let Some(note) = dot_note(r) {
+    for note in notes(r) {
         out.push(row("note", &note));
     }
     out.push(row("stopped", stop_words(r.stop)));
+    if r.runs > 1 {
+        out.push(row("merged", &plural(r.runs, "run", "runs")));
+    }
+    if timing && r.started_at.is_none() {
+        out.push(row(
+            "timing",
+            "unknown: a report merged here was made with --no-timing",
+        ));
+    }
+    let timing = timing && r.started_at.is_some();
+    if let (true, Some(start), Some(end)) = (timing && r.runs > 1, r.started_at, r.ended_at()) {
+        out.push(row(
+            "span",
+            &format!(
+                "{} to {} (earliest start to latest end)",
+                wall_clock(start),
+                wall_clock(end)
+            ),
+        ));
+    }
     if timing {
         out.push(row(
             "throughput",
@@ -220,6 +240,7 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
                 "messages": f.count,
                 "reason": f.reason,
                 "unknown": phase.commits() && f.exit != ExitCode::Protocol,
+                "exit_code": f.exit.code(),
             })
         })
         .collect();
@@ -231,7 +252,14 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
     let session_failures: Vec<Value> = t
         .session_failures
         .iter()
-        .map(|(phase, f)| json!({"phase": phase, "sessions": f.count, "reason": f.reason}))
+        .map(|(phase, f)| {
+            json!({
+                "phase": phase,
+                "sessions": f.count,
+                "reason": f.reason,
+                "exit_code": f.exit.code(),
+            })
+        })
         .collect();
     let mut v = json!({
         "type": "bench",
@@ -246,6 +274,7 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
             "rate_per_s": q.rate,
             "duration_ms": q.duration.map(json_ms),
             "chunking": q.chunking,
+            "pipelining": q.pipelining,
         },
         "stopped": r.stop,
         "messages": {
@@ -266,11 +295,14 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
             "tls": r.tls_sessions,
             "tls_unverified": r.unverified_tls_sessions,
             "dot_pipelining_refused": r.dot_refusal.is_some(),
+            "dot_refusal": r.dot_refusal,
         },
-        "notes": dot_note(r).into_iter().collect::<Vec<_>>(),
+        "notes": notes(r),
         "content_bytes": t.content_bytes,
+        "runs": r.runs,
+        "forced": r.forced,
     });
-    if timing {
+    if let (true, Some(start), Some(end)) = (timing, r.started_at, r.ended_at()) {
         let latency: serde_json::Map<String, Value> = Step::ALL
             .iter()
             .filter_map(|s| {
@@ -283,8 +315,34 @@ pub fn json(r: &BenchReport, timing: bool) -> Value {
         v["messages_per_s"] = json!((r.messages_per_second() * 10.0).round() / 10.0);
         v["mb_per_s"] = json!((r.megabytes_per_second() * 1000.0).round() / 1000.0);
         v["latency_ms"] = Value::Object(latency);
+        let histograms: serde_json::Map<String, Value> = Step::ALL
+            .iter()
+            .filter(|s| t.latency_of(**s).summary().is_some())
+            .map(|s| (s.name().to_string(), json!(t.latency_of(*s).to_base64())))
+            .collect();
+        v["latency_histograms"] = Value::Object(histograms);
+        v["started_at"] = json!(wall_clock(start));
+        v["ended_at"] = json!(wall_clock(end));
     }
     v
+}
+
+/// RFC 3339 in UTC to the microsecond, as `bench merge` reads it back.
+pub fn wall_clock(t: SystemTime) -> String {
+    humantime::format_rfc3339_micros(t).to_string()
+}
+
+/// The notes of the report: a refused dot pipelining, and reports merged although
+/// they differed.
+fn notes(r: &BenchReport) -> Vec<String> {
+    let mut out: Vec<String> = dot_note(r).into_iter().collect();
+    if !r.forced.is_empty() {
+        out.push(format!(
+            "merged with --force although the runs differ: {}",
+            escape_controls(&r.forced.join("; "))
+        ));
+    }
+    out
 }
 
 /// Why some sessions took a round trip more per message than PIPELINING promises.
@@ -419,15 +477,19 @@ mod tests {
                 rate: None,
                 duration: None,
                 chunking: false,
+                pipelining: true,
             },
             tally: t,
             elapsed: Duration::from_secs(1),
+            started_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000)),
             stop: StopReason::Count,
             pipelined_sessions: 2,
             chunked_sessions: 0,
             tls_sessions: 0,
             unverified_tls_sessions: 0,
             dot_refusal: None,
+            runs: 1,
+            forced: Vec::new(),
         }
     }
 

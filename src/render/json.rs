@@ -7,12 +7,16 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::Summary;
+use super::text::ContentLines;
 use crate::session::{Event, Timed};
 
 pub struct JsonLines<W: Write> {
     out: W,
     timing: bool,
     broken: bool,
+    /// `--show-data`: content lines, held for the `body` event that ends them.
+    content: ContentLines,
+    lines: Vec<String>,
 }
 
 impl<W: Write> JsonLines<W> {
@@ -21,6 +25,8 @@ impl<W: Write> JsonLines<W> {
             out,
             timing,
             broken: false,
+            content: ContentLines::default(),
+            lines: Vec::new(),
         }
     }
 
@@ -35,7 +41,18 @@ impl<W: Write> JsonLines<W> {
     }
 
     pub fn emit(&mut self, timed: Timed) {
+        if let Event::ContentSent { bytes, .. } = &timed.event {
+            let lines = self.content.feed(bytes);
+            self.lines.extend(lines);
+            return;
+        }
         let mut v = event_json(&timed.event, self.timing);
+        if let Event::BodySent { .. } = &timed.event {
+            self.lines.extend(self.content.finish());
+            if !self.lines.is_empty() {
+                v["data"] = json!(std::mem::take(&mut self.lines));
+            }
+        }
         if self.timing {
             v["t_ms"] = json!(json_ms(timed.at));
         }
@@ -69,6 +86,24 @@ pub fn usage_result(message: &str) {
     JsonLines::new(std::io::stdout().lock(), false).finish(&summary);
 }
 
+/// An address, or null for one the transport does not have (a Unix socket, a pipe, a
+/// name a SOCKS5 proxy resolves).
+fn addr_json(addr: &std::net::SocketAddr) -> Value {
+    if addr.ip().is_unspecified() {
+        Value::Null
+    } else {
+        json!(addr.to_string())
+    }
+}
+
+/// Adds what the transport is (`"transport": "tcp"`, `"unix"` with its path, ...).
+fn with_via(mut v: Value, via: &crate::net::transport::Via) -> Value {
+    if let (Some(obj), Ok(Value::Object(extra))) = (v.as_object_mut(), serde_json::to_value(via)) {
+        obj.extend(extra);
+    }
+    v
+}
+
 /// The JSON form of one event (without its time).
 pub fn event_json(event: &Event, timing: bool) -> Value {
     let took = |d| {
@@ -79,19 +114,43 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
         }
     };
     let mut v = match event {
-        Event::Connecting { host, addr } => {
-            json!({"type": "connecting", "host": host, "addr": addr.to_string()})
-        }
+        Event::Connecting { host, addr, via } => with_via(
+            json!({"type": "connecting", "host": host, "addr": addr_json(addr)}),
+            via,
+        ),
         Event::Connected {
             peer,
             local,
             took: d,
+            via,
+        } => with_via(
+            json!({
+                "type": "connected", "peer": addr_json(peer), "local": addr_json(local), "ms": took(*d)
+            }),
+            via,
+        ),
+        Event::ConnectFailed { addr, reason, via } => with_via(
+            json!({"type": "connect-failed", "addr": addr_json(addr), "reason": reason}),
+            via,
+        ),
+        Event::ProxyHeaderSent {
+            version,
+            source,
+            dest,
         } => json!({
-            "type": "connected", "peer": peer.to_string(), "local": local.to_string(), "ms": took(*d)
+            "type": "proxy-header", "version": version, "source": source.to_string(), "dest": dest.to_string()
         }),
-        Event::ConnectFailed { addr, reason } => {
-            json!({"type": "connect-failed", "addr": addr.to_string(), "reason": reason})
-        }
+        Event::ProcessStderr { line } => json!({"type": "process-stderr", "line": line}),
+        Event::ProcessExited {
+            command,
+            code,
+            signal,
+            killed,
+            status,
+        } => json!({
+            "type": "process-exited", "command": command, "code": code, "signal": signal,
+            "killed": killed, "status": status
+        }),
         Event::CommandSent {
             line,
             secret,
@@ -133,6 +192,11 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
             }
             json!({"type": "tls", "tls": tls})
         }
+        Event::ContentSent { bytes, channel } => json!({
+            "type": "content",
+            "text": String::from_utf8_lossy(bytes),
+            "channel": channel,
+        }),
         Event::Warning { message } => json!({"type": "warning", "message": message}),
         Event::Note { message } => json!({"type": "note", "message": message}),
     };

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod domain;
 pub mod json;
 pub mod message;
 pub mod outcome;

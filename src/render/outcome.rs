@@ -23,7 +23,7 @@ pub fn transaction(report: TransactionReport) -> Summary {
             let refused: Vec<String> = recipients
                 .iter()
                 .filter(|r| !r.accepted())
-                .map(|r| match &r.reply {
+                .map(|r| match r.deciding_reply() {
                     Some(reply) => {
                         format!("{} ({} {})", r.address, reply.code, reply.lines.join(" "))
                     }
@@ -59,6 +59,17 @@ pub fn stopped(phase: Phase) -> Summary {
         format!("after {phase} as asked (--quit-after); no message was sent"),
     )
     .with("phase", phase)
+}
+
+/// `--drop-after STEP`: a stop says the connection was closed without QUIT, and the
+/// result object says so too; any other outcome reads as it would have.
+pub fn dropped(mut summary: Summary, step: &str) -> Summary {
+    if summary.status == Status::Stopped {
+        summary.message = format!(
+            "after {step} as asked (--drop-after): the connection was closed without QUIT; no message was sent"
+        );
+    }
+    summary.with("dropped", true)
 }
 
 pub fn rejected(phase: Phase, reply: &Reply, recipients: &[RecipientResult]) -> Summary {
@@ -128,6 +139,10 @@ pub fn recipients_json(recipients: &[RecipientResult]) -> serde_json::Value {
             let mut v = serde_json::json!({ "address": r.address, "accepted": r.accepted() });
             if let Some(reply) = &r.reply {
                 v["reply"] = reply_json(reply);
+            }
+            // LMTP and PRDR: this recipient's own reply to the message.
+            if let Some(reply) = &r.data_reply {
+                v["data_reply"] = reply_json(reply);
             }
             v
         })

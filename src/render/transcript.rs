@@ -11,8 +11,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::text::escape_controls;
+use super::text::{ContentLines, escape_controls};
 use super::{Palette, Summary, format_ms};
+use crate::net::transport::Via;
 use crate::session::{Channel, Event, Timed};
 
 pub struct Transcript<W: Write, E: Write> {
@@ -23,6 +24,8 @@ pub struct Transcript<W: Write, E: Write> {
     quiet: bool,
     /// Set once stdout is gone (e.g. `| head -1`); later output is dropped, not a panic.
     broken: bool,
+    /// `--show-data`: the content line not yet ended.
+    content: ContentLines,
 }
 
 impl<W: Write, E: Write> Transcript<W, E> {
@@ -34,6 +37,7 @@ impl<W: Write, E: Write> Transcript<W, E> {
             timing,
             quiet,
             broken: false,
+            content: ContentLines::default(),
         }
     }
 
@@ -84,19 +88,72 @@ impl<W: Write, E: Write> Transcript<W, E> {
             return;
         }
         match timed.event {
-            Event::Connecting { host, addr } => {
-                if host == addr.ip().to_string() {
-                    self.note(&format!("Connecting to {addr}"));
+            Event::Connecting { host, addr, via } => {
+                let target = if addr.ip().is_unspecified() {
+                    format!("{host}:{}", addr.port())
+                } else if host == addr.ip().to_string() {
+                    addr.to_string()
                 } else {
-                    self.note(&format!("Connecting to {host} ({addr})"));
-                }
+                    format!("{host} ({addr})")
+                };
+                let line = match &via {
+                    Via::Tcp { bind: None } => format!("Connecting to {target}"),
+                    Via::Tcp { bind: Some(b) } => format!("Connecting to {target} from {b}"),
+                    Via::Socks5 { proxy, .. } => {
+                        format!("Connecting to {target} through the SOCKS5 proxy {proxy}")
+                    }
+                    Via::Unix { path } => format!("Connecting to the Unix socket {path}"),
+                    Via::Pipe { command, .. } => {
+                        format!("Starting {command:?} to talk to it over its stdin and stdout")
+                    }
+                };
+                self.note(&escape_controls(&line));
             }
-            Event::Connected { peer, local, took } => {
+            Event::Connected {
+                peer,
+                local,
+                took,
+                via,
+            } => {
                 let t = self.took(took);
-                self.note(&format!("Connected to {peer} from {local}{t}"));
+                let line = match &via {
+                    Via::Tcp { .. } => format!("Connected to {peer} from {local}{t}"),
+                    Via::Socks5 { proxy, .. } => {
+                        format!("Connected through the SOCKS5 proxy {proxy} (from {local}){t}")
+                    }
+                    Via::Unix { path } => format!("Connected to the Unix socket {path}{t}"),
+                    Via::Pipe { command, pid } => match pid {
+                        Some(pid) => format!("Started {command:?} (pid {pid}){t}"),
+                        None => format!("Started {command:?}{t}"),
+                    },
+                };
+                self.note(&escape_controls(&line));
             }
-            Event::ConnectFailed { addr, reason } => {
-                self.note(&format!("Could not connect to {addr}: {reason}"));
+            Event::ConnectFailed { addr, reason, via } => {
+                let what = match &via {
+                    Via::Tcp { .. } => format!("connect to {addr}"),
+                    Via::Socks5 { .. } => "connect".to_string(),
+                    Via::Unix { path } => format!("connect to {path}"),
+                    Via::Pipe { command, .. } => format!("start {command:?}"),
+                };
+                self.note(&escape_controls(&format!("Could not {what}: {reason}")));
+            }
+            Event::ProxyHeaderSent {
+                version,
+                source,
+                dest,
+            } => {
+                self.note(&format!(
+                    "PROXY {version} header sent: source {source}, destination {dest}"
+                ));
+            }
+            Event::ProcessStderr { line } => {
+                self.note(&format!("stderr: {}", escape_controls(&line)));
+            }
+            Event::ProcessExited {
+                command, status, ..
+            } => {
+                self.note(&escape_controls(&format!("{command:?} {status}")));
             }
             Event::CommandSent { line, channel, .. } => {
                 let arrow = client_arrow(channel);
@@ -135,6 +192,11 @@ impl<W: Write, E: Write> Transcript<W, E> {
                     self.line(&format!("{arrow} {code}{text}{t}"));
                 }
             }
+            Event::ContentSent { bytes, channel } => {
+                for line in self.content.feed(&bytes) {
+                    self.content_line(channel, &line);
+                }
+            }
             Event::BodySent {
                 stats,
                 chunks,
@@ -142,6 +204,9 @@ impl<W: Write, E: Write> Transcript<W, E> {
                 channel,
                 ..
             } => {
+                if let Some(line) = self.content.finish() {
+                    self.content_line(channel, &line);
+                }
                 let arrow = client_arrow(channel);
                 let t = self.took(took);
                 let mut what = format!(
@@ -181,6 +246,17 @@ impl<W: Write, E: Write> Transcript<W, E> {
             }
             Event::Note { message } => self.note(&message),
             Event::Warning { .. } => unreachable!("handled above"),
+        }
+    }
+
+    /// One line of message content (`--show-data`), escaped like server text: a message
+    /// can hold escape sequences as surely as a reply can.
+    fn content_line(&mut self, channel: Channel, line: &str) {
+        let arrow = client_arrow(channel);
+        if line.is_empty() {
+            self.line(arrow);
+        } else {
+            self.line(&format!("{arrow} {}", escape_controls(line)));
         }
     }
 

@@ -35,6 +35,15 @@ impl Frame {
         matches!(self.cmd, Command::Bdat { last: true, .. })
     }
 
+    /// The chunk's octets, after its command line.
+    fn payload(&self) -> &[u8] {
+        let size = match self.cmd {
+            Command::Bdat { size, .. } => usize::try_from(size).unwrap_or(usize::MAX),
+            _ => 0,
+        };
+        &self.wire[self.wire.len().saturating_sub(size)..]
+    }
+
     fn phase(&self) -> Phase {
         if self.last() {
             Phase::BdatLast
@@ -170,6 +179,7 @@ impl Session<'_> {
     ) -> Result<(), TransactionEnd> {
         wire.extend_from_slice(&frame.wire);
         self.announce(&frame.cmd);
+        self.show_content(frame.payload());
         if replies_before == 0 {
             // No reply is due before this chunk is whole: one that comes ends it.
             match self.write_body(&wire).await {

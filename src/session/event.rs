@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::net::tls::TlsInfo;
+use crate::net::transport::Via;
 use crate::smtp::{DataStats, Reply};
 
 /// Whether a line travelled in clear text or inside TLS, and whether that TLS was verified.
@@ -20,20 +21,43 @@ pub enum Channel {
 
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// A connection attempt began.
+    /// A connection attempt began. `addr` is unspecified when the transport has no
+    /// address of its own (a Unix socket, a pipe) or a SOCKS5 proxy resolves the name.
     Connecting {
         host: String,
         addr: SocketAddr,
+        via: Via,
     },
     Connected {
         peer: SocketAddr,
         local: SocketAddr,
         took: Duration,
+        via: Via,
     },
     /// An address was skipped; the next one is tried (or none is left).
     ConnectFailed {
         addr: SocketAddr,
         reason: String,
+        via: Via,
+    },
+    /// A HAProxy PROXY header went out before anything else.
+    ProxyHeaderSent {
+        /// "v1" or "v2".
+        version: &'static str,
+        source: SocketAddr,
+        dest: SocketAddr,
+    },
+    /// A line the `--pipe` process wrote to its stderr.
+    ProcessStderr {
+        line: String,
+    },
+    /// The `--pipe` process ended; `status` says how, in words.
+    ProcessExited {
+        command: String,
+        code: Option<i32>,
+        signal: Option<i32>,
+        killed: bool,
+        status: String,
     },
     /// A command went on the wire. `line` is already redacted when `secret` and the user
     /// did not ask to see secrets.
@@ -61,6 +85,13 @@ pub enum Event {
     },
     TlsEstablished {
         info: Box<TlsInfo>,
+    },
+    /// A block of message content on its way to the server, before dot-stuffing (DATA)
+    /// or as framed (BDAT); only when asked to show it (`--show-data`). Lines may span
+    /// blocks.
+    ContentSent {
+        bytes: Vec<u8>,
+        channel: Channel,
     },
     /// Something the user should know that did not stop the session.
     Warning {
@@ -90,25 +121,39 @@ impl<T: EventSink + ?Sized> EventSink for &mut T {
     }
 }
 
+impl<T: EventSink + ?Sized> EventSink for Box<T> {
+    fn emit(&mut self, event: Timed) {
+        (**self).emit(event);
+    }
+}
+
 impl EventSink for Vec<Timed> {
     fn emit(&mut self, event: Timed) {
         self.push(event);
     }
 }
 
+/// Every event to two sinks (the terminal and an `--output` file, say).
+pub struct Tee<A, B>(pub A, pub B);
+
+impl<A: EventSink, B: EventSink> EventSink for Tee<A, B> {
+    fn emit(&mut self, event: Timed) {
+        self.0.emit(event.clone());
+        self.1.emit(event);
+    }
+}
+
 /// Passes events on while noting whether the final dot is out with no reply yet, so an
 /// interrupted run can tell "nothing committed" from "outcome unknown".
-pub struct DotWatch<'a> {
-    inner: &'a mut dyn EventSink,
+pub struct DotWatch<S> {
+    inner: S,
     pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Replies to come before the one that answers the end of the message.
     skip: u32,
 }
 
-impl<'a> DotWatch<'a> {
-    pub fn new(
-        inner: &'a mut dyn EventSink,
-    ) -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+impl<S: EventSink> DotWatch<S> {
+    pub fn new(inner: S) -> (Self, std::sync::Arc<std::sync::atomic::AtomicBool>) {
         let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         (
             DotWatch {
@@ -121,7 +166,7 @@ impl<'a> DotWatch<'a> {
     }
 }
 
-impl EventSink for DotWatch<'_> {
+impl<S: EventSink> EventSink for DotWatch<S> {
     fn emit(&mut self, event: Timed) {
         use std::sync::atomic::Ordering;
         match event.event {

@@ -4,6 +4,7 @@
 pub mod auth;
 mod chunking;
 pub mod event;
+mod forward;
 pub mod open;
 pub mod probe;
 pub mod timeouts;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::net::tls::{TlsClient, TlsFailure, TlsInfo};
+use crate::net::transport::{TransportPlan, Via};
 use crate::net::{ConnectError, Connection, ReadError, Watched, WriteError};
 use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Capabilities, Command, Domain, Reply};
@@ -71,33 +73,54 @@ pub struct Session<'a> {
     /// Capabilities from the latest EHLO; cleared by STARTTLS (RFC 3207 §4.2).
     pub capabilities: Option<Capabilities>,
     pub tls: Option<TlsInfo>,
+    /// LMTP (RFC 2033): LHLO instead of EHLO, and no HELO fallback.
+    pub lmtp: bool,
     channel: Channel,
     last_sent: Instant,
     /// Strings that would reveal a secret if shown (raw, base64, hex), longest first.
     redactions: Vec<String>,
+    /// Report the message content as it goes (`--show-data`).
+    pub show_data: bool,
+    /// The `--pipe` command at the other end, for the report of how it ended.
+    pipe_command: Option<String>,
 }
 
 impl<'a> Session<'a> {
-    /// Opens a TCP connection to one address.
+    /// Opens a connection to one hop, the way `transport` says (TCP, SOCKS5, a Unix
+    /// socket, a process's stdio), PROXY header included.
     pub async fn connect(
         mut ctx: SessionContext<'a>,
+        transport: &TransportPlan,
         host: &str,
         addr: SocketAddr,
     ) -> Result<Session<'a>, (SessionContext<'a>, Failure)> {
+        let via = transport.via();
         ctx.emit(Event::Connecting {
             host: host.to_string(),
             addr,
+            via: via.clone(),
         });
         let started = Instant::now();
         let deadline = ctx.deadline(ctx.timeouts.connect);
-        match Connection::connect(addr, deadline).await {
-            Ok(conn) => {
+        match Connection::open(transport, host, addr, deadline).await {
+            Ok((conn, opening)) => {
                 ctx.emit(Event::Connected {
                     peer: conn.peer(),
                     local: conn.local(),
                     took: started.elapsed(),
+                    via: opening.via.clone(),
                 });
+                if let Some(h) = opening.proxy_header {
+                    ctx.emit(Event::ProxyHeaderSent {
+                        version: h.version.name(),
+                        source: h.source,
+                        dest: h.dest,
+                    });
+                }
                 let mut session = Session::over(ctx, conn);
+                if let Via::Pipe { command, .. } = opening.via {
+                    session.pipe_command = Some(command);
+                }
                 session.last_sent = started;
                 Ok(session)
             }
@@ -107,19 +130,27 @@ impl<'a> Session<'a> {
                         ctx.timeout_message(deadline, ctx.timeouts.connect, "connection")
                     }
                     ConnectError::Io(ref e) => describe_io(e),
+                    ConnectError::Other(ref why) => why.clone(),
                 };
                 ctx.emit(Event::ConnectFailed {
                     addr,
                     reason: reason.clone(),
+                    via: via.clone(),
                 });
                 let kind = match e {
                     ConnectError::Timeout => FailureKind::Timeout,
-                    ConnectError::Io(_) => FailureKind::Connect,
+                    ConnectError::Io(_) | ConnectError::Other(_) => FailureKind::Connect,
                 };
-                Err((
-                    ctx,
-                    Failure::new(Phase::Connect, kind, format!("{addr}: {reason}")),
-                ))
+                let message = match (&via, e) {
+                    (Via::Tcp { .. }, ConnectError::Io(_) | ConnectError::Timeout) => {
+                        format!("{addr}: {reason}")
+                    }
+                    (Via::Socks5 { .. }, ConnectError::Timeout) => {
+                        format!("{host} through the SOCKS5 proxy: {reason}")
+                    }
+                    _ => reason,
+                };
+                Err((ctx, Failure::new(Phase::Connect, kind, message)))
             }
         }
     }
@@ -131,9 +162,12 @@ impl<'a> Session<'a> {
             conn,
             capabilities: None,
             tls: None,
+            lmtp: false,
             channel: Channel::Plain,
             last_sent: Instant::now(),
             redactions: Vec::new(),
+            show_data: false,
+            pipe_command: None,
         }
     }
 
@@ -317,9 +351,39 @@ impl<'a> Session<'a> {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Reply, Failure> {
+        self.show_process_stderr();
         match read {
             Ok(reply) => Ok(self.report_reply(reply)),
             Err(e) => Err(self.read_failure(e, phase, deadline, timeout)),
+        }
+    }
+
+    /// What a `--pipe` process wrote to its stderr so far, one event a line.
+    fn show_process_stderr(&mut self) {
+        for line in self.conn.process_stderr() {
+            self.ctx.emit(Event::ProcessStderr { line });
+        }
+    }
+
+    /// Closes the connection; a `--pipe` process is ended and how it ended reported.
+    async fn close(&mut self) {
+        if let Some((end, lines)) = self.conn.shutdown().await {
+            for line in lines {
+                self.ctx.emit(Event::ProcessStderr { line });
+            }
+            let command = self.pipe_command.clone().unwrap_or_default();
+            match end {
+                Some(end) => self.ctx.emit(Event::ProcessExited {
+                    command,
+                    code: end.code,
+                    signal: end.signal,
+                    killed: end.killed,
+                    status: end.describe(),
+                }),
+                None => self.ctx.emit(Event::Warning {
+                    message: format!("could not learn how {command:?} ended"),
+                }),
+            }
         }
     }
 
@@ -359,10 +423,16 @@ impl<'a> Session<'a> {
                 Failure::new(phase, FailureKind::Timeout, msg)
             }
             ReadError::Closed { partial } => {
-                let mut msg = if partial {
-                    format!("the server closed the connection in the middle of a {what}")
+                // Over --pipe, "the server" is a process, and what it closed is its stdout.
+                let closed = if self.pipe_command.is_some() {
+                    "the process closed its output"
                 } else {
-                    format!("the server closed the connection before sending a {what}")
+                    "the server closed the connection"
+                };
+                let mut msg = if partial {
+                    format!("{closed} in the middle of a {what}")
+                } else {
+                    format!("{closed} before sending a {what}")
                 };
                 if phase.commits() {
                     msg.push_str("; the message may or may not have been accepted");
@@ -408,11 +478,16 @@ impl<'a> Session<'a> {
 
     /// EHLO, falling back to HELO on 500/502 when `allow_helo` (RFC 5321 §4.1.4; never
     /// when TLS is required, since HELO cannot offer STARTTLS). Returns the final reply.
+    /// In LMTP, LHLO and never HELO (RFC 2033 §4.1).
     pub async fn hello(&mut self, name: &Domain, allow_helo: bool) -> Result<Reply, Failure> {
         self.capabilities = None;
-        let reply = self
-            .command(&Command::Ehlo(name.clone()), Phase::Ehlo)
-            .await?;
+        let command = if self.lmtp {
+            Command::Lhlo(name.clone())
+        } else {
+            Command::Ehlo(name.clone())
+        };
+        let allow_helo = allow_helo && !self.lmtp;
+        let reply = self.command(&command, Phase::Ehlo).await?;
         if reply.is_positive() {
             self.capabilities = Some(Capabilities::from_ehlo(&reply));
             return Ok(reply);
@@ -490,13 +565,13 @@ impl<'a> Session<'a> {
                 message: format!("{}; closing the connection", f.message),
             });
         }
-        self.conn.shutdown().await;
+        self.close().await;
         self.ctx
     }
 
     /// Closes without QUIT (after a protocol violation or mid-body failure).
     pub async fn abort(mut self) -> SessionContext<'a> {
-        self.conn.shutdown().await;
+        self.close().await;
         self.ctx
     }
 }

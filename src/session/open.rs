@@ -6,9 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::AuthPlan;
+use super::forward::Forwarded;
 use super::{Event, Session, SessionContext};
 use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
+use crate::net::transport::TransportPlan;
 use crate::outcome::{Failure, FailureKind, Phase};
+use crate::smtp::forward::{Attribute, Forwarding};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
 
 /// Silence after connecting that makes implicit TLS likely: SMTP servers greet at once,
@@ -60,6 +63,14 @@ pub struct OpenPlan {
     /// Credentials to authenticate with after TLS.
     pub auth: Option<AuthPlan>,
     pub stop_after: Option<Phase>,
+    /// How each hop is reached: TCP, SOCKS5, a Unix socket or a process; a PROXY header.
+    pub transport: TransportPlan,
+    /// LMTP (RFC 2033): LHLO, no HELO fallback.
+    pub lmtp: bool,
+    /// `--xclient`: sent after TLS, before AUTH.
+    pub xclient: Vec<Attribute>,
+    /// `--xforward`: sent after AUTH, before MAIL.
+    pub xforward: Vec<Attribute>,
 }
 
 pub enum Opened<'a> {
@@ -76,9 +87,16 @@ pub enum Opened<'a> {
 }
 
 /// The default EHLO name (RFC 5321 §4.1.4): this host's name when it is a fully
-/// qualified domain name, otherwise the address literal of our end of the connection.
+/// qualified domain name, otherwise the address literal of our end of the connection
+/// ([127.0.0.1] over a Unix socket or a pipe, which have no address).
 pub fn default_helo(local: SocketAddr) -> Domain {
-    host_name().unwrap_or_else(|| Domain::literal(local.ip()))
+    host_name().unwrap_or_else(|| {
+        if local.ip().is_unspecified() {
+            Domain::literal(std::net::Ipv4Addr::LOCALHOST.into())
+        } else {
+            Domain::literal(local.ip())
+        }
+    })
 }
 
 /// This host's name, when it is a fully qualified domain name (as A-labels).
@@ -98,7 +116,7 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
     );
     for (i, hop) in plan.hops.iter().enumerate() {
         let more = i + 1 < plan.hops.len();
-        let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+        let session = match Session::connect(ctx, &plan.transport, &hop.host, hop.addr).await {
             Ok(s) => s,
             Err((c, f)) => {
                 ctx = c;
@@ -171,7 +189,7 @@ async fn plaintext_retry<'a>(
         tls: None,
         ..plan.clone()
     };
-    let session = match Session::connect(ctx, &hop.host, hop.addr).await {
+    let session = match Session::connect(ctx, &plan.transport, &hop.host, hop.addr).await {
         Ok(s) => s,
         Err((c, f)) => return Opened::Failed(c, f),
     };
@@ -249,11 +267,15 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
         .helo
         .clone()
         .unwrap_or_else(|| default_helo(session.local_addr()));
+    session.lmtp = plan.lmtp;
     // HELO cannot offer STARTTLS, so with TLS required there is no fallback (§4.1.4).
-    let allow_helo = plan.tls_mode != TlsMode::Required;
+    let allow_helo = plan.tls_mode != TlsMode::Required && !plan.lmtp;
     match session.hello(&name, allow_helo).await {
         Ok(reply) if reply.is_positive() => {}
-        Ok(reply) if !allow_helo && matches!(reply.code.value(), 500 | 502) => {
+        // An LMTP server refusing LHLO is a plain refusal: LMTP has no HELO either.
+        Ok(reply)
+            if plan.tls_mode == TlsMode::Required && matches!(reply.code.value(), 500 | 502) =>
+        {
             let f = Failure::new(
                 Phase::Ehlo,
                 FailureKind::Tls,
@@ -283,11 +305,16 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
             let f = Failure::new(
                 Phase::TlsHandshake,
                 FailureKind::Tls,
-                "--quit-after tls: no TLS handshake happened (the server did not offer or refused STARTTLS)",
+                "stopping after tls: no TLS handshake happened (the server did not offer or refused STARTTLS)",
             );
             return Opened::Declined(session, f);
         }
         return Opened::Stopped(session, Phase::TlsHandshake);
+    }
+    if !plan.xclient.is_empty()
+        && let Err(opened) = forward(&mut session, Forwarding::Xclient, &plan.xclient, &name).await
+    {
+        return opened.into_opened(session).await;
     }
     if let Some(auth) = &plan.auth {
         if session.ctx.show_secrets {
@@ -313,7 +340,37 @@ async fn after_greeting<'a>(mut session: Session<'a>, plan: &OpenPlan, hop: &Hop
             return Opened::Stopped(session, Phase::Auth);
         }
     }
+    if !plan.xforward.is_empty()
+        && let Err(opened) =
+            forward(&mut session, Forwarding::Xforward, &plan.xforward, &name).await
+    {
+        return opened.into_opened(session).await;
+    }
     Opened::Ready(session)
+}
+
+/// XCLIENT or XFORWARD; Err says how the session ends.
+async fn forward(
+    session: &mut Session<'_>,
+    kind: Forwarding,
+    attrs: &[Attribute],
+    name: &Domain,
+) -> Result<(), Forwarded> {
+    match session.forward(kind, attrs, name).await {
+        Forwarded::Done => Ok(()),
+        other => Err(other),
+    }
+}
+
+impl Forwarded {
+    async fn into_opened(self, session: Session<'_>) -> Opened<'_> {
+        match self {
+            Forwarded::Done => Opened::Ready(session),
+            Forwarded::Refused(phase, reply) => Opened::Refused(session, phase, reply),
+            Forwarded::Declined(f) => Opened::Declined(session, f),
+            Forwarded::Failed(f) => Opened::Failed(session.abort().await, f),
+        }
+    }
 }
 
 /// STARTTLS, the handshake and the second EHLO (RFC 3207 §4.2: all that was learned

@@ -6,6 +6,7 @@ use tokio::time::timeout_at;
 
 use super::{Event, Session};
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
+use crate::smtp::per_recipient::{Collector, DataReplies, Fate, Next, Scheme};
 use crate::smtp::{
     Address, Command, DataEncoder, DataStats, Framing, Param, Reply, ReplyClass, ReversePath,
 };
@@ -26,7 +27,8 @@ pub enum TransactionEnd {
         reply: Reply,
         stats: DataStats,
     },
-    /// `--quit-after mail|rcpt` reached with every reply positive so far.
+    /// `--quit-after mail|rcpt` (or `--drop-after data`) reached with every reply
+    /// positive so far.
     Stopped {
         after: Phase,
     },
@@ -49,8 +51,10 @@ pub struct Transfer {
     /// at the first 8-bit octet, stop without ending the message, so nothing is
     /// committed (RFC 6152 §3 forbids sending it).
     pub refuse_8bit: bool,
-    /// `--quit-after mail|rcpt`.
+    /// `--quit-after mail|rcpt`, `--drop-after mail|rcpt|data`.
     pub stop_after: Option<Phase>,
+    /// LMTP or PRDR: the final dot is answered per accepted recipient.
+    pub per_recipient: Option<Scheme>,
 }
 
 #[derive(Debug)]
@@ -78,10 +82,7 @@ impl Session<'_> {
         let mut recipients: Vec<RecipientResult> = envelope
             .recipients
             .iter()
-            .map(|(a, _)| RecipientResult {
-                address: a.to_string(),
-                reply: None,
-            })
+            .map(|(a, _)| RecipientResult::waiting(a.to_string()))
             .collect();
         let (mail, rcpts) = envelope_commands(envelope);
         let end = match transfer.chunking {
@@ -106,7 +107,7 @@ impl Session<'_> {
         transfer: &Transfer,
     ) -> TransactionEnd {
         let stop_after = transfer.stop_after;
-        let send_data = stop_after.is_none();
+        let send_data = matches!(stop_after, None | Some(Phase::Data));
         // `--quit-after mail` must not name a recipient at all.
         let rcpts = if stop_after == Some(Phase::Mail) {
             &[][..]
@@ -153,7 +154,12 @@ impl Session<'_> {
             },
         };
         match data_reply.class() {
-            ReplyClass::Intermediate if data_reply.code.value() == 354 => {}
+            // `--drop-after data`: the server waits for content that never comes.
+            ReplyClass::Intermediate if data_reply.code.value() == 354 => {
+                if stop_after == Some(Phase::Data) {
+                    return TransactionEnd::Stopped { after: Phase::Data };
+                }
+            }
             ReplyClass::TransientNegative | ReplyClass::PermanentNegative => {
                 return TransactionEnd::Rejected {
                     phase: Phase::Data,
@@ -187,10 +193,80 @@ impl Session<'_> {
             Ok(s) => s,
             Err(end) => return end,
         };
+        if let Some(scheme) = transfer.per_recipient {
+            return self.per_recipient(scheme, recipients, stats).await;
+        }
         let timeout = self.ctx.timeouts.final_dot;
         match self.read_reply(Phase::FinalDot, timeout).await {
             Ok(reply) => judge_final(Phase::FinalDot, reply, stats),
             Err(f) => TransactionEnd::Failed(f),
+        }
+    }
+
+    /// LMTP and PRDR: a reply per accepted recipient after the dot, each recorded with
+    /// its recipient as it comes, so a connection lost half-way still tells which
+    /// recipients were answered.
+    async fn per_recipient(
+        &mut self,
+        scheme: Scheme,
+        recipients: &mut [RecipientResult],
+        stats: DataStats,
+    ) -> TransactionEnd {
+        let accepted: Vec<usize> = recipients
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.accepted())
+            .map(|(i, _)| i)
+            .collect();
+        let mut collector = Collector::new(scheme, accepted.len());
+        let timeout = self.ctx.timeouts.final_dot;
+        let replies = loop {
+            let reply = match self.read_reply(Phase::FinalDot, timeout).await {
+                Ok(r) => r,
+                Err(f) => return TransactionEnd::Failed(f),
+            };
+            let before = collector.received();
+            let next = collector.push(reply.clone());
+            if collector.received() > before
+                && let Some(result) = accepted.get(before).map(|&i| &mut recipients[i])
+            {
+                result.data_reply = Some(reply);
+                let address = result.address.clone();
+                self.ctx.emit(Event::Note {
+                    message: format!("the reply above is for {address}"),
+                });
+            }
+            match next {
+                Next::More => {}
+                Next::Done(replies) => break replies,
+                Next::Violation(why) => {
+                    return TransactionEnd::Failed(Failure::new(
+                        Phase::FinalDot,
+                        FailureKind::Protocol,
+                        format!(
+                            "protocol violation: {why}; the message may or may not have been accepted"
+                        ),
+                    ));
+                }
+            }
+        };
+        if let DataReplies::Whole(reply) = &replies {
+            // PRDR offered but not used for this message: one reply speaks for all.
+            for &i in &accepted {
+                recipients[i].data_reply = Some(reply.clone());
+            }
+        }
+        if replies.inconsistent() {
+            self.ctx.emit(Event::Warning {
+                message: "the server's reply for the whole message contradicts its per-recipient replies; the per-recipient replies are counted".into(),
+            });
+        }
+        match replies.fate() {
+            Fate::Accepted(reply) => TransactionEnd::Delivered { reply, stats },
+            Fate::Refused(reply) => TransactionEnd::Rejected {
+                phase: Phase::FinalDot,
+                reply,
+            },
         }
     }
 
@@ -306,6 +382,7 @@ impl Session<'_> {
             if n == 0 {
                 break;
             }
+            self.show_content(&input[..n]);
             encoder.encode(&input[..n], &mut output);
             if transfer.refuse_8bit {
                 check_7bit(&encoder.stats()).map_err(failed)?;
@@ -330,6 +407,18 @@ impl Session<'_> {
             Ok(None) => Ok(()),
             Ok(Some(reply)) => Err(answered_mid_body(Phase::Body, reply)),
             Err(f) => Err(TransactionEnd::Failed(f)),
+        }
+    }
+
+    /// `--show-data`: a block of content, reported as it goes (after DATA's 354, or after
+    /// its BDAT command line).
+    pub(super) fn show_content(&mut self, bytes: &[u8]) {
+        if self.show_data && !bytes.is_empty() {
+            let channel = self.channel();
+            self.ctx.emit(Event::ContentSent {
+                bytes: bytes.to_vec(),
+                channel,
+            });
         }
     }
 

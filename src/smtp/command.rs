@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::address::{Address, Domain, ReversePath};
+use super::forward::Attribute;
 
 /// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -30,6 +31,12 @@ impl Param {
 pub enum Command {
     Ehlo(Domain),
     Helo(Domain),
+    /// LMTP's greeting command (RFC 2033 §4.1), in place of EHLO.
+    Lhlo(Domain),
+    /// Postfix XCLIENT: attributes of the client a proxy speaks for; values xtext-encoded.
+    Xclient(Vec<Attribute>),
+    /// Postfix XFORWARD: attributes of the original client, for logging and filters.
+    Xforward(Vec<Attribute>),
     Mail {
         from: ReversePath,
         params: Vec<Param>,
@@ -107,6 +114,9 @@ impl Command {
         match self {
             Command::Ehlo(_) => "EHLO",
             Command::Helo(_) => "HELO",
+            Command::Lhlo(_) => "LHLO",
+            Command::Xclient(_) => "XCLIENT",
+            Command::Xforward(_) => "XFORWARD",
             Command::Mail { .. } => "MAIL",
             Command::Rcpt { .. } => "RCPT",
             Command::Data => "DATA",
@@ -129,6 +139,9 @@ impl Command {
         match self {
             Command::Ehlo(d) => format!("EHLO {d}"),
             Command::Helo(d) => format!("HELO {d}"),
+            Command::Lhlo(d) => format!("LHLO {d}"),
+            Command::Xclient(attrs) => format!("XCLIENT{}", attributes_text(attrs)),
+            Command::Xforward(attrs) => format!("XFORWARD{}", attributes_text(attrs)),
             Command::Mail { from, params } => format!("MAIL FROM:{from}{}", params_text(params)),
             Command::Rcpt { to, params } => format!("RCPT TO:<{to}>{}", params_text(params)),
             Command::Data => "DATA".into(),
@@ -216,6 +229,10 @@ impl Command {
     }
 }
 
+fn attributes_text(attrs: &[Attribute]) -> String {
+    attrs.iter().map(|a| format!(" {}", a.encoded())).collect()
+}
+
 fn params_text(params: &[Param]) -> String {
     params
         .iter()
@@ -288,6 +305,27 @@ mod tests {
             .encode()
             .unwrap(),
             b"BDAT 10 LAST\r\n"
+        );
+    }
+
+    #[test]
+    fn encodes_lhlo_and_forwarding_commands() {
+        let name = Domain::parse("client.example").unwrap();
+        assert_eq!(
+            Command::Lhlo(name).encode().unwrap(),
+            b"LHLO client.example\r\n"
+        );
+        let attrs = vec![
+            Attribute::new("ADDR", "192.0.2.1"),
+            Attribute::new("NAME", "a b+c=d"),
+        ];
+        assert_eq!(
+            Command::Xclient(attrs.clone()).encode().unwrap(),
+            b"XCLIENT ADDR=192.0.2.1 NAME=a+20b+2Bc+3Dd\r\n"
+        );
+        assert_eq!(
+            Command::Xforward(attrs).encode().unwrap(),
+            b"XFORWARD ADDR=192.0.2.1 NAME=a+20b+2Bc+3Dd\r\n"
         );
     }
 

@@ -7,6 +7,8 @@ pub mod chunking;
 pub mod command;
 pub mod data;
 pub mod dsn;
+pub mod forward;
+pub mod per_recipient;
 pub mod redact;
 pub mod reply;
 pub mod sasl;

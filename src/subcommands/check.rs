@@ -50,6 +50,9 @@ pub fn run(args: CheckArgs) -> u8 {
         Ok(started) => started,
         Err(code) => return code,
     };
+    if let Err(code) = run.keep(&args.keep) {
+        return code;
+    }
     let log = Log::default();
     let result = runtime.block_on(async {
         let (mut ctx, _) = run.context(&plan.server, false);
@@ -75,7 +78,7 @@ pub fn run(args: CheckArgs) -> u8 {
             for c in &checked {
                 let lines = crate::render::check::lines(&c.facts, &c.verdicts, timing);
                 let json = crate::render::check::json(&c.facts, &c.verdicts, timing);
-                run.renderer.report(&lines, json);
+                run.report(&lines, json);
             }
             summarize(&checked)
         }

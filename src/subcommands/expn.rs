@@ -10,6 +10,7 @@ pub fn run(args: ExpnArgs) -> u8 {
         &args.server,
         &args.tls,
         &args.auth,
+        &args.keep,
         &args.output,
     )
 }

@@ -1,8 +1,10 @@
 //! One runner per subcommand: validated plan in, outcome and exit code out.
 
 pub mod bench;
+pub mod chain_file;
 pub mod check;
 pub mod config;
+pub mod domain;
 pub mod expn;
 pub mod generate;
 pub mod interactive;
@@ -46,6 +48,7 @@ pub fn run(parsed: profile::Parsed) -> u8 {
     match parsed.cli.verb {
         Verb::Send(args) => send::run(*args),
         Verb::Mx(args) => mx::run(args),
+        Verb::Domain(args) => domain::run(*args),
         Verb::Check(args) => check::run(*args),
         Verb::Vrfy(args) => vrfy::run(*args),
         Verb::Expn(args) => expn::run(*args),

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::plan;
 use crate::cli::MxArgs;
-use crate::dns::{Dns, MailRoute};
+use crate::dns::{Dns, MailRoute, RouteSecurity};
 use crate::outcome::{ExitCode, Phase};
 use crate::render::route::{deliverable, describe};
 use crate::render::{Status, Summary};
@@ -38,14 +38,33 @@ pub fn run(args: MxArgs) -> u8 {
             })
             .collect()
     });
+    // Validation costs DS and DNSKEY queries up the chain: only when asked for.
+    let dnssec = args.dnssec || args.dns.dns_trust_anchor.is_some();
+    let securities: Vec<Option<RouteSecurity>> = if dnssec {
+        runtime.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, (domain, route)) in args.domains.iter().zip(&routes).enumerate() {
+                let (dns, domain, route) = (dns.clone(), domain.clone(), route.clone());
+                set.spawn(async move { (i, dns.route_security(&domain, &route).await) });
+            }
+            let mut found = vec![None; routes.len()];
+            while let Some(Ok((i, security))) = set.join_next().await {
+                found[i] = security;
+            }
+            found
+        })
+    } else {
+        vec![None; routes.len()]
+    };
     let keep = |a: &crate::dns::Addr| !(args.ipv4 && a.ip.is_ipv6() || args.ipv6 && a.ip.is_ipv4());
     let mut failed = Vec::new();
-    for (domain, route) in args.domains.iter().zip(&routes) {
-        let lines = describe(domain, route, &keep);
-        run.renderer.report(
-            &lines,
-            json!({"type": "route", "domain": domain, "deliverable": deliverable(route), "temporary": route.is_temporary(), "route": route}),
-        );
+    for ((domain, route), security) in args.domains.iter().zip(&routes).zip(&securities) {
+        let lines = describe(domain, route, &keep, security.as_ref());
+        let mut record = json!({"type": "route", "domain": domain, "deliverable": deliverable(route), "temporary": route.is_temporary(), "route": route});
+        if dnssec {
+            record["dnssec"] = json!(security);
+        }
+        run.renderer.report(&lines, record);
         if !deliverable(route) {
             failed.push(domain.clone());
         }

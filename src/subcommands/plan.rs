@@ -8,26 +8,39 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
-use crate::cli::{AuthArgs, AuthMech, DnsArgs, OutputArgs, ServerArgs, TlsArgs, TlsMode};
+use super::chain_file::SaveChain;
+use crate::cli::{
+    AuthArgs, AuthMech, DnsArgs, KeepArgs, OutputArgs, ProxyProtocol, ServerArgs, TlsArgs, TlsMode,
+    TransportArgs,
+};
 use crate::dns::{Dns, DnsConfig, MailRoute};
+use crate::net::proxy_header::{self, ProxyVersion};
+use crate::net::socks5::SocksAuth;
 use crate::net::target::{self, Family, Target};
 use crate::net::tls::{TlsClient, TlsMin, TlsOptions};
+use crate::net::transport::{self, ProxyHeaderPlan, Route, TransportPlan};
 use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::{Palette, RenderOptions, Renderer, Status, Style, Summary};
 use crate::secret::{self, SecretSource};
 use crate::session::auth::AuthPlan;
-use crate::session::event::DotWatch;
+use crate::session::event::{DotWatch, Tee};
 use crate::session::open::{Hop, OpenPlan, TlsMode as OpenTls};
+use crate::session::{Event, EventSink, Timed};
 use crate::session::{SessionContext, Timeouts};
 use crate::smtp::sasl::{Credentials, Mechanism};
 use crate::smtp::{Domain, ReversePath, address};
 
 pub type StdRenderer = Renderer<std::io::Stdout, std::io::Stderr>;
+pub type FileRenderer = Renderer<std::fs::File, std::fs::File>;
 
 /// One run of a subcommand: where output goes and when it started.
 pub struct Run {
     pub renderer: StdRenderer,
     pub opts: RenderOptions,
+    /// `--output FILE`: the same run, rendered into a file without colour.
+    copy: Option<FileRenderer>,
+    /// `--tls-save-chain FILE`, and whether a chain went into it.
+    chain_file: Option<(std::path::PathBuf, Arc<AtomicBool>)>,
     started: Instant,
 }
 
@@ -37,8 +50,56 @@ impl Run {
         Run {
             renderer: Renderer::new(opts, std::io::stdout(), std::io::stderr()),
             opts,
+            copy: None,
+            chain_file: None,
             started: Instant::now(),
         }
+    }
+
+    /// `--output` and `--tls-save-chain`, set up once the plan is valid and before any
+    /// connection; a file that cannot be made is a usage error (exit 2).
+    pub fn keep(&mut self, keep: &KeepArgs) -> Result<(), u8> {
+        if let Some(path) = &keep.tls_save_chain {
+            if let Err(message) = super::chain_file::check_path(path) {
+                return Err(self.usage_error(&message));
+            }
+            self.chain_file = Some((path.clone(), Arc::new(AtomicBool::new(false))));
+        }
+        if let Some(path) = &keep.output_file {
+            let copied = output_file(path).and_then(|f| {
+                self.copy_to(f)
+                    .map_err(|e| format!("--output: {}", io_words(&e)))
+            });
+            if let Err(message) = copied {
+                return Err(self.usage_error(&message));
+            }
+        }
+        Ok(())
+    }
+
+    /// A block of report output, to the terminal and to the `--output` copy.
+    pub fn report(&mut self, lines: &[String], json: serde_json::Value) {
+        if let Some(copy) = &mut self.copy {
+            copy.report(lines, json.clone());
+        }
+        self.renderer.report(lines, json);
+    }
+
+    /// From now on, everything also goes to `file` (`--output`): the whole transcript
+    /// with its warnings even under `-q`, or the JSON lines with `--json`; never colour.
+    pub fn copy_to(&mut self, file: std::fs::File) -> std::io::Result<()> {
+        let style = match self.opts.style {
+            Style::Json => Style::Json,
+            Style::Transcript | Style::Quiet => Style::Transcript,
+        };
+        let opts = RenderOptions {
+            style,
+            palette: Palette::PLAIN,
+            timing: self.opts.timing,
+        };
+        let err = file.try_clone()?;
+        self.copy = Some(Renderer::new(opts, file, err));
+        Ok(())
     }
 
     /// A session context whose events go to this run's renderer.
@@ -47,9 +108,17 @@ impl Run {
         server: &ServerArgs,
         show_secrets: bool,
     ) -> (SessionContext<'_>, Arc<AtomicBool>) {
-        let (watch, pending) = DotWatch::new(&mut self.renderer);
+        let mut sink: Box<dyn EventSink + '_> = match &mut self.copy {
+            Some(copy) => Box::new(Tee(&mut self.renderer, copy)),
+            None => Box::new(&mut self.renderer),
+        };
+        if let Some((path, saved)) = &self.chain_file {
+            sink = Box::new(SaveChain::new(sink, path.clone(), saved.clone()));
+        }
+        let (watch, pending) = DotWatch::new(sink);
+        let events = Box::new(watch);
         let ctx = SessionContext {
-            events: Box::new(watch),
+            events,
             timeouts: timeouts(server),
             overall: server.timeout.map(|d| self.started + d),
             started: self.started,
@@ -100,9 +169,52 @@ impl Run {
     pub fn finish(&mut self, summary: &Summary) -> u8 {
         let mut summary = summary.clone();
         summary.elapsed.get_or_insert(self.started.elapsed());
+        if let Some((path, saved)) = &self.chain_file
+            && !saved.load(Ordering::SeqCst)
+        {
+            let warning = Timed {
+                at: self.started.elapsed(),
+                event: Event::Warning {
+                    message: format!(
+                        "--tls-save-chain {}: no TLS handshake happened, so no chain was written",
+                        path.display()
+                    ),
+                },
+            };
+            if let Some(copy) = &mut self.copy {
+                copy.emit(warning.clone());
+            }
+            self.renderer.emit(warning);
+        }
         self.renderer.finish(&summary);
+        if let Some(copy) = &mut self.copy {
+            copy.finish(&summary);
+        }
         summary.exit_code
     }
+}
+
+/// `--output FILE`: created for this run only, readable by its owner only (a transcript
+/// names addresses and servers, and with --show-secrets more). An existing file, or a
+/// symbolic link in its place, is refused: a transcript never overwrites anything.
+pub fn output_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path == std::path::Path::new("-") {
+        return Err("--output -: the transcript already goes to stdout; name a file".into());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            let shown = path.display();
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("--output {shown}: the file exists; smtpx never overwrites it (remove it or name a new file)")
+            } else {
+                format!("--output {shown}: {}", io_words(&e))
+            }
+        })
 }
 
 pub fn render_options(output: &OutputArgs) -> RenderOptions {
@@ -167,8 +279,16 @@ pub fn helo(server: &ServerArgs) -> Result<Option<Domain>, String> {
         .transpose()
 }
 
-/// `--server` parsed; validated before anything else happens.
+/// `--server` parsed; validated before anything else happens. A `--socket` or
+/// `--pipe` is the server: the target is then `localhost` (the name TLS checks unless
+/// --tls-server-name says another), reached the way the transport says.
 pub fn target(server: &ServerArgs) -> Result<Option<Target>, String> {
+    if server.transport.socket.is_some() || server.transport.pipe.is_some() {
+        return Ok(Some(Target {
+            host: "localhost".into(),
+            port: server.port,
+        }));
+    }
     server
         .server
         .as_deref()
@@ -190,15 +310,41 @@ pub fn family(server: &ServerArgs) -> Family {
     }
 }
 
+/// The addresses to try for one named server. A Unix socket or a pipe has none, and a
+/// SOCKS5 proxy resolves names itself: each gets one hop with an unspecified address.
+async fn target_addresses(
+    server: &ServerArgs,
+    target: &Target,
+) -> Result<Vec<SocketAddr>, Failure> {
+    let t = &server.transport;
+    if t.socket.is_some() || t.pipe.is_some() || (t.socks5.is_some() && target.ip().is_none()) {
+        return Ok(vec![transport::placeholder(target.port)]);
+    }
+    target::resolve(target, family(server))
+        .await
+        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))
+}
+
+/// The server as a report names it: `--server` as typed, or the Unix socket or
+/// command that stands for it.
+pub fn server_label(server: &ServerArgs) -> String {
+    let t = &server.transport;
+    if let Some(path) = &t.socket {
+        format!("Unix socket {}", path.display())
+    } else if let Some(command) = &t.pipe {
+        format!("pipe to {command:?}")
+    } else {
+        server.server.clone().unwrap_or_default()
+    }
+}
+
 /// Fills in the addresses of `--server`.
 pub async fn resolve_open(
     server: &ServerArgs,
     target: &Target,
     plan: OpenPlan,
 ) -> Result<OpenPlan, Failure> {
-    let addrs = target::resolve(target, family(server))
-        .await
-        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
+    let addrs = target_addresses(server, target).await?;
     let hops = addrs
         .into_iter()
         .map(|addr| Hop {
@@ -422,9 +568,7 @@ pub async fn destination_hosts(
 }
 
 async fn resolved_host(target: &Target, server: &ServerArgs) -> Result<HostHops, Failure> {
-    let addrs = target::resolve(target, family(server))
-        .await
-        .map_err(|m| Failure::new(Phase::Dns, FailureKind::Dns { temporary: false }, m))?;
+    let addrs = target_addresses(server, target).await?;
     Ok(HostHops {
         host: target.host.clone(),
         preference: None,
@@ -450,7 +594,8 @@ pub fn default_from() -> Result<ReversePath, String> {
         .map_err(|e| format!("cannot make a default --from: {e}"))
 }
 
-/// DNS settings from `--dns-server`, `--dns-timeout`, `-4`/`-6`.
+/// DNS settings from `--dns-server`, `--dns-timeout`, `--dns-trust-anchor`, `-4`/`-6`.
+/// The trust anchor file is read and parsed now, so a bad one is a usage error.
 pub fn dns_config(server: &ServerArgs) -> Result<DnsConfig, String> {
     dns_settings(&server.dns, server.ipv4, server.ipv6)
 }
@@ -467,6 +612,15 @@ pub fn dns_settings(dns: &DnsArgs, v4_only: bool, v6_only: bool) -> Result<DnsCo
         timeout: dns.dns_timeout,
         ipv4: !v6_only,
         ipv6: !v4_only,
+        validate: !dns.no_dnssec,
+        trust_anchor: dns
+            .dns_trust_anchor
+            .as_deref()
+            .map(|path| {
+                crate::dns::load_trust_anchor(path)
+                    .map_err(|e| format!("invalid --dns-trust-anchor: {e}"))
+            })
+            .transpose()?,
     })
 }
 
@@ -521,7 +675,150 @@ pub fn open_plan(
         tls: client,
         auth: auth_plan(auth, server)?,
         stop_after,
+        transport: transport_plan(&server.transport)?,
+        lmtp: false,
+        xclient: Vec::new(),
+        xforward: Vec::new(),
     })
+}
+
+/// `--socket`, `--pipe`, `--local-addr`, `--proxy-*` and `--socks5*`, validated; the
+/// SOCKS5 password is read now, like AUTH's, so a missing one is bad input (exit 2).
+pub fn transport_plan(args: &TransportArgs) -> Result<TransportPlan, String> {
+    let route = if let Some(path) = &args.socket {
+        Route::Unix(path.clone())
+    } else if let Some(command) = &args.pipe {
+        let argv = crate::net::pipe::split_command(command)
+            .map_err(|e| format!("invalid --pipe {:?}: {e}", command))?;
+        Route::Pipe {
+            command: command.clone(),
+            argv,
+        }
+    } else if let Some(raw) = &args.socks5 {
+        let proxy = Target::parse(raw, 1080).map_err(|e| {
+            format!(
+                "invalid --socks5 '{}': {e}",
+                target::redacted(raw).escape_debug()
+            )
+        })?;
+        Route::Socks5 {
+            proxy,
+            auth: socks5_auth(args)?,
+        }
+    } else {
+        Route::Tcp
+    };
+    let bind = args
+        .local_addr
+        .as_deref()
+        .map(|raw| {
+            local_addr(raw)
+                .map_err(|e| format!("invalid --local-addr '{}': {e}", raw.escape_debug()))
+        })
+        .transpose()?;
+    let socket_addr = |flag: &str, raw: &Option<String>| {
+        raw.as_deref()
+            .map(|r| {
+                r.parse::<SocketAddr>().map_err(|_| {
+                    format!(
+                        "invalid {flag} '{}': give IP:PORT, or [IPv6]:PORT",
+                        r.escape_debug()
+                    )
+                })
+            })
+            .transpose()
+    };
+    let proxy_header = args
+        .proxy_protocol
+        .map(|v| -> Result<ProxyHeaderPlan, String> {
+            let source = socket_addr("--proxy-source", &args.proxy_source)?;
+            let dest = socket_addr("--proxy-dest", &args.proxy_dest)?;
+            let local = matches!(route, Route::Unix(_) | Route::Pipe { .. });
+            if local && (source.is_none() || dest.is_none()) {
+                return Err(
+                    "--proxy-protocol over --socket or --pipe needs --proxy-source and --proxy-dest: the connection has no IP addresses to put in the header"
+                        .into(),
+                );
+            }
+            if let (Some(s), Some(d)) = (source, dest) {
+                // Checked now, not after connecting.
+                proxy_header::encode(ProxyVersion::V1, s, d)?;
+            }
+            Ok(ProxyHeaderPlan {
+                version: match v {
+                    ProxyProtocol::V1 => ProxyVersion::V1,
+                    ProxyProtocol::V2 => ProxyVersion::V2,
+                },
+                source,
+                dest,
+            })
+        })
+        .transpose()?;
+    Ok(TransportPlan {
+        route,
+        bind,
+        proxy_header,
+    })
+}
+
+/// For subcommands that open many connections at once (bench, verify): a fixed source
+/// port carries only one connection at a time, so `--local-addr` must leave it open.
+pub fn many_connections(open: &OpenPlan, verb: &str) -> Result<(), String> {
+    match open.transport.bind {
+        Some(b) if b.port() != 0 => Err(format!(
+            "{verb} opens many connections, and one source port carries only one at a time: give --local-addr {} without a port",
+            b.ip()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `IP`, `IP:PORT`, `[IPv6]` or `[IPv6]:PORT`; port 0 (or none) lets the system choose.
+fn local_addr(raw: &str) -> Result<SocketAddr, String> {
+    if let Ok(ip) = raw.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 0));
+    }
+    if let Ok(addr) = raw.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(ip) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']'))
+        && let Ok(ip) = ip.parse::<std::net::Ipv6Addr>()
+    {
+        return Ok(SocketAddr::new(ip.into(), 0));
+    }
+    Err("give an IP address, IP:PORT or [IPv6]:PORT".into())
+}
+
+/// `--socks5-user` and its password source.
+fn socks5_auth(args: &TransportArgs) -> Result<Option<SocksAuth>, String> {
+    let Some(user) = &args.socks5_user else {
+        return Ok(None);
+    };
+    if user.is_empty() || user.len() > 255 || user.chars().any(char::is_control) {
+        return Err(
+            "invalid --socks5-user: empty, longer than 255 bytes, or contains a control character"
+                .into(),
+        );
+    }
+    let source = if let Some(path) = &args.socks5_password_file {
+        SecretSource::File(path.clone())
+    } else if let Some(var) = &args.socks5_password_env {
+        SecretSource::Env(var.clone())
+    } else if let Some(cmd) = &args.socks5_password_command {
+        SecretSource::Command(cmd.clone())
+    } else {
+        SecretSource::Prompt
+    };
+    // The secret module names the AUTH flags in its messages; these are the SOCKS5 ones.
+    let password = secret::read(&source, &format!("{user} at the SOCKS5 proxy"))
+        .map_err(|e| e.replace("--password-", "--socks5-password-"))?;
+    if password.len() > 255 {
+        return Err("the SOCKS5 password is longer than 255 bytes (RFC 1929)".into());
+    }
+    Ok(Some(SocksAuth {
+        user: user.clone(),
+        password,
+    }))
 }
 
 /// `--user` and a secret source into an AUTH plan; the secret is read now, before any

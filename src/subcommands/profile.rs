@@ -33,7 +33,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, ParseFa
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => return Err(ParseFailure::Usage(e)),
     };
-    let cli = Cli::from_arg_matches(&matches).map_err(ParseFailure::Usage)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(ParseFailure::Usage)?;
+    if let (Verb::Send(args), Some(("send", m))) = (&mut cli.verb, matches.subcommand()) {
+        args.order_attachments(m);
+    }
     parse_config(cli, &matches).map_err(ParseFailure::Config)
 }
 
@@ -110,6 +113,8 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
             apply_server(&mut args.server, p, m, true);
             apply_tls(&mut args.tls, p, m)?;
         }
+        // `bench merge` reads files: no profile applies.
+        Verb::Bench(args) if args.action.is_some() => {}
         // bench's --server is required on the command line: one server is loaded.
         Verb::Bench(args) => {
             apply_server(&mut args.server, p, m, false);
@@ -126,13 +131,15 @@ fn apply(verb: &mut Verb, p: &Profile, m: &ArgMatches) -> Result<(), String> {
             apply_auth(&mut args.auth, p, m)?;
         }
         // A profile describes a server to talk to; serve is the server.
-        Verb::Mx(_) | Verb::Serve(_) | Verb::Config(_) | Verb::Generate(_) => {}
+        Verb::Mx(_) | Verb::Domain(_) | Verb::Serve(_) | Verb::Config(_) | Verb::Generate(_) => {}
     }
     Ok(())
 }
 
 fn apply_server(server: &mut ServerArgs, p: &Profile, m: &ArgMatches, may_set_server: bool) {
-    if may_set_server && !given(m, "server") && p.server.is_some() {
+    // A Unix socket or a pipe is the server: a profile's server would contradict it.
+    let elsewhere = server.transport.socket.is_some() || server.transport.pipe.is_some();
+    if may_set_server && !elsewhere && !given(m, "server") && p.server.is_some() {
         server.server = p.server.clone();
     }
     if !given(m, "port")

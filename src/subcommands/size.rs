@@ -28,6 +28,9 @@ pub fn run(args: SizeArgs) -> u8 {
         Ok(started) => started,
         Err(code) => return code,
     };
+    if let Err(code) = run.keep(&args.keep) {
+        return code;
+    }
     let result = runtime.block_on(async {
         let (ctx, _) = run.context(&plan.server, false);
         tokio::select! {
@@ -40,8 +43,7 @@ pub fn run(args: SizeArgs) -> u8 {
         return run.finish(&summary);
     };
     if report.peer.is_some() {
-        run.renderer
-            .report(&view::lines(&report), view::json(&report));
+        run.report(&view::lines(&report), view::json(&report));
     }
     let summary = match ended {
         None => Summary::new(Status::Ok, ExitCode::Success, view::headline(&report)),
@@ -126,7 +128,8 @@ async fn probe_server(ctx: SessionContext<'_>, plan: &SizePlan) -> (SizeReport, 
         Opened::Failed(_, f) => return (report, Some(Ending::Failed(f))),
     };
     let peer = session.peer_addr();
-    report.peer = Some(peer);
+    // None over a Unix socket, a pipe or a name a SOCKS5 proxy resolved.
+    report.peer = (!peer.ip().is_unspecified()).then_some(peer);
     report.host = open_plan
         .hops
         .iter()

@@ -2,7 +2,7 @@
 //! EXPN per argument, each answer labelled with its RFC 5321 §3.5 meaning.
 
 use super::plan;
-use crate::cli::{AuthArgs, OutputArgs, ServerArgs, TlsArgs, VrfyArgs};
+use crate::cli::{AuthArgs, KeepArgs, OutputArgs, ServerArgs, TlsArgs, VrfyArgs};
 use crate::dns::Dns;
 use crate::message::Mailbox;
 use crate::net::target::Target;
@@ -22,6 +22,7 @@ pub fn run(args: VrfyArgs) -> u8 {
         &args.server,
         &args.tls,
         &args.auth,
+        &args.keep,
         &args.output,
     )
 }
@@ -65,6 +66,7 @@ pub fn run_queries(
     server: &ServerArgs,
     tls: &TlsArgs,
     auth: &AuthArgs,
+    keep: &KeepArgs,
     output: &OutputArgs,
 ) -> u8 {
     let validated = plan::start(output, || validate(query, items, server, tls, auth));
@@ -72,6 +74,9 @@ pub fn run_queries(
         Ok(started) => started,
         Err(code) => return code,
     };
+    if let Err(code) = run.keep(keep) {
+        return code;
+    }
     let fates = runtime.block_on(async {
         let (ctx, _) = run.context(server, auth.show_secrets);
         tokio::select! {
@@ -100,7 +105,7 @@ pub fn run_queries(
         })
         .collect();
     for (a, lines) in asked.iter().zip(view::lines(query, &asked)) {
-        run.renderer.report(&lines, view::json(query, a));
+        run.report(&lines, view::json(query, a));
     }
     let exit = worst_exit(fates.iter().map(|f| f.exit().code()));
     let all_answered = fates.iter().all(|f| matches!(f, Fate::Answered(_)));

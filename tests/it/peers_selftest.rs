@@ -13,7 +13,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::json;
 
 use crate::support::peers::{
-    Aiosmtpd, AiosmtpdOptions, PostfixInstance, PostfixOptions, SmtpSink, require,
+    Aiosmtpd, AiosmtpdOptions, DovecotLmtp, PostfixInstance, PostfixOptions, SmtpSink, require,
     strip_sink_headers,
 };
 
@@ -730,6 +730,49 @@ fn postfix_delivers_over_starttls_and_answers_vrfy() {
     assert!(text.contains("\n.leading dot\n"), "{text}");
     assert!(text.contains(&"x".repeat(990)), "{text}");
     assert_no_postfix_warnings(&pf);
+}
+
+/// LHLO, one reply per recipient after the dot, the Maildir filled; and the
+/// private master gone after `Drop`.
+#[test]
+fn dovecot_lmtp_delivers_per_recipient_and_stops() {
+    let Some(dovecot) = DovecotLmtp::start(&["alice", "bob"]) else {
+        return;
+    };
+    let mut c = Client::connect(dovecot.addr());
+    let lhlo = c.expect("LHLO client.example.test", 250);
+    assert!(
+        lhlo.lines.iter().any(|l| l.ends_with("PIPELINING")),
+        "{lhlo:?}"
+    );
+    c.expect("MAIL FROM:<a@example.test>", 250);
+    c.expect("RCPT TO:<alice@example.test>", 250);
+    c.expect("RCPT TO:<bob@example.test>", 250);
+    c.expect("RCPT TO:<nobody@example.test>", 550);
+    let first = c.data(b"Subject: lmtp\r\n\r\nhello\r\n");
+    let second = c.reply();
+    assert_eq!(
+        (first.code, second.code),
+        (250, 250),
+        "{first:?} {second:?}"
+    );
+    assert!(first.lines[0].contains("<alice@example.test>"), "{first:?}");
+    assert!(second.lines[0].contains("<bob@example.test>"), "{second:?}");
+    c.quit();
+    for user in ["alice", "bob"] {
+        let mail = dovecot.mailbox(user);
+        assert_eq!(mail.len(), 1, "{user}: {}", dovecot.log());
+        assert!(String::from_utf8_lossy(&mail[0]).contains("hello"));
+    }
+    assert!(dovecot.socket().exists());
+    let pid = dovecot.pid();
+    drop(dovecot);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "dovecot master {pid} still running after Drop"
+    );
 }
 
 #[test]

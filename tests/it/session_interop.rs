@@ -1,5 +1,6 @@
 //! `smtpx session` typed by a script against real peers: a private Postfix for a
-//! STARTTLS delivery, and Postfix with SASL for a bare AUTH run by smtpx.
+//! STARTTLS delivery, Postfix with SASL for a bare AUTH run by smtpx, and
+//! Dovecot for LMTP typed by hand.
 
 use std::time::Duration;
 
@@ -101,4 +102,42 @@ fn bare_auth_is_run_by_smtpx_and_the_password_never_shows() {
             );
         }
     }
+}
+
+/// Typed LHLO to Dovecot: the capabilities are read as from EHLO, and the final
+/// dot waits for one reply per accepted recipient, so the NOOP that follows is
+/// paired with its own reply (not with the second recipient's).
+#[test]
+fn a_typed_lmtp_delivery_reads_a_reply_per_recipient() {
+    let Some(dovecot) = crate::support::peers::DovecotLmtp::start(&["alice", "bob"]) else {
+        return;
+    };
+    let typed = "LHLO client.test\nMAIL FROM:<me@example.org>\nRCPT TO:<alice@example.test>\nRCPT TO:<nobody@example.test>\nRCPT TO:<bob@example.test>\nDATA\nSubject: typed\n\nhello\n.\nNOOP\nQUIT\n";
+    let out = Smtpx::new()
+        .args(&["session", "-s", &dovecot.server_arg(), "--no-timing"])
+        .args(&["--timeout", "30s"])
+        .stdin(typed.as_bytes().to_vec())
+        .run();
+    assert_eq!(out.code, 0, "{out}");
+    let lines = out.lines();
+    assert!(
+        lines.iter().any(|l| l.starts_with("*  PIPELINING:")),
+        "{out}"
+    );
+    let alice = lines
+        .iter()
+        .position(|l| l.contains("<alice@example.test>") && l.ends_with("Saved"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        lines[alice + 1],
+        "*  LMTP: reply 1 of 2 to the message, one per accepted recipient in RCPT order"
+    );
+    assert!(lines[alice + 2].contains("<bob@example.test>"), "{out}");
+    assert_eq!(lines[alice + 4], "-> NOOP", "{out}");
+    assert!(lines[alice + 5].starts_with("<- 250 2.0.0 OK"), "{out}");
+    assert!(
+        out.outcome().starts_with("ok: session ended after 221"),
+        "{out}"
+    );
+    assert_eq!(dovecot.mailbox("bob").len(), 1, "{}", dovecot.log());
 }

@@ -24,8 +24,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ProtocolVersion, RootCertStore};
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -108,6 +107,9 @@ pub struct TlsInfo {
     pub chain: Vec<CertInfo>,
     pub verification: Verification,
     pub handshake_ms: f64,
+    /// The certificates as presented, DER, leaf first (`--tls-save-chain`).
+    #[serde(skip)]
+    pub der_chain: Vec<Vec<u8>>,
 }
 
 /// Built once per run: reads the CA and client-certificate files up front so that a
@@ -189,18 +191,19 @@ impl TlsClient {
         })
     }
 
-    /// Handshake over an established TCP stream. `host` is what the user asked to connect
+    /// Handshake over an established byte stream (TCP, a Unix socket, a process's stdio,
+    /// a SOCKS5 tunnel). `host` is what the user asked to connect
     /// to: a DNS name (sent as SNI and checked against the certificate's DNS names), or an
     /// IP literal, bracketed or not (no SNI; checked against the certificate's IP addresses).
     ///
     /// The caller must have drained its own read buffer first: bytes the server sent
     /// before the handshake belong to neither side of it (RFC 3207 §5).
-    pub async fn handshake(
+    pub async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
-        tcp: TcpStream,
+        stream: S,
         host: &str,
         deadline: Instant,
-    ) -> Result<(TlsStream<TcpStream>, TlsInfo), TlsFailure> {
+    ) -> Result<(TlsStream<Rewind<S>>, TlsInfo), TlsFailure> {
         let started = std::time::Instant::now();
         let name = match &self.server_name {
             Some(name) => name.clone(),
@@ -222,7 +225,7 @@ impl TlsClient {
         // look at the first bytes of the answer before rustls consumes them: a server that
         // answers in plaintext deserves a better message than "corrupt message".
         let mut hello = Vec::new();
-        let mut connect = connector.connect_with(name.clone(), tcp, |conn| {
+        let mut connect = connector.connect_with(name.clone(), Rewind::new(stream), |conn| {
             while conn.wants_write() {
                 if conn.write_tls(&mut hello).is_err() {
                     break;
@@ -233,15 +236,15 @@ impl TlsClient {
         let min_version = self.min_version;
         let handshake = async move {
             if !hello.is_empty()
-                && let Some(tcp) = connect.get_mut()
+                && let Some(io) = connect.get_mut()
             {
-                tcp.write_all(&hello).await.map_err(io_failure)?;
-                let mut first = [0u8; 128];
-                let n = tcp.peek(&mut first).await.map_err(io_failure)?;
-                if n == 0 {
+                io.write_all(&hello).await.map_err(io_failure)?;
+                io.flush().await.map_err(io_failure)?;
+                let first = io.peek(128).await.map_err(io_failure)?;
+                if first.is_empty() {
                     return Err(TlsFailure::Handshake(CLOSED.into()));
                 }
-                if let Some(why) = not_tls(&first[..n]) {
+                if let Some(why) = not_tls(first) {
                     return Err(TlsFailure::Handshake(why));
                 }
             }
@@ -266,7 +269,9 @@ impl TlsClient {
             .negotiated_key_exchange_group()
             .map(|g| format!("{:?}", g.name()));
         let now = unix_now();
-        let chain = certinfo::parse_chain(conn.peer_certificates().unwrap_or_default(), now);
+        let presented = conn.peer_certificates().unwrap_or_default();
+        let der_chain = presented.iter().map(|c| c.as_ref().to_vec()).collect();
+        let chain = certinfo::parse_chain(presented, now);
 
         let problem = match recorder.take() {
             Some(Ok(())) => None,
@@ -291,8 +296,89 @@ impl TlsClient {
             chain: chain.into_iter().map(|c| c.info).collect(),
             verification,
             handshake_ms: started.elapsed().as_secs_f64() * 1000.0,
+            der_chain,
         };
         Ok((stream, info))
+    }
+}
+
+/// A stream whose first bytes can be looked at before rustls reads them: any stream,
+/// not only TCP (whose `peek` the kernel does), can then tell a plaintext answer from TLS.
+pub struct Rewind<S> {
+    inner: S,
+    peeked: Vec<u8>,
+    at: usize,
+}
+
+impl<S: AsyncRead + Unpin> Rewind<S> {
+    fn new(inner: S) -> Self {
+        Rewind {
+            inner,
+            peeked: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// Reads once (at most `max` bytes) and keeps what came for the next reads.
+    async fn peek(&mut self, max: usize) -> io::Result<&[u8]> {
+        use tokio::io::AsyncReadExt;
+        if self.at >= self.peeked.len() {
+            let mut buf = vec![0u8; max];
+            let n = self.inner.read(&mut buf).await?;
+            buf.truncate(n);
+            self.peeked = buf;
+            self.at = 0;
+        }
+        Ok(&self.peeked[self.at..])
+    }
+}
+
+impl<S> std::fmt::Debug for Rewind<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rewind")
+            .field("peeked", &(self.peeked.len() - self.at))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.at < this.peeked.len() {
+            let n = (this.peeked.len() - this.at).min(buf.remaining());
+            buf.put_slice(&this.peeked[this.at..this.at + n]);
+            this.at += n;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -356,7 +442,7 @@ fn read_certs(
     ))
 }
 
-fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
+pub(crate) fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
     let what = "CA file";
     let certs = read_certs(what, path)?;
     let count = certs.len();

@@ -188,7 +188,7 @@ async fn handshake_with(
     client: &TlsClient,
     addr: SocketAddr,
     host: &str,
-) -> Result<(TlsStream<TcpStream>, TlsInfo), TlsFailure> {
+) -> Result<(TlsStream<super::Rewind<TcpStream>>, TlsInfo), TlsFailure> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     client
         .handshake(tcp, host, Instant::now() + Duration::from_secs(10))

@@ -116,6 +116,7 @@ mod tests {
                     peer: local,
                     local,
                     took: Duration::from_millis(1),
+                    via: crate::net::transport::Via::Tcp { bind: None },
                 },
             ),
             reply(3, 220, 2),

@@ -1,8 +1,10 @@
 //! `smtpx bench`: a load generator in the manner of Postfix's smtp-source. Parallel
 //! sessions share one message budget; each runs back-to-back pipelined transactions
-//! (`load::pipeline`) with no transcript, and the run ends with one report.
+//! (`load::pipeline`) with no transcript, and the run ends with one report; `bench
+//! merge` joins such reports.
 
 mod clock;
+mod merge;
 mod validate;
 mod worker;
 
@@ -15,7 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::plan::{self, Run};
-use crate::cli::BenchArgs;
+use crate::cli::{BenchAction, BenchArgs};
 use crate::load::budget::Budget;
 use crate::load::report::{BenchReport, Request};
 use crate::render::Style;
@@ -31,7 +33,10 @@ const GRACE: Duration = Duration::from_secs(2);
 /// How often the progress bar is redrawn.
 const TICK: Duration = Duration::from_millis(200);
 
-pub fn run(args: BenchArgs) -> u8 {
+pub fn run(mut args: BenchArgs) -> u8 {
+    if let Some(BenchAction::Merge(merge)) = args.action.take() {
+        return merge::run(merge);
+    }
     let mut run = Run::new(&args.output);
     let plan = match validate::validate(&args) {
         Ok(p) => p,
@@ -56,7 +61,7 @@ pub fn run(args: BenchArgs) -> u8 {
     let goal = (args.messages.is_some() || plan.duration.is_none()).then_some(plan.messages);
     let progress = Progress::new(goal, plan.duration, show_progress);
     let request = Request {
-        server: args.server.server.clone().unwrap_or_default(),
+        server: plan::server_label(&args.server),
         sessions: plan.sessions,
         messages: goal,
         per_session: plan.per_session,
@@ -66,6 +71,7 @@ pub fn run(args: BenchArgs) -> u8 {
         rate: plan.rate.map(|r| r.per_second()),
         duration: plan.duration,
         chunking: plan.chunking,
+        pipelining: plan.pipelining,
     };
     let report = runtime.block_on(drive(plan, open, request, &progress));
     progress.finish();
@@ -108,6 +114,7 @@ async fn drive(
     progress: &Progress,
 ) -> BenchReport {
     let t0 = Instant::now();
+    let wall_start = std::time::SystemTime::now();
     let started = tokio::time::Instant::from_std(t0);
     // `--timeout` is a hard deadline for the whole run; `--duration` only stops new
     // messages. Either way, no message starts after the earlier of the two.
@@ -175,11 +182,14 @@ async fn drive(
         request,
         stop: shared.budget.stop_reason(Instant::now(), interrupted),
         elapsed: t0.elapsed(),
+        started_at: Some(wall_start),
         tally: total.tally,
         pipelined_sessions: total.pipelined,
         chunked_sessions: total.chunked,
         tls_sessions: total.tls,
         unverified_tls_sessions: total.tls_unverified,
         dot_refusal: shared.dot_refusal.get().cloned(),
+        runs: 1,
+        forced: Vec::new(),
     }
 }

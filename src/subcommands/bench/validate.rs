@@ -75,6 +75,7 @@ pub(super) fn validate(args: &BenchArgs) -> Result<BenchPlan, String> {
     let workload = Workload::new(from, to, args.rcpts, &message, args.chunking)
         .map_err(|e| format!("--data: {e}"))?;
     let open = plan::open_plan(&args.server, &args.tls, &args.auth, None)?;
+    plan::many_connections(&open, "bench")?;
     Ok(BenchPlan {
         target,
         open,

@@ -67,6 +67,9 @@ pub struct Console<'a, 'k> {
     in_auth: bool,
     /// The phase of the last command, for messages about a lost connection.
     phase: Phase,
+    /// RCPTs accepted since the last MAIL: in LMTP (after a typed LHLO) the final dot
+    /// gets one reply for each (RFC 2033 §4.2).
+    accepted: usize,
     outcome: Outcome,
 }
 
@@ -98,6 +101,7 @@ impl<'a, 'k> Console<'a, 'k> {
             queued: VecDeque::new(),
             in_auth: false,
             phase: Phase::Ehlo,
+            accepted: 0,
             outcome: Outcome::default(),
         }
     }
@@ -210,7 +214,25 @@ impl<'a, 'k> Console<'a, 'k> {
         };
         self.outcome.last = Some(reply.clone());
         self.outcome.setback = None;
-        let awaiting = self.pending.pop_front().map(|(a, _)| a);
+        let due = self.pending.pop_front();
+        let awaiting = due.map(|(a, _)| a);
+        match due {
+            Some((Awaiting::Other, Phase::Mail)) => self.accepted = 0,
+            Some((Awaiting::Other, Phase::Rcpt)) if reply.is_positive() => self.accepted += 1,
+            Some((Awaiting::FinalDot, _)) if self.session.lmtp && self.accepted > 1 => {
+                let left = self
+                    .pending
+                    .iter()
+                    .filter(|(a, _)| *a == Awaiting::FinalDot)
+                    .count();
+                self.note(format!(
+                    "LMTP: reply {} of {} to the message, one per accepted recipient in RCPT order",
+                    self.accepted - left,
+                    self.accepted
+                ));
+            }
+            _ => {}
+        }
         if awaiting.is_none() {
             self.note(format!(
                 "Unsolicited reply: no command was waiting for it{}",
@@ -449,6 +471,13 @@ impl<'a, 'k> Console<'a, 'k> {
             bytes.extend_from_slice(b"\r\n");
             let (awaiting, p) = expectation(line);
             phase = p.unwrap_or(phase);
+            if awaiting == Awaiting::Ehlo {
+                self.session.lmtp = line
+                    .text
+                    .trim_start()
+                    .get(..4)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("LHLO"));
+            }
             self.pending.push_back((awaiting, phase));
             let secret = line.kind == LineKind::AuthTyped;
             let shown = if secret && !self.session.ctx.show_secrets {
@@ -648,8 +677,15 @@ impl<'a, 'k> Console<'a, 'k> {
                     channel,
                 });
                 self.phase = Phase::FinalDot;
-                self.pending
-                    .push_back((Awaiting::FinalDot, Phase::FinalDot));
+                let replies = if self.session.lmtp {
+                    self.accepted.max(1)
+                } else {
+                    1
+                };
+                for _ in 0..replies {
+                    self.pending
+                        .push_back((Awaiting::FinalDot, Phase::FinalDot));
+                }
                 Step::Go
             }
         }

@@ -132,7 +132,8 @@ pub fn parse(line: &str) -> Typed {
     let verb = verb_of(&text).to_ascii_uppercase();
     let rest: Vec<&str> = text.split_whitespace().skip(1).collect();
     let kind = match verb.as_str() {
-        "EHLO" => LineKind::Ehlo,
+        // LMTP's LHLO (RFC 2033 §4.1) answers with the same capability list.
+        "EHLO" | "LHLO" => LineKind::Ehlo,
         "HELO" => LineKind::Helo,
         "STARTTLS" if rest.is_empty() => LineKind::StartTls,
         "AUTH" => {
@@ -329,6 +330,7 @@ mod tests {
     #[test]
     fn smtp_lines_are_classified() {
         assert_eq!(kind("ehlo me.example"), LineKind::Ehlo);
+        assert_eq!(kind("LHLO me.example"), LineKind::Ehlo);
         assert_eq!(kind("STARTTLS"), LineKind::StartTls);
         assert_eq!(kind("starttls now"), LineKind::Other);
         assert_eq!(kind("AUTH PLAIN"), LineKind::AuthBare(Mechanism::Plain));

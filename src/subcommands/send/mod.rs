@@ -12,9 +12,9 @@ use crate::dns::Dns;
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
 use crate::render::Summary;
 use crate::render::outcome as summary;
-use crate::session::SessionContext;
 use crate::session::open::{OpenPlan, Opened, open};
 use crate::session::transaction::{Envelope, TransactionEnd, is_closing};
+use crate::session::{Channel, Event, Session, SessionContext};
 use validate::{Content, SendPlan};
 
 pub fn run(args: SendArgs) -> u8 {
@@ -24,6 +24,9 @@ pub fn run(args: SendArgs) -> u8 {
     };
     if args.print {
         return print(&plan.content);
+    }
+    if let Err(code) = run.keep(&args.keep) {
+        return code;
     }
     let server = args.server.clone();
     let summary = runtime.block_on(async {
@@ -96,10 +99,7 @@ fn unanswered(envelope: &Envelope) -> Vec<RecipientResult> {
     envelope
         .recipients
         .iter()
-        .map(|(a, _)| RecipientResult {
-            address: a.to_string(),
-            reply: None,
-        })
+        .map(|(a, _)| RecipientResult::waiting(a.to_string()))
         .collect()
 }
 
@@ -125,45 +125,91 @@ async fn deliver<'a>(
     open_plan: &OpenPlan,
     envelope: &Envelope,
 ) -> (SessionContext<'a>, Summary) {
+    let (ctx, summary) = deliver_once(ctx, plan, open_plan, envelope).await;
+    match plan.drop_after {
+        Some(step) => (ctx, summary::dropped(summary, drop_step(step))),
+        None => (ctx, summary),
+    }
+}
+
+/// `--drop-after`'s name for a step.
+fn drop_step(phase: Phase) -> &'static str {
+    match phase {
+        Phase::TlsHandshake => "tls",
+        Phase::FinalDot => "dot",
+        p => p.name(),
+    }
+}
+
+/// QUIT; with `--drop-after`, a close without it, said in the transcript.
+async fn end<'a>(mut session: Session<'a>, plan: &SendPlan) -> SessionContext<'a> {
+    match plan.drop_after {
+        Some(step) => {
+            session.ctx.emit(Event::Note {
+                message: format!(
+                    "Closing the connection without QUIT (--drop-after {})",
+                    drop_step(step)
+                ),
+            });
+            session.abort().await
+        }
+        None => session.quit().await,
+    }
+}
+
+async fn deliver_once<'a>(
+    ctx: SessionContext<'a>,
+    plan: &SendPlan,
+    open_plan: &OpenPlan,
+    envelope: &Envelope,
+) -> (SessionContext<'a>, Summary) {
     let waiting = unanswered(envelope);
     let mut session = match open(ctx, open_plan).await {
         Opened::Ready(s) => s,
         Opened::Stopped(s, phase) => {
-            let ctx = if phase == Phase::Connect {
+            let ctx = if phase == Phase::Connect && plan.drop_after.is_none() {
                 s.abort().await
             } else {
-                s.quit().await
+                end(s, plan).await
             };
             return (ctx, summary::stopped(phase));
         }
         Opened::Refused(s, phase, reply) => {
-            return (s.quit().await, summary::rejected(phase, &reply, &waiting));
+            return (
+                end(s, plan).await,
+                summary::rejected(phase, &reply, &waiting),
+            );
         }
-        Opened::Declined(s, f) => return (s.quit().await, summary::failure(&f, &waiting)),
+        Opened::Declined(s, f) => return (end(s, plan).await, summary::failure(&f, &waiting)),
         Opened::Failed(ctx, f) => return (ctx, summary::failure(&f, &waiting)),
     };
     // --quit-after never sends a message: a step before MAIL that was not reached on
     // this server (validation refuses the ones that cannot be) stops here, not at DATA.
     if let Some(step) = plan.stop_after.filter(|&p| p < Phase::Mail) {
+        let flag = if plan.drop_after.is_some() {
+            "--drop-after"
+        } else {
+            "--quit-after"
+        };
         let f = Failure::new(
             step,
             FailureKind::Input,
-            format!(
-                "--quit-after {step}: that step did not happen on this server; nothing was sent"
-            ),
+            format!("{flag} {step}: that step did not happen on this server; nothing was sent"),
         );
-        return (session.quit().await, summary::failure(&f, &waiting));
+        return (end(session, plan).await, summary::failure(&f, &waiting));
     }
+    session.show_data = plan.show_data;
     let caps = session.capabilities.clone().unwrap_or_default();
     let mut envelope = envelope.clone();
     let mut notes = Vec::new();
-    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, &mut notes);
+    let verified = session.channel() == Channel::Tls;
+    let negotiated = extensions::negotiate(&mut envelope, plan, &caps, verified, &mut notes);
     for note in notes {
         session.ctx.emit(note);
     }
     let transfer = match negotiated {
         Ok(t) => t,
-        Err(f) => return (session.quit().await, summary::failure(&f, &waiting)),
+        Err(f) => return (end(session, plan).await, summary::failure(&f, &waiting)),
     };
     let report = match &plan.content {
         Content::Composed { bytes, .. } => {
@@ -174,7 +220,7 @@ async fn deliver<'a>(
             Ok(mut f) => session.transaction(&envelope, &mut f, &transfer).await,
             Err(e) => {
                 let f = Failure::input(format!("--data {}: {}", path.display(), io_words(&e)));
-                return (session.quit().await, summary::failure(&f, &waiting));
+                return (end(session, plan).await, summary::failure(&f, &waiting));
             }
         },
         Content::Stdin { head } => {
@@ -195,7 +241,7 @@ async fn deliver<'a>(
     let ctx = if closing || broken {
         session.abort().await
     } else {
-        session.quit().await
+        end(session, plan).await
     };
     (ctx, summary::transaction(report))
 }

@@ -5,12 +5,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::super::plan::{self, io_words};
-use crate::cli::{DsnNotify, DsnRet, QuitAfter, SendArgs};
+use crate::cli::{AttachArg, DropAfter, DsnNotify, DsnRet, Protocol, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
 use crate::session::open::{OpenPlan, TlsMode as OpenTls};
 use crate::session::transaction::Envelope;
+use crate::smtp::forward::{Attribute, Forwarding};
 use crate::smtp::{Address, BodyReport, BodyScanner, DsnRequest, Notify, Ret, ReversePath};
 
 const DEFAULT_BODY: &str = "This is a test message sent by smtpx.\n";
@@ -60,7 +61,16 @@ pub(super) struct SendPlan {
     pub pipelining: bool,
     pub chunking: bool,
     pub dsn: DsnRequest,
+    /// `--quit-after`, or a `--drop-after` step before the end of the message.
     pub stop_after: Option<Phase>,
+    /// `--drop-after`: its step (FinalDot for `dot`); the session never sends QUIT.
+    pub drop_after: Option<Phase>,
+    /// `--show-data`.
+    pub show_data: bool,
+    /// `--prdr`: per-recipient replies when the server offers PRDR.
+    pub prdr: bool,
+    /// `--requiretls` (RFC 8689).
+    pub requiretls: bool,
 }
 
 pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -92,6 +102,14 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
             Header::parse(h).map_err(|e| format!("invalid --header '{}': {e}", h.escape_debug()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let added_headers = args
+        .add_headers
+        .iter()
+        .map(|h| {
+            Header::parse(h)
+                .map_err(|e| format!("invalid --add-header '{}': {e}", h.escape_debug()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(s) = &args.subject
         && s.chars().any(|c| c.is_control() && c != '\t')
     {
@@ -104,6 +122,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         cc: cc.clone(),
         subject: args.subject.clone(),
         headers,
+        added_headers,
         ..Default::default()
     };
     let content = content(args, composition)?;
@@ -113,7 +132,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         .chain(&bcc)
         .map(|m| m.address.clone())
         .collect();
-    let stop_after = args.quit_after.map(|q| match q {
+    let quit_after = args.quit_after.map(|q| match q {
         QuitAfter::Connect => Phase::Connect,
         QuitAfter::Greeting => Phase::Greeting,
         QuitAfter::Ehlo => Phase::Ehlo,
@@ -122,9 +141,39 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         QuitAfter::Tls => Phase::TlsHandshake,
         QuitAfter::Auth => Phase::Auth,
     });
-    let open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
+    let drop_after = args.drop_after.map(|d| match d {
+        DropAfter::Connect => Phase::Connect,
+        DropAfter::Greeting => Phase::Greeting,
+        DropAfter::Ehlo => Phase::Ehlo,
+        DropAfter::Tls => Phase::TlsHandshake,
+        DropAfter::Auth => Phase::Auth,
+        DropAfter::Mail => Phase::Mail,
+        DropAfter::Rcpt => Phase::Rcpt,
+        DropAfter::Data => Phase::Data,
+        DropAfter::Dot => Phase::FinalDot,
+    });
+    // `--drop-after dot` sends the whole message; the session stops early otherwise.
+    let stop_after = quit_after.or(drop_after.filter(|&p| p != Phase::FinalDot));
+    let mut open = plan::open_plan(&args.server, &args.tls, &args.auth, stop_after)?;
     let target = plan::target(&args.server)?;
-    quit_after_can_happen(stop_after, &open, all.is_empty(), target.is_some())?;
+    open.lmtp = args.protocol == Protocol::Lmtp;
+    if open.lmtp {
+        let local = args.server.transport.socket.is_some() || args.server.transport.pipe.is_some();
+        lmtp_can_happen(args, target.as_ref().map(|t| t.port), local)?;
+    }
+    if args.requiretls && open.tls_mode == OpenTls::Off {
+        return Err(
+            "--requiretls with --tls none: REQUIRETLS (RFC 8689) is sent only over TLS".into(),
+        );
+    }
+    open.xclient = attributes(Forwarding::Xclient, &args.xclient)?;
+    open.xforward = attributes(Forwarding::Xforward, &args.xforward)?;
+    let flag = if drop_after.is_some() {
+        "--drop-after"
+    } else {
+        "--quit-after"
+    };
+    quit_after_can_happen(flag, stop_after, &open, all.is_empty(), target.is_some())?;
     let domains: std::collections::HashSet<String> = all
         .iter()
         .map(|a| a.domain().as_str().to_ascii_lowercase())
@@ -145,13 +194,41 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         chunking: args.chunking,
         dsn,
         stop_after,
+        drop_after,
+        show_data: args.show_data,
+        prdr: args.prdr,
+        requiretls: args.requiretls,
     })
 }
 
-/// `--quit-after STEP` promises that no message is sent and that the session stops at
-/// STEP: a step that cannot happen is refused before connecting, naming why, and a
-/// recipient is needed only when the session goes as far as RCPT.
+/// LMTP goes to one server the user names, on a port of its own: it is never routed by
+/// MX, and RFC 2033 §5 keeps it off port 25. PRDR is an SMTP answer to what LMTP does
+/// anyway. A Unix socket or a process (where LMTP servers usually listen) needs no port.
+fn lmtp_can_happen(args: &SendArgs, port: Option<u16>, local: bool) -> Result<(), String> {
+    if args.prdr {
+        return Err("--prdr with --protocol lmtp: LMTP already answers per recipient".into());
+    }
+    if local {
+        return Ok(());
+    }
+    match port {
+        None => Err("--protocol lmtp needs --server, --socket or --pipe: LMTP is spoken to one server, never routed by MX".into()),
+        Some(25) => Err("--protocol lmtp needs a port other than 25 (RFC 2033 §5; LMTP has no standard port): give --server HOST:PORT or --port".into()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `--xclient` / `--xforward` values, checked now (names, xtext length).
+fn attributes(kind: Forwarding, values: &[String]) -> Result<Vec<Attribute>, String> {
+    values.iter().map(|v| Attribute::parse(kind, v)).collect()
+}
+
+/// `--quit-after STEP` (and `--drop-after STEP`, `flag`) promises that no message is
+/// sent and that the session stops at STEP: a step that cannot happen is refused before
+/// connecting, naming why, and a recipient is needed only when the session goes as far
+/// as RCPT.
 fn quit_after_can_happen(
+    flag: &str,
     stop_after: Option<Phase>,
     open: &OpenPlan,
     no_recipient: bool,
@@ -159,16 +236,22 @@ fn quit_after_can_happen(
 ) -> Result<(), String> {
     match stop_after {
         Some(Phase::Auth) if open.auth.is_none() => {
-            return Err("--quit-after auth needs --user: without credentials there is no AUTH step to stop after".into());
+            return Err(format!(
+                "{flag} auth needs --user: without credentials there is no AUTH step to stop after"
+            ));
         }
         Some(Phase::TlsHandshake) if open.tls_mode == OpenTls::Off => {
-            return Err("--quit-after tls with --tls none: no TLS handshake would happen (use --tls starttls, implicit or opportunistic)".into());
+            return Err(format!(
+                "{flag} tls with --tls none: no TLS handshake would happen (use --tls starttls, implicit or opportunistic)"
+            ));
         }
         _ => {}
     }
     if no_recipient {
         if stop_after.is_none_or(|p| p >= Phase::Rcpt) {
-            return Err("--to is required: name at least one recipient (only --quit-after connect, greeting, ehlo, tls, auth or mail go without one)".into());
+            return Err(format!(
+                "--to is required: name at least one recipient (only {flag} connect, greeting, ehlo, tls, auth or mail go without one)"
+            ));
         }
         if !has_server {
             return Err("--server is required without --to: there is no recipient domain to look up MX hosts for".into());
@@ -260,11 +343,7 @@ fn content(args: &SendArgs, mut c: Composition) -> Result<Content, String> {
         (None, Some(path)) => Some(read_text(path, "--html-file")?),
         (None, None) => None,
     };
-    c.attachments = args
-        .attach
-        .iter()
-        .map(|p| attachment(p))
-        .collect::<Result<_, _>>()?;
+    c.attachments = attachments(args)?;
     let bytes = message::compose(&c);
     let report = BodyScanner::scan(&bytes);
     Ok(Content::Composed { bytes, report })
@@ -293,6 +372,70 @@ fn read_ahead() -> Result<Vec<u8>, String> {
             Err(e) => return Err(format!("--data -: reading stdin failed: {}", io_words(&e))),
         }
     }
+}
+
+/// The attachments, with swaks' rules for `--attach-name` (the next `--attach` only)
+/// and `--attach-type` (every `--attach` after it). A name or type that nothing follows
+/// is refused: it would silently do nothing.
+fn attachments(args: &SendArgs) -> Result<Vec<Attachment>, String> {
+    let fallback: Vec<AttachArg>;
+    let order = if args.attach_order.is_empty() {
+        fallback = args.attach.iter().cloned().map(AttachArg::File).collect();
+        &fallback
+    } else {
+        &args.attach_order
+    };
+    let mut name: Option<String> = None;
+    let mut content_type: Option<String> = None;
+    let mut type_used = true;
+    let mut out = Vec::new();
+    for item in order {
+        match item {
+            AttachArg::Name(n) => {
+                if let Some(previous) = name.replace(n.clone()) {
+                    return Err(format!(
+                        "--attach-name '{}' is followed by another --attach-name before any --attach: each names the next --attach",
+                        previous.escape_debug()
+                    ));
+                }
+                message::attachment_name(n)
+                    .map_err(|e| format!("invalid --attach-name '{}': {e}", n.escape_debug()))?;
+            }
+            AttachArg::Type(t) => {
+                let t =
+                    message::content_type(t).map_err(|e| format!("invalid --attach-type: {e}"))?;
+                content_type = Some(t);
+                type_used = false;
+            }
+            AttachArg::File(path) => {
+                let mut a = attachment(path)?;
+                // A type follows the name the attachment goes by, unless one was given.
+                if let Some(n) = name.take() {
+                    if !n.is_empty() {
+                        a.content_type = message::guess_type(&n);
+                    }
+                    a.filename = (!n.is_empty()).then_some(n);
+                }
+                if let Some(t) = &content_type {
+                    a.content_type = t.clone();
+                    type_used = true;
+                }
+                out.push(a);
+            }
+        }
+    }
+    if let Some(n) = name {
+        return Err(format!(
+            "--attach-name '{}' names the --attach that follows it, and none does",
+            n.escape_debug()
+        ));
+    }
+    if !type_used {
+        return Err(
+            "--attach-type applies to the --attach options that follow it, and none does".into(),
+        );
+    }
+    Ok(out)
 }
 
 fn attachment(path: &Path) -> Result<Attachment, String> {

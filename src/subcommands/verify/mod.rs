@@ -249,6 +249,7 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let server = &args.server;
     let target = plan::target(server)?;
     let open = plan::open_plan(server, &args.tls, &Default::default(), None)?;
+    plan::many_connections(&open, "verify")?;
     let from = match args.from.as_deref() {
         Some(f) => ReversePath::parse(f)
             .and_then(|p| match p {

@@ -191,10 +191,7 @@ async fn session(peer: Peer) -> LibRun {
 /// Greeting, EHLO and one transaction, as `smtpx send` runs them; the time is taken
 /// when the outcome is known, before QUIT.
 async fn drive(mut s: Session<'_>, body: &[u8], started: Instant) -> (Summary, Duration) {
-    let waiting = vec![RecipientResult {
-        address: TO.into(),
-        reply: None,
-    }];
+    let waiting = vec![RecipientResult::waiting(TO.into())];
     let (summary, took, close) = 'outcome: {
         match s.greeting().await {
             Err(f) => break 'outcome (summary::failure(&f, &waiting), started.elapsed(), false),
@@ -230,6 +227,7 @@ async fn drive(mut s: Session<'_>, body: &[u8], started: Instant) -> (Summary, D
             chunking: None,
             refuse_8bit: false,
             stop_after: None,
+            per_recipient: None,
         };
         let report = s.transaction(&envelope, &mut reader, &transfer).await;
         let took = started.elapsed();

@@ -103,6 +103,7 @@ pub struct TestPki {
     ca_der: CertificateDer<'static>,
     leaves: HashMap<CertKind, Leaf>,
     client: Leaf,
+    ca: CertifiedIssuer<'static, KeyPair>,
     _dir: TempDir,
 }
 
@@ -139,6 +140,7 @@ impl TestPki {
             ca_der: ca.der().clone(),
             leaves,
             client,
+            ca,
             _dir: dir,
         }
     }
@@ -185,6 +187,22 @@ impl TestPki {
     pub fn leaf_pem(&self, kind: CertKind) -> (PathBuf, PathBuf) {
         let leaf = &self.leaves[&kind];
         (leaf.cert_path.clone(), leaf.key_path.clone())
+    }
+
+    /// PEM files (chain, key) of a server certificate signed by the CA for `names`,
+    /// valid for a year.
+    pub fn leaf_for(&self, stem: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, &names[0]);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        set_validity(&mut params, -1, 365);
+        let dir = self.ca_pem_path.parent().expect("PKI dir");
+        let leaf = write_leaf(dir, stem, &params, Some(&self.ca));
+        (leaf.cert_path, leaf.key_path)
     }
 
     /// PEM files (certificate, key) of a client certificate signed by the CA.

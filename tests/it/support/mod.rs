@@ -1,9 +1,11 @@
 //! Test fixtures: scripted server, certificates, real peers, the binary and
 //! its input.
 #![allow(dead_code)]
+pub mod bind;
 pub mod certs;
 pub mod content;
 pub mod dns;
+pub mod https;
 pub mod peers;
 pub mod run;
 pub mod scripted;

@@ -35,9 +35,13 @@ use tempfile::TempDir;
 /// a pyenv or venv `python3` earlier on PATH does not see it.
 const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
+/// A small SOCKS5 server (RFC 1928) with RFC 1929 username/password auth.
+const MICROSOCKS: &str = "/usr/bin/microsocks";
 const POSTFIX: &str = "/usr/sbin/postfix";
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
 const POSTCONF: &str = "/usr/sbin/postconf";
+const DOVECOT: &str = "/usr/sbin/dovecot";
+const DOVECOT_LMTP: &str = "/usr/lib/dovecot/lmtp";
 /// Cyrus SASL's password tool (Debian `sasl2-bin`).
 const SASLPASSWD2: &str = "/usr/sbin/saslpasswd2";
 /// The private Postfix's `myhostname`; also the Cyrus SASL realm its
@@ -55,10 +59,10 @@ const AIOSMTPD_SERVER: &str = concat!(
 
 /// Generous: the machine has two cores shared with other work, and a cold
 /// Python import or a first Postfix start can take seconds there.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a fixture picks a new port after losing a race for one.
-const PORT_ATTEMPTS: usize = 5;
-const POLL: Duration = Duration::from_millis(20);
+pub(crate) const PORT_ATTEMPTS: usize = 5;
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 // ---------------------------------------------------------------------------
 // Availability
@@ -70,7 +74,9 @@ const POLL: Duration = Duration::from_millis(20);
 /// Known peers: `aiosmtpd`, `smtp-sink`, `smtp-source`, `postfix` (also
 /// needs root), `postfix-sasl` (postfix plus Cyrus SASL's saslpasswd2 and
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
-/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal).
+/// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal),
+/// `microsocks` (a SOCKS5 proxy), `dovecot` (Dovecot's master and LMTP server),
+/// `named` (BIND 9 with dnssec-keygen, dnssec-signzone and dnssec-dsfromkey).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -182,6 +188,31 @@ fn probe(peer: &str) -> Result<(), String> {
                 Ok(())
             }
         }
+        "microsocks" => {
+            if Path::new(MICROSOCKS).is_file() {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
+        "dovecot" => {
+            if Path::new(DOVECOT).is_file() && Path::new(DOVECOT_LMTP).is_file() {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
+        "named" => {
+            if Path::new(super::bind::NAMED).is_file()
+                && Path::new("/usr/bin/dnssec-keygen").is_file()
+                && Path::new("/usr/bin/dnssec-signzone").is_file()
+                && Path::new("/usr/bin/dnssec-dsfromkey").is_file()
+            {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
         "dnsmasq" => {
             if Path::new("/usr/sbin/dnsmasq").is_file() {
                 Ok(())
@@ -226,7 +257,7 @@ fn running_as_root() -> bool {
 
 /// A loopback port that was free a moment ago. Another process can take it
 /// before the peer binds it, so callers retry with a new one on failure.
-fn free_port(ip: IpAddr) -> u16 {
+pub(crate) fn free_port(ip: IpAddr) -> u16 {
     TcpListener::bind(SocketAddr::new(ip, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -237,7 +268,7 @@ fn free_port(ip: IpAddr) -> u16 {
 /// Connecting to find out would count as an SMTP session (smtp-sink's `-c`
 /// counters, `-n` session limits), and a bare LISTEN entry could belong to
 /// whoever won a port race, so match the socket inode against the pid's fds.
-fn pid_listens_on(pid: u32, port: u16) -> bool {
+pub(crate) fn pid_listens_on(pid: u32, port: u16) -> bool {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = fs::read_to_string(table) else {
@@ -269,7 +300,7 @@ fn pid_listens_on(pid: u32, port: u16) -> bool {
     })
 }
 
-fn read_lossy(path: &Path) -> String {
+pub(crate) fn read_lossy(path: &Path) -> String {
     fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
@@ -307,14 +338,14 @@ fn shared_tempdir(prefix: &str) -> TempDir {
 /// this process dies the pipe closes, `read` returns, and `sh` runs the
 /// stop command. On a normal `Drop` the guard is killed first, so it
 /// can never act on a pid that has since been reused.
-struct OrphanGuard {
+pub(crate) struct OrphanGuard {
     child: Child,
     _stdin: ChildStdin,
 }
 
 impl OrphanGuard {
     /// `script` runs with `$1` = `arg`.
-    fn new(script: &str, arg: &str) -> OrphanGuard {
+    pub(crate) fn new(script: &str, arg: &str) -> OrphanGuard {
         let mut child = Command::new("/bin/sh")
             // Ignore the signals a harness timeout or Ctrl-C sends to the
             // whole process group, so the guard outlives the test process
@@ -345,14 +376,14 @@ impl Drop for OrphanGuard {
     }
 }
 
-fn send_sigterm(pid: u32) {
+pub(crate) fn send_sigterm(pid: u32) {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .stderr(Stdio::null())
         .status();
 }
 
-fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -934,6 +965,105 @@ impl Drop for SmtpSink {
 }
 
 // ---------------------------------------------------------------------------
+// SOCKS5 proxy
+
+/// microsocks (Debian `microsocks`), a SOCKS5 proxy on 127.0.0.1:<free
+/// port>, with RFC 1929 username/password authentication when started
+/// with [`Socks5Proxy::with_auth`]. It resolves names given to it (ATYP
+/// domain) with the system resolver. Killed on `Drop`.
+pub struct Socks5Proxy {
+    child: Child,
+    addr: SocketAddr,
+    dir: TempDir,
+    guard: Option<OrphanGuard>,
+}
+
+impl Socks5Proxy {
+    pub fn start() -> Option<Socks5Proxy> {
+        Self::spawn(None)
+    }
+
+    pub fn with_auth(user: &str, password: &str) -> Option<Socks5Proxy> {
+        Self::spawn(Some((user, password)))
+    }
+
+    fn spawn(auth: Option<(&str, &str)>) -> Option<Socks5Proxy> {
+        if !require("microsocks") {
+            return None;
+        }
+        let dir = shared_tempdir("smtpx-socks-");
+        let log_path = dir.path().join("output.log");
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut last_output = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port(ip);
+            let log = fs::File::create(&log_path).expect("create microsocks log");
+            let mut cmd = Command::new(MICROSOCKS);
+            cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+            if let Some((user, password)) = auth {
+                cmd.args(["-u", user, "-P", password]);
+            }
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("dup log fd"))
+                .stderr(log)
+                .spawn()
+                .expect("spawn microsocks");
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                if pid_listens_on(child.id(), port) {
+                    let guard = OrphanGuard::new(
+                        &format!(
+                            r#"kill -TERM {} 2>/dev/null; sleep 1; rm -rf "$1""#,
+                            child.id()
+                        ),
+                        dir.path().to_str().expect("utf-8 temp path"),
+                    );
+                    return Some(Socks5Proxy {
+                        child,
+                        addr: SocketAddr::new(ip, port),
+                        dir,
+                        guard: Some(guard),
+                    });
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    last_output = read_lossy(&log_path);
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "microsocks did not listen on port {port} within {START_TIMEOUT:?}:\n{}",
+                        read_lossy(&log_path)
+                    );
+                }
+                thread::sleep(POLL);
+            }
+        }
+        panic!("microsocks failed to start {PORT_ATTEMPTS} times; last output:\n{last_output}");
+    }
+
+    /// `127.0.0.1:PORT`, for `--socks5`.
+    pub fn server_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// What microsocks printed (it logs each client it serves).
+    pub fn output(&self) -> String {
+        read_lossy(&self.dir.path().join("output.log"))
+    }
+}
+
+impl Drop for Socks5Proxy {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Private Postfix instance
 
 /// How to configure a [`PostfixInstance`].
@@ -945,6 +1075,7 @@ pub struct PostfixOptions {
     sasl_users: Option<Vec<(String, String)>>,
     sasl_mechanisms: Option<Vec<String>>,
     extra_main_cf: Vec<String>,
+    unix_socket: bool,
 }
 
 impl PostfixOptions {
@@ -1016,6 +1147,19 @@ impl PostfixOptions {
     /// entry"), or is appended when the fixture does not set it.
     pub fn main_cf(mut self, line: &str) -> Self {
         self.extra_main_cf.push(line.to_owned());
+        self
+    }
+    /// Expect a HAProxy PROXY header (v1 or v2) before SMTP on every
+    /// connection (`smtpd_upstream_proxy_protocol = haproxy`): smtpd then
+    /// logs and records the client the header names.
+    pub fn upstream_proxy_protocol(self) -> Self {
+        self.main_cf("smtpd_upstream_proxy_protocol = haproxy")
+    }
+    /// Also run smtpd on a Unix domain socket (a `unix` service in
+    /// master.cf, `spool/public/smtpsock`); see
+    /// [`PostfixInstance::socket_path`].
+    pub fn unix_socket(mut self) -> Self {
+        self.unix_socket = true;
         self
     }
 }
@@ -1170,7 +1314,13 @@ impl PostfixInstance {
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port(ip);
-            write_config(&etc.join("master.cf"), &master_cf(port));
+            let mut master = master_cf(port);
+            if opts.unix_socket {
+                // A unix service's name is relative to the queue directory;
+                // private = n puts it in public/.
+                master.push_str("smtpsock  unix  n       -       n       -       -       smtpd\n");
+            }
+            write_config(&etc.join("master.cf"), &master);
             // Judge each attempt by its own log lines only.
             let _ = fs::OpenOptions::new()
                 .write(true)
@@ -1222,6 +1372,19 @@ impl PostfixInstance {
     /// The instance's config directory (for `postfix -c` / `postconf -c`).
     pub fn config_dir(&self) -> PathBuf {
         self.dir.path().join("etc")
+    }
+
+    /// The Unix domain socket smtpd listens on with
+    /// [`PostfixOptions::unix_socket`].
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.path().join("spool/public/smtpsock")
+    }
+
+    /// A `--pipe` command that speaks SMTP on stdin/stdout for this
+    /// instance: Postfix's `sendmail -bs` with its config directory. What
+    /// it accepts goes through the instance's queue into its Maildirs.
+    pub fn sendmail_bs(&self) -> String {
+        format!("/usr/sbin/sendmail -C {} -bs", self.config_dir().display())
     }
 
     /// Postfix's log for this instance (maillog_file).
@@ -1579,4 +1742,223 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 "
     )
+}
+
+// ---------------------------------------------------------------------------
+// Dovecot LMTP
+
+/// A private Dovecot (`dovecot -c FILE -F`) speaking LMTP (RFC 2033) on
+/// 127.0.0.1:<free port> and on a Unix socket, delivering into Maildirs in
+/// its own temporary directory. Mailboxes exist for the given users
+/// (`alice@example.test` ...); any other recipient gets `550 5.1.1 ... User
+/// doesn't exist` at RCPT. Stopped on `Drop` (SIGTERM to the master).
+///
+/// Layout under the temp dir: `dovecot.conf`, `users` (passwd-file passdb
+/// and userdb), `run/` (base_dir), `state/` (state_dir), `mail/<user>/Maildir`,
+/// `lmtp.sock`, `dovecot.log`.
+///
+/// Pitfalls this configuration deals with:
+/// - Dovecot refuses to deliver as uid 0. As root, mail is delivered as
+///   `nobody` (the userdb names its uid and gid) and `mail/` belongs to it;
+///   otherwise as the current user, who then also runs Dovecot's internal
+///   and login processes (`default_internal_user`, `default_login_user`).
+/// - The system's /etc/dovecot and /run/dovecot are never read or written:
+///   `-c FILE` names the only config, and `base_dir`, `state_dir` and
+///   `instance_name` keep sockets, state and the instance apart from any
+///   other Dovecot on the machine (the package's own service is never
+///   started: see `.ci/install-peers`).
+/// - anvil chroots by default into an empty directory of the base_dir,
+///   which needs root; `chroot =` turns it off.
+/// - `-F` keeps the master in the foreground, where it binds the listeners
+///   itself: the start waits for that pid to listen on the port, and a port
+///   lost to another process shows as `Address already in use` in the log
+///   and a retry on a new port.
+pub struct DovecotLmtp {
+    child: Child,
+    dir: TempDir,
+    addr: SocketAddr,
+    guard: Option<OrphanGuard>,
+}
+
+impl DovecotLmtp {
+    /// Starts the instance with mailboxes for `users` (local parts at
+    /// example.test). `None` when Dovecot is unavailable and `require` skips.
+    pub fn start(users: &[&str]) -> Option<DovecotLmtp> {
+        if !require("dovecot") {
+            return None;
+        }
+        let dir = shared_tempdir("smtpx-dovecot-");
+        let root = dir.path();
+        for sub in ["run", "state", "mail"] {
+            fs::create_dir(root.join(sub)).expect("create a dovecot directory");
+        }
+        let root_user = running_as_root();
+        let (uid, gid) = if root_user {
+            let ids = account_ids("nobody").unwrap_or((65534, 65534));
+            std::os::unix::fs::chown(root.join("mail"), Some(ids.0), Some(ids.1))
+                .expect("chown mail/ to nobody");
+            ids
+        } else {
+            let m = fs::metadata(root).expect("stat the temp dir");
+            (m.uid(), m.gid())
+        };
+        let table: String = users
+            .iter()
+            .map(|u| {
+                format!(
+                    "{u}@example.test:{{PLAIN}}unused:{uid}:{gid}::{}\n",
+                    root.join("mail").join(u).display()
+                )
+            })
+            .collect();
+        fs::write(root.join("users"), table).expect("write the users file");
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut last_failure = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port(ip);
+            let conf = dovecot_conf(root, port, root_user);
+            fs::write(root.join("dovecot.conf"), conf).expect("write dovecot.conf");
+            let _ = fs::remove_file(root.join("dovecot.log"));
+            let out = fs::File::create(root.join("start.log")).expect("create start.log");
+            let mut child = Command::new(DOVECOT)
+                .arg("-c")
+                .arg(root.join("dovecot.conf"))
+                .arg("-F")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().expect("dup start.log fd"))
+                .stderr(out)
+                .spawn()
+                .expect("spawn dovecot");
+            let deadline = Instant::now() + START_TIMEOUT;
+            let started = loop {
+                if pid_listens_on(child.id(), port) && root.join("lmtp.sock").exists() {
+                    break true;
+                }
+                if child.try_wait().ok().flatten().is_some() || Instant::now() >= deadline {
+                    break false;
+                }
+                thread::sleep(POLL);
+            };
+            if started {
+                let guard = OrphanGuard::new(
+                    &format!(
+                        r#"kill -TERM {} 2>/dev/null; sleep 1; rm -rf "$1""#,
+                        child.id()
+                    ),
+                    root.to_str().expect("utf-8 temp path"),
+                );
+                return Some(DovecotLmtp {
+                    child,
+                    dir,
+                    addr: SocketAddr::new(ip, port),
+                    guard: Some(guard),
+                });
+            }
+            send_sigterm(child.id());
+            let _ = wait_timeout(&mut child, Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = read_lossy(&root.join("dovecot.log"));
+            last_failure = format!(
+                "start.log:\n{}\ndovecot.log:\n{log}",
+                read_lossy(&root.join("start.log"))
+            );
+            if !log.contains("in use") {
+                break;
+            }
+        }
+        panic!("private Dovecot failed to start:\n{last_failure}");
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn server_arg(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The master's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The LMTP Unix socket (for a client that can reach one).
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("lmtp.sock")
+    }
+
+    pub fn log(&self) -> String {
+        read_lossy(&self.dir.path().join("dovecot.log"))
+    }
+
+    /// The messages in `user`'s Maildir (new/ and cur/), in no particular order.
+    pub fn mailbox(&self, user: &str) -> Vec<Vec<u8>> {
+        let base = self.dir.path().join("mail").join(user).join("Maildir");
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| fs::read_dir(base.join(sub)).ok())
+            .flat_map(|entries| entries.flatten())
+            .filter_map(|e| fs::read(e.path()).ok())
+            .collect()
+    }
+}
+
+fn dovecot_conf(root: &Path, port: u16, root_user: bool) -> String {
+    let users = root.join("users");
+    let users = users.display();
+    let base = root.display();
+    let accounts = if root_user {
+        String::new()
+    } else {
+        let me = Command::new("id")
+            .arg("-un")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        format!("default_internal_user = {me}\ndefault_login_user = {me}\n")
+    };
+    format!(
+        r#"base_dir = {base}/run
+state_dir = {base}/state
+instance_name = smtpx-test-{port}
+log_path = {base}/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+mail_location = maildir:~/Maildir
+{accounts}passdb {{
+  driver = passwd-file
+  args = {users}
+}}
+userdb {{
+  driver = passwd-file
+  args = {users}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  unix_listener {base}/lmtp.sock {{
+    mode = 0666
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"#
+    )
+}
+
+impl Drop for DovecotLmtp {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        send_sigterm(self.child.id());
+        if wait_timeout(&mut self.child, Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
