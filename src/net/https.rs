@@ -23,20 +23,53 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// Fetches `https://HOST:PORT/PATH` from the first of `addrs` that answers.
-pub async fn get(
+/// The TLS side of every fetch of a run, set up once: a CA file that cannot be read is
+/// reported before any lookup.
+#[derive(Clone)]
+pub struct HttpsClient {
+    connector: tokio_rustls::TlsConnector,
+}
+
+impl std::fmt::Debug for HttpsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpsClient")
+    }
+}
+
+impl HttpsClient {
+    /// The public roots, plus the certificates in `ca_files`.
+    pub fn new(ca_files: &[PathBuf]) -> Result<HttpsClient, String> {
+        let config = client_config(ca_files)?;
+        Ok(HttpsClient {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    /// Fetches `https://HOST:PORT/PATH` from the first of `addrs` that answers.
+    pub async fn get(
+        &self,
+        host: &str,
+        port: u16,
+        path: &str,
+        addrs: &[IpAddr],
+        max_body: usize,
+        deadline: Instant,
+    ) -> Result<Response, String> {
+        get(&self.connector, host, port, path, addrs, max_body, deadline).await
+    }
+}
+
+async fn get(
+    connector: &tokio_rustls::TlsConnector,
     host: &str,
     port: u16,
     path: &str,
     addrs: &[IpAddr],
-    ca_files: &[PathBuf],
     max_body: usize,
     deadline: Instant,
 ) -> Result<Response, String> {
-    let config = client_config(ca_files)?;
     let name = ServerName::try_from(host.to_owned())
         .map_err(|_| format!("{host:?} is not a valid host name"))?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let mut last = format!("{host} has no addresses");
     for ip in addrs {
         let addr = SocketAddr::new(*ip, port);

@@ -1,7 +1,7 @@
 //! MTA-STS (RFC 8461): the `_mta-sts` TXT record, the policy file, and which MX hosts a
 //! policy covers.
 
-use super::tags::{self, TagError};
+use super::tags::{self, Selection, TagError};
 
 /// The largest policy file read (RFC 8461 §3.3 leaves the limit to the sender; 64 KiB
 /// is what deployed MTAs use, and a real policy is a few hundred bytes).
@@ -43,14 +43,10 @@ impl std::fmt::Display for RecordError {
 /// already joined from its strings). Records that do not start with `v=STSv1` are
 /// ignored, as §3.1 says.
 pub fn select_record(txts: &[String]) -> Result<StsRecord, RecordError> {
-    let ours: Vec<&String> = txts
-        .iter()
-        .filter(|t| tags::parse(t, "v=STSv1") != Err(TagError::NotThisKind))
-        .collect();
-    match ours.as_slice() {
-        [] => Err(RecordError::Absent),
-        [one] => parse_record(one),
-        many => Err(RecordError::Several(many.len())),
+    match tags::select_one(txts, "v=STSv1") {
+        Ok(one) => parse_record(one),
+        Err(Selection::Absent) => Err(RecordError::Absent),
+        Err(Selection::Several(n)) => Err(RecordError::Several(n)),
     }
 }
 

@@ -42,6 +42,27 @@ pub fn parse<'a>(record: &'a str, version: &str) -> Result<Vec<(&'a str, &'a str
     Ok(tags)
 }
 
+/// Of a name's TXT records, the one that starts with `version`: those that do not are
+/// someone else's, and more than one means none counts (RFC 8461 §3.1, RFC 8460 §3).
+pub fn select_one<'a>(txts: &'a [String], version: &str) -> Result<&'a str, Selection> {
+    let ours: Vec<&String> = txts
+        .iter()
+        .filter(|t| parse(t, version) != Err(TagError::NotThisKind))
+        .collect();
+    match ours.as_slice() {
+        [] => Err(Selection::Absent),
+        [one] => Ok(one.as_str()),
+        many => Err(Selection::Several(many.len())),
+    }
+}
+
+/// Why [`select_one`] found no record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    Absent,
+    Several(usize),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagError {
     /// The record does not start with the version tag: it is some other TXT record.

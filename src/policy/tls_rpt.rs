@@ -1,6 +1,6 @@
 //! SMTP TLS Reporting (RFC 8460): the `_smtp._tls.DOMAIN` TXT record.
 
-use super::tags::{self, TagError};
+use super::tags::{self, Selection};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsRptRecord {
@@ -46,14 +46,10 @@ impl std::fmt::Display for RecordError {
 
 /// Picks and parses the TLS-RPT record among the TXT records at `_smtp._tls.DOMAIN`.
 pub fn select_record(txts: &[String]) -> Result<TlsRptRecord, RecordError> {
-    let ours: Vec<&String> = txts
-        .iter()
-        .filter(|t| tags::parse(t, "v=TLSRPTv1") != Err(TagError::NotThisKind))
-        .collect();
-    match ours.as_slice() {
-        [] => Err(RecordError::Absent),
-        [one] => parse_record(one),
-        many => Err(RecordError::Several(many.len())),
+    match tags::select_one(txts, "v=TLSRPTv1") {
+        Ok(one) => parse_record(one),
+        Err(Selection::Absent) => Err(RecordError::Absent),
+        Err(Selection::Several(n)) => Err(RecordError::Several(n)),
     }
 }
 

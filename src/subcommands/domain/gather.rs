@@ -2,13 +2,12 @@
 //! by `policy/`. No SMTP connection is ever made.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::dns::{Dns, LookupFailure, MailRoute, Secured, Security};
-use crate::net::https;
+use crate::net::https::HttpsClient;
 use crate::policy::report::{Report, Row};
 use crate::policy::verdict::Status;
 use crate::policy::{dane, dkim, dmarc, mta_sts, spf, tls_rpt};
@@ -17,8 +16,8 @@ use crate::policy::{dane, dkim, dmarc, mta_sts, spf, tls_rpt};
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub dkim_selectors: Vec<String>,
-    /// Extra trust anchors for the MTA-STS policy fetch (`--tls-ca`).
-    pub ca_files: Vec<PathBuf>,
+    /// Fetches MTA-STS policies, trusting `--tls-ca` besides the public roots.
+    pub https: HttpsClient,
     /// 443 by RFC 8461; other values only for private test setups.
     pub mta_sts_port: u16,
     /// The port whose TLSA records are looked up (25 for MX hosts).
@@ -302,16 +301,17 @@ async fn mta_sts_row(
         }
     };
     let deadline = tokio::time::Instant::now() + settings.fetch_timeout;
-    let fetched = https::get(
-        &host,
-        settings.mta_sts_port,
-        "/.well-known/mta-sts.txt",
-        &addrs,
-        &settings.ca_files,
-        mta_sts::MAX_POLICY_BYTES,
-        deadline,
-    )
-    .await;
+    let fetched = settings
+        .https
+        .get(
+            &host,
+            settings.mta_sts_port,
+            "/.well-known/mta-sts.txt",
+            &addrs,
+            mta_sts::MAX_POLICY_BYTES,
+            deadline,
+        )
+        .await;
     let policy = fetched.and_then(|response| {
         mta_sts::check_response(response.status, response.content_type.as_deref())?;
         let text =

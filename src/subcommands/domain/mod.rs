@@ -6,6 +6,7 @@ mod gather;
 use super::plan;
 use crate::cli::DomainArgs;
 use crate::dns::Dns;
+use crate::net::https::HttpsClient;
 use crate::outcome::{ExitCode, Phase};
 use crate::policy::report::Report;
 use crate::policy::verdict::Status as Verdict;
@@ -16,21 +17,18 @@ pub use gather::Settings;
 
 pub fn run(args: DomainArgs) -> u8 {
     let validate = || {
-        for file in &args.tls_ca {
-            if !file.is_file() {
-                return Err(format!("--tls-ca {}: no such file", file.display()));
-            }
-        }
+        let https = HttpsClient::new(&args.tls_ca).map_err(|e| format!("--tls-ca: {e}"))?;
         let cfg = plan::dns_settings(&args.dns, false, false)?;
-        Dns::new(&cfg).map_err(|e| e.to_string())
+        let dns = Dns::new(&cfg).map_err(|e| e.to_string())?;
+        Ok((dns, https))
     };
-    let (mut run, dns, runtime) = match plan::start(&args.output, validate) {
+    let (mut run, (dns, https), runtime) = match plan::start(&args.output, validate) {
         Ok(started) => started,
         Err(code) => return code,
     };
     let settings = Settings {
         dkim_selectors: args.dkim_selector.clone(),
-        ca_files: args.tls_ca.clone(),
+        https,
         mta_sts_port: args.mta_sts_port,
         smtp_port: args.dane_port,
         fetch_timeout: args.fetch_timeout,
