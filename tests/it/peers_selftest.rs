@@ -678,10 +678,7 @@ fn postfix_check(instance: &PostfixInstance) {
 
 fn assert_no_postfix_warnings(instance: &PostfixInstance) {
     let log = instance.maillog();
-    let bad: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("warning:") || l.contains("fatal:") || l.contains("panic:"))
-        .collect();
+    let bad = PostfixInstance::complaints(&log);
     assert!(bad.is_empty(), "Postfix complained:\n{}", bad.join("\n"));
 }
 
