@@ -77,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpx' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate chain (PEM), with --tls-key')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Client private key (PEM), with --tls-cert')
             [CompletionResult]::new('--tls-min', '--tls-min', [CompletionResultType]::ParameterName, 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)')
+            [CompletionResult]::new('--tls-policy', '--tls-policy', [CompletionResultType]::ParameterName, 'Recipient domain TLS policy to obey when routing by MX (no --server) [default: auto, or none with --tls none, --tls implicit or --tls-no-verify]')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Authenticate with this mechanism (needs --user)')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User name to authenticate as (implies --auth auto)')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password (or OAuth token) from FILE; refused if group- or world-readable')

@@ -73,6 +73,7 @@ set edit:completion:arg-completer[smtpx] = {|@words|
             cand --tls-cert 'Client certificate chain (PEM), with --tls-key'
             cand --tls-key 'Client private key (PEM), with --tls-cert'
             cand --tls-min 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)'
+            cand --tls-policy 'Recipient domain TLS policy to obey when routing by MX (no --server) [default: auto, or none with --tls none, --tls implicit or --tls-no-verify]'
             cand --auth 'Authenticate with this mechanism (needs --user)'
             cand --user 'User name to authenticate as (implies --auth auto)'
             cand --password-file 'Read the password (or OAuth token) from FILE; refused if group- or world-readable'

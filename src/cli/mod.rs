@@ -9,12 +9,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod bench;
 mod domain;
 pub mod exit;
+mod policy;
 pub mod serve;
 mod session;
 
 pub use crate::render::palette::ColorChoice;
 pub use bench::{BenchAction, BenchArgs, BenchMergeArgs, MAX_MESSAGE_BYTES, MAX_MESSAGES};
 pub use domain::DomainArgs;
+pub use policy::{TlsPolicyArgs, TlsPolicyChoice};
 pub use session::SessionArgs;
 
 #[derive(Debug, Parser)]
@@ -733,6 +735,8 @@ pub struct SendArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub tls_policy: TlsPolicyArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Envelope sender and From header, ADDRESS or 'Name <ADDRESS>'; '' or '<>' for the

@@ -99,6 +99,7 @@ impl OpenFacts {
                 | Event::ContentSent { .. }
                 | Event::Warning { .. }
                 | Event::Note { .. }
+                | Event::TlsPolicy { .. }
                 | Event::ProxyHeaderSent { .. }
                 | Event::ProcessStderr { .. }
                 | Event::ProcessExited { .. } => {}

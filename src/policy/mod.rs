@@ -11,5 +11,6 @@ pub mod mta_sts;
 pub mod report;
 pub mod spf;
 mod tags;
+pub mod tls_policy;
 pub mod tls_rpt;
 pub mod verdict;

@@ -197,6 +197,15 @@ pub fn event_json(event: &Event, timing: bool) -> Value {
             "text": String::from_utf8_lossy(bytes),
             "channel": channel,
         }),
+        Event::TlsPolicy {
+            host,
+            policy,
+            result,
+            detail,
+        } => json!({
+            "type": "tls-policy", "host": host, "policy": policy, "result": result,
+            "detail": detail
+        }),
         Event::Warning { message } => json!({"type": "warning", "message": message}),
         Event::Note { message } => json!({"type": "note", "message": message}),
     };

@@ -14,6 +14,7 @@ use std::time::Duration;
 use super::text::{ContentLines, escape_controls};
 use super::{Palette, Summary, format_ms};
 use crate::net::transport::Via;
+use crate::session::event::PolicyResult;
 use crate::session::{Channel, Event, Timed};
 
 pub struct Transcript<W: Write, E: Write> {
@@ -242,6 +243,31 @@ impl<W: Write, E: Write> Transcript<W, E> {
             Event::TlsEstablished { info } => {
                 for l in super::tls::describe(&info, self.timing) {
                     self.note(&l);
+                }
+            }
+            Event::TlsPolicy {
+                host,
+                policy,
+                result,
+                detail,
+            } => {
+                let line = format!(
+                    "TLS policy {} for {host}: {} ({detail})",
+                    policy.as_str(),
+                    result.as_str()
+                );
+                if matches!(
+                    result,
+                    PolicyResult::Failed | PolicyResult::Skipped | PolicyResult::Reported
+                ) {
+                    let w = format!(
+                        "{} {}",
+                        self.palette.warn("warning:"),
+                        escape_controls(&line)
+                    );
+                    self.err_line(&w);
+                } else {
+                    self.note(&escape_controls(&line));
                 }
             }
             Event::Note { message } => self.note(&message),

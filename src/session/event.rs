@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::net::tls::TlsInfo;
 use crate::net::transport::Via;
+pub use crate::policy::tls_policy::Kind as PolicyKind;
 use crate::smtp::{DataStats, Reply};
 
 /// Whether a line travelled in clear text or inside TLS, and whether that TLS was verified.
@@ -93,6 +94,15 @@ pub enum Event {
         bytes: Vec<u8>,
         channel: Channel,
     },
+    /// A recipient domain's TLS policy for an MX host (DANE, MTA-STS): what it demands
+    /// before connecting, and whether the host met it after the handshake.
+    TlsPolicy {
+        host: String,
+        policy: PolicyKind,
+        result: PolicyResult,
+        /// Why, in words.
+        detail: String,
+    },
     /// Something the user should know that did not stop the session.
     Warning {
         message: String,
@@ -101,6 +111,34 @@ pub enum Event {
     Note {
         message: String,
     },
+}
+
+/// Where a host stands with its TLS policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyResult {
+    /// The policy applies; the session will be held to it.
+    Applies,
+    /// The policy forbids this host: it is skipped without connecting.
+    Skipped,
+    /// The host met the policy.
+    Passed,
+    /// The host failed the policy: the session ends and the next host is tried.
+    Failed,
+    /// The host failed a policy in testing mode: reported, delivery goes on.
+    Reported,
+}
+
+impl PolicyResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyResult::Applies => "applies",
+            PolicyResult::Skipped => "skipped",
+            PolicyResult::Passed => "passed",
+            PolicyResult::Failed => "failed",
+            PolicyResult::Reported => "reported",
+        }
+    }
 }
 
 /// An event with its time since the run started.

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::AuthPlan;
+use super::event::PolicyResult;
 use super::forward::Forwarded;
 use super::{Event, Session, SessionContext};
-use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names};
+use crate::net::tls::{TlsClient, TlsInfo, Verification, certificate_names, dane};
 use crate::net::transport::TransportPlan;
 use crate::outcome::{Failure, FailureKind, Phase};
+use crate::policy::tls_policy::HostPolicy;
 use crate::smtp::forward::{Attribute, Forwarding};
 use crate::smtp::{Command, Domain, Reply, ReplyClass};
 
@@ -71,6 +73,39 @@ pub struct OpenPlan {
     pub xclient: Vec<Attribute>,
     /// `--xforward`: sent after AUTH, before MAIL.
     pub xforward: Vec<Attribute>,
+    /// The recipient domain's TLS policy for each MX host (DANE, MTA-STS), in MX
+    /// routing; a host not listed gets the plan's own TLS mode.
+    pub policies: Option<Arc<Vec<(String, HostPolicy)>>>,
+}
+
+impl OpenPlan {
+    /// The TLS policy the recipient domain sets for `host`, if any.
+    pub fn policy(&self, host: &str) -> Option<&HostPolicy> {
+        self.policies
+            .as_ref()?
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(host))
+            .map(|(_, p)| p)
+    }
+
+    /// This plan for one hop: a policy that demands TLS makes STARTTLS required.
+    fn for_hop(&self, hop: &Hop) -> OpenPlan {
+        let mut plan = self.clone();
+        if self.policy(&hop.host).is_some_and(HostPolicy::requires_tls)
+            && plan.tls_mode == TlsMode::Opportunistic
+        {
+            plan.tls_mode = TlsMode::Required;
+        }
+        plan
+    }
+
+    /// What made TLS mandatory, for messages: the host's policy or `--tls starttls`.
+    fn tls_demand(&self, host: &str) -> String {
+        match self.policy(host) {
+            Some(p) if p.requires_tls() => format!("its {} policy", p.kind().as_str()),
+            _ => "--tls starttls".into(),
+        }
+    }
 }
 
 pub enum Opened<'a> {
@@ -116,6 +151,35 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
     );
     for (i, hop) in plan.hops.iter().enumerate() {
         let more = i + 1 < plan.hops.len();
+        let first_of_host = i == 0 || plan.hops[i - 1].host != hop.host;
+        if let Some(policy) = plan.policy(&hop.host) {
+            if let HostPolicy::Refused { why, .. } = policy {
+                if first_of_host {
+                    ctx.emit(policy_event(
+                        &hop.host,
+                        policy,
+                        PolicyResult::Skipped,
+                        why.clone(),
+                    ));
+                }
+                last = Failure::new(
+                    Phase::Connect,
+                    FailureKind::Tls,
+                    format!("{} skipped: {}", hop.host, policy.describe()),
+                );
+                continue;
+            }
+            if first_of_host {
+                ctx.emit(policy_event(
+                    &hop.host,
+                    policy,
+                    PolicyResult::Applies,
+                    policy.describe(),
+                ));
+            }
+        }
+        let hop_plan = plan.for_hop(hop);
+        let plan = &hop_plan;
         let session = match Session::connect(ctx, &plan.transport, &hop.host, hop.addr).await {
             Ok(s) => s,
             Err((c, f)) => {
@@ -126,12 +190,33 @@ pub async fn open<'a>(mut ctx: SessionContext<'a>, plan: &OpenPlan) -> Opened<'a
         };
         match first_contact(session, plan, hop).await {
             Contact::Greeted(session) => {
-                return match after_greeting(session, plan, hop).await {
+                let opened = match after_greeting(session, plan, hop).await {
                     Opened::Failed(c, f) if falls_back(plan, &f) => {
                         plaintext_retry(c, plan, hop, &f).await
                     }
                     opened => opened,
                 };
+                // A host that fails its domain's TLS policy is skipped as an MTA
+                // would (RFC 7672 §2.2, RFC 8461 §4.2): on to the next MX.
+                let policed = plan.policy(&hop.host).is_some_and(HostPolicy::requires_tls);
+                match opened {
+                    Opened::Declined(s, f) if policed && more && f.kind == FailureKind::Tls => {
+                        ctx = s.quit().await;
+                        last = f;
+                    }
+                    Opened::Failed(c, f) if policed && more && f.kind == FailureKind::Tls => {
+                        ctx = c;
+                        last = f;
+                    }
+                    opened => return opened,
+                }
+                ctx.emit(Event::Note {
+                    message: format!(
+                        "Skipping {} ({}): it failed its TLS policy; trying the next address",
+                        hop.host, hop.addr
+                    ),
+                });
+                continue;
             }
             Contact::Over(opened) if !more => return opened,
             Contact::Over(opened) => {
@@ -388,7 +473,10 @@ async fn starttls<'a>(
             let f = Failure::new(
                 Phase::Starttls,
                 FailureKind::Tls,
-                "the server does not offer STARTTLS, and --tls starttls requires it; nothing was sent in plaintext",
+                format!(
+                    "the server does not offer STARTTLS, and {} requires it; nothing was sent in plaintext",
+                    plan.tls_demand(&hop.host)
+                ),
             );
             return Err(Box::new(Opened::Declined(session, f)));
         }
@@ -411,7 +499,8 @@ async fn starttls<'a>(
                 Phase::Starttls,
                 FailureKind::Tls,
                 format!(
-                    "STARTTLS was answered {words}, not 220; no plaintext fallback with --tls starttls"
+                    "STARTTLS was answered {words}, not 220; no plaintext fallback with {}",
+                    plan.tls_demand(&hop.host)
                 ),
             );
             return Err(Box::new(Opened::Declined(session, f)));
@@ -462,6 +551,11 @@ pub(crate) async fn handshake(
         )
     })?;
     let info = session.start_tls(client, &hop.host).await?;
+    if let Some(policy) = plan.policy(&hop.host)
+        && let Some(held) = hold_to_policy(session, policy, &info, &hop.host)
+    {
+        return held.map(|()| info);
+    }
     match &info.verification {
         Verification::Verified => {}
         Verification::Failed { reason } if plan.tls_mode != TlsMode::Opportunistic => {
@@ -499,6 +593,93 @@ pub(crate) async fn handshake(
         }
     }
     Ok(info)
+}
+
+fn policy_event(host: &str, policy: &HostPolicy, result: PolicyResult, detail: String) -> Event {
+    Event::TlsPolicy {
+        host: host.to_owned(),
+        policy: policy.kind(),
+        result,
+        detail,
+    }
+}
+
+/// The handshake's verdict under the host's TLS policy; `None` when the policy leaves
+/// it to the TLS mode (opportunistic, or an MTA-STS policy in testing mode that the
+/// certificate meets).
+fn hold_to_policy(
+    session: &mut Session<'_>,
+    policy: &HostPolicy,
+    info: &TlsInfo,
+    host: &str,
+) -> Option<Result<(), Failure>> {
+    let failed = |session: &mut Session<'_>, why: String| {
+        session.ctx.emit(policy_event(
+            host,
+            policy,
+            PolicyResult::Failed,
+            why.clone(),
+        ));
+        Err(Failure::new(
+            Phase::TlsHandshake,
+            FailureKind::Tls,
+            format!("{} policy: {why}", policy.kind().as_str()),
+        ))
+    };
+    match policy {
+        HostPolicy::Dane { records, .. } => {
+            Some(match dane::authenticate(&info.der_chain, records, host) {
+                Ok(how) => {
+                    session
+                        .ctx
+                        .emit(policy_event(host, policy, PolicyResult::Passed, how));
+                    Ok(())
+                }
+                Err(why) => failed(session, why),
+            })
+        }
+        HostPolicy::DaneEncrypt { .. } => {
+            session.mark_unverified();
+            session.ctx.emit(policy_event(
+                host,
+                policy,
+                PolicyResult::Passed,
+                "encrypted; no usable TLSA record to authenticate the certificate with".into(),
+            ));
+            Some(Ok(()))
+        }
+        HostPolicy::MtaSts { enforce, .. } => match (&info.verification, enforce) {
+            (Verification::Verified, _) => {
+                session.ctx.emit(policy_event(
+                    host,
+                    policy,
+                    PolicyResult::Passed,
+                    format!("the certificate is WebPKI-valid for {host}"),
+                ));
+                Some(Ok(()))
+            }
+            (other, true) => {
+                let why = other
+                    .problem()
+                    .unwrap_or("the certificate was not verified")
+                    .to_owned();
+                Some(failed(session, why))
+            }
+            (other, false) => {
+                let why = other
+                    .problem()
+                    .unwrap_or("the certificate was not verified");
+                session.ctx.emit(policy_event(
+                    host,
+                    policy,
+                    PolicyResult::Reported,
+                    format!("{why}; the policy is in testing mode, so delivery goes on"),
+                ));
+                None
+            }
+        },
+        HostPolicy::Opportunistic { .. } | HostPolicy::Refused { .. } => None,
+    }
 }
 
 fn violation(phase: Phase, message: String) -> Failure {

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod send;
 pub mod serve;
 pub mod size;
+pub mod tls_policy;
 pub mod verify;
 pub mod vrfy;
 

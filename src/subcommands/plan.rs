@@ -679,6 +679,7 @@ pub fn open_plan(
         lmtp: false,
         xclient: Vec::new(),
         xforward: Vec::new(),
+        policies: None,
     })
 }
 

@@ -36,6 +36,7 @@ mod size_cli;
 mod support;
 mod swaks_switches;
 mod tls_cli;
+mod tls_policy;
 mod transport_cli;
 mod verify_cli;
 mod verify_scale;

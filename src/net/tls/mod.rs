@@ -7,6 +7,7 @@
 //! and then apply its policy (see [`Verification`]).
 
 mod certinfo;
+pub mod dane;
 mod failure;
 pub mod server;
 #[cfg(test)]

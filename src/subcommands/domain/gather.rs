@@ -1,28 +1,22 @@
 //! One domain's report: every lookup a row needs, run concurrently, each row judged
 //! by `policy/`. No SMTP connection is ever made.
 
-use std::net::IpAddr;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::dns::{Dns, LookupFailure, MailRoute, Secured, Security};
-use crate::net::https::HttpsClient;
 use crate::policy::report::{Report, Row};
 use crate::policy::verdict::Status;
 use crate::policy::{dane, dkim, dmarc, mta_sts, spf, tls_rpt};
+use crate::subcommands::tls_policy::{self, Fetcher, StsLookup, txt_or_none};
 
 /// What the checks need besides DNS.
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub dkim_selectors: Vec<String>,
-    /// Fetches MTA-STS policies, trusting `--tls-ca` besides the public roots.
-    pub https: HttpsClient,
-    /// 443 by RFC 8461; other values only for private test setups.
-    pub mta_sts_port: u16,
+    /// Fetches MTA-STS policies.
+    pub fetcher: Fetcher,
     /// The port whose TLSA records are looked up (25 for MX hosts).
     pub smtp_port: u16,
-    pub fetch_timeout: Duration,
 }
 
 /// Every answer's trust, for the dnssec row: (what was asked, how far it is trusted).
@@ -39,7 +33,7 @@ pub async fn inspect(dns: &Dns, domain: &str, settings: &Settings) -> Report {
     let (route, (sts, sts_policy, t1), (rpt, t2), (spf, t3), (dmarc, t4), (dkim, t5)) =
         tokio::join!(route, sts, rpt, spf, dmarc, dkim);
     let mx = mx_row(&domain, &route);
-    let hosts = mx_hosts(&route);
+    let hosts = tls_policy::route_hosts(&route);
     let (dane, t6) = dane_row(dns, &hosts, settings.smtp_port).await;
     let sts = cover(sts, sts_policy.as_ref(), &hosts);
 
@@ -67,18 +61,6 @@ fn lookup_failed(row: &mut Row, name: &str, failure: &LookupFailure) {
         row.add(Status::Fail, format!("DNS: {name}: {failure}"));
     } else {
         row.add(Status::Fail, format!("{name}: {failure}"));
-    }
-}
-
-/// TXT records at `name`; NXDOMAIN reads as none.
-async fn txt(dns: &Dns, name: &str) -> Result<Secured<String>, LookupFailure> {
-    match dns.txt(name).await {
-        Err(LookupFailure::NxDomain { .. }) => Ok(Secured {
-            records: Vec::new(),
-            security: Security::Unchecked,
-            name: name.to_owned(),
-        }),
-        other => other,
     }
 }
 
@@ -137,19 +119,6 @@ fn mx_row(domain: &str, route: &MailRoute) -> Row {
         MailRoute::InvalidDomain { reason } => row.add(Status::Fail, reason.clone()),
     }
     row
-}
-
-/// The MX host names mail would go to (the implicit MX included).
-fn mx_hosts(route: &MailRoute) -> Vec<String> {
-    match route {
-        MailRoute::Mx { hosts } => hosts
-            .iter()
-            .filter(|h| !h.dangling)
-            .map(|h| h.name.clone())
-            .collect(),
-        MailRoute::Implicit { host, .. } => vec![host.clone()],
-        _ => Vec::new(),
-    }
 }
 
 async fn dane_row(dns: &Dns, hosts: &[String], port: u16) -> (Row, Trust) {
@@ -266,16 +235,21 @@ async fn mta_sts_row(
 ) -> (Row, Option<mta_sts::Policy>, Trust) {
     let mut row = Row::new("mta_sts");
     let name = format!("_mta-sts.{domain}");
-    let answer = match txt(dns, &name).await {
-        Ok(a) => a,
-        Err(failure) => {
+    let (security, record, fetch) = match tls_policy::mta_sts(dns, domain, &settings.fetcher).await
+    {
+        StsLookup::TxtFailed(failure) => {
             lookup_failed(&mut row, &name, &failure);
             return (row, None, Trust::new());
         }
+        StsLookup::Txt {
+            security,
+            record,
+            policy,
+        } => (security, record, policy),
     };
-    let trust = vec![(format!("TXT {name}"), answer.security.clone())];
-    let record = match mta_sts::select_record(&answer.records) {
-        Err(mta_sts::RecordError::Absent) => {
+    let trust = vec![(format!("TXT {name}"), security)];
+    let (record, fetch) = match (record, fetch) {
+        (Err(mta_sts::RecordError::Absent), _) => {
             row.add(
                 Status::Info,
                 "no MTA-STS record: senders use TLS opportunistically",
@@ -283,42 +257,25 @@ async fn mta_sts_row(
             row.facts = json!({"record": Value::Null});
             return (row, None, trust);
         }
-        Err(e) => {
+        (Err(e), _) => {
             row.add(Status::Fail, format!("{name}: {e}"));
             return (row, None, trust);
         }
-        Ok(r) => r,
-    };
-    row.details.push(format!("{name}  id={}", record.id));
-    let host = format!("mta-sts.{domain}");
-    let url = format!("https://{host}/.well-known/mta-sts.txt");
-    let addrs: Vec<IpAddr> = match dns.addresses(&host).await {
-        Ok(a) => a.iter().map(|a| a.ip).collect(),
-        Err(failure) => {
-            lookup_failed(&mut row, &host, &failure);
-            row.facts = json!({"record": {"id": record.id}, "policy_url": url});
+        (Ok(r), Some(fetch)) => (r, fetch),
+        (Ok(r), None) => {
+            row.add(Status::Fail, format!("{name}: no policy fetched"));
+            row.facts = json!({"record": {"id": r.id}});
             return (row, None, trust);
         }
     };
-    let deadline = tokio::time::Instant::now() + settings.fetch_timeout;
-    let fetched = settings
-        .https
-        .get(
-            &host,
-            settings.mta_sts_port,
-            "/.well-known/mta-sts.txt",
-            &addrs,
-            mta_sts::MAX_POLICY_BYTES,
-            deadline,
-        )
-        .await;
-    let policy = fetched.and_then(|response| {
-        mta_sts::check_response(response.status, response.content_type.as_deref())?;
-        let text =
-            String::from_utf8(response.body).map_err(|_| "policy is not UTF-8".to_owned())?;
-        mta_sts::parse_policy(&text)
-    });
-    match policy {
+    row.details.push(format!("{name}  id={}", record.id));
+    let url = fetch.url;
+    if let Some(failure) = &fetch.unresolved {
+        lookup_failed(&mut row, &format!("mta-sts.{domain}"), failure);
+        row.facts = json!({"record": {"id": record.id}, "policy_url": url});
+        return (row, None, trust);
+    }
+    match fetch.result {
         Err(why) => {
             row.add(Status::Fail, format!("policy {url}: {why}"));
             row.facts = json!({"record": {"id": record.id}, "policy_url": url, "policy": Value::Null, "error": why});
@@ -401,7 +358,7 @@ fn cover(mut row: Row, policy: Option<&mta_sts::Policy>, hosts: &[String]) -> Ro
 async fn tls_rpt_row(dns: &Dns, domain: &str) -> (Row, Trust) {
     let mut row = Row::new("tls_rpt");
     let name = format!("_smtp._tls.{domain}");
-    let answer = match txt(dns, &name).await {
+    let answer = match txt_or_none(dns, &name).await {
         Ok(a) => a,
         Err(failure) => {
             lookup_failed(&mut row, &name, &failure);
@@ -432,7 +389,7 @@ async fn tls_rpt_row(dns: &Dns, domain: &str) -> (Row, Trust) {
 async fn spf_row(dns: &Dns, domain: &str) -> (Row, Trust) {
     let mut row = Row::new("spf");
     let mut trust = Trust::new();
-    let top = match txt(dns, domain).await {
+    let top = match txt_or_none(dns, domain).await {
         Ok(a) => a,
         Err(failure) => {
             lookup_failed(&mut row, domain, &failure);
@@ -491,7 +448,7 @@ async fn spf_row(dns: &Dns, domain: &str) -> (Row, Trust) {
                         break;
                     }
                     seen.push(target.clone());
-                    match txt(dns, &target).await {
+                    match txt_or_none(dns, &target).await {
                         Err(failure) => lookup_failed(&mut row, &target, &failure),
                         Ok(answer) => {
                             trust.push((format!("TXT {target}"), answer.security.clone()));
@@ -539,7 +496,7 @@ async fn dmarc_row(dns: &Dns, domain: &str) -> (Row, Trust) {
     for start in 0..labels.len().saturating_sub(1).max(1) {
         let at = labels[start..].join(".");
         let name = format!("_dmarc.{at}");
-        match txt(dns, &name).await {
+        match txt_or_none(dns, &name).await {
             Err(failure) => {
                 lookup_failed(&mut row, &name, &failure);
                 return (row, trust);
@@ -582,7 +539,7 @@ async fn dmarc_row(dns: &Dns, domain: &str) -> (Row, Trust) {
     let mut authorised = Vec::new();
     for host in dmarc::external_report_domains(&parsed, domain) {
         let name = format!("{domain}._report._dmarc.{host}");
-        let ok = match txt(dns, &name).await {
+        let ok = match txt_or_none(dns, &name).await {
             Ok(a) => a.records.iter().any(|t| t.starts_with("v=DMARC1")),
             Err(failure) => {
                 lookup_failed(&mut row, &name, &failure);
@@ -617,7 +574,7 @@ async fn dkim_row(dns: &Dns, domain: &str, selectors: &[String]) -> (Row, Trust)
     let mut facts = Vec::new();
     for selector in selectors {
         let name = format!("{selector}._domainkey.{domain}");
-        let answer = match txt(dns, &name).await {
+        let answer = match txt_or_none(dns, &name).await {
             Ok(a) => a,
             Err(failure) => {
                 lookup_failed(&mut row, &name, &failure);

@@ -4,6 +4,7 @@
 mod gather;
 
 use super::plan;
+use super::tls_policy::Fetcher;
 use crate::cli::DomainArgs;
 use crate::dns::Dns;
 use crate::net::https::HttpsClient;
@@ -28,10 +29,12 @@ pub fn run(args: DomainArgs) -> u8 {
     };
     let settings = Settings {
         dkim_selectors: args.dkim_selector.clone(),
-        https,
-        mta_sts_port: args.mta_sts_port,
+        fetcher: Fetcher {
+            https,
+            mta_sts_port: args.mta_sts_port,
+            timeout: args.fetch_timeout,
+        },
         smtp_port: args.dane_port,
-        fetch_timeout: args.fetch_timeout,
     };
     // Every domain at once, and inside each every independent lookup at once: a
     // report costs about its longest chain of dependent lookups.

@@ -7,6 +7,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::plan::io_words;
 use super::plan::{self, Run};
+use super::tls_policy;
 use crate::cli::{SendArgs, ServerArgs};
 use crate::dns::Dns;
 use crate::outcome::{Failure, FailureKind, Phase, RecipientResult};
@@ -58,7 +59,20 @@ async fn deliver_all(ctx: SessionContext<'_>, plan: &SendPlan, server: &ServerAr
     let mut parts = Vec::with_capacity(groups.len());
     for (domain, envelope) in &groups {
         let part = match plan::route_open(&dns, domain, port, server, plan.open.clone()).await {
-            Ok(open) => {
+            Ok(mut open) => {
+                if let Some(policy) = &plan.tls_policy {
+                    let route = dns.mail_route(domain).await;
+                    let hosts = tls_policy::host_policies(
+                        &dns,
+                        domain,
+                        &route,
+                        port,
+                        policy.choice,
+                        &policy.fetcher,
+                    )
+                    .await;
+                    open.policies = Some(std::sync::Arc::new(hosts));
+                }
                 let (c, s) = deliver(ctx, plan, &open, envelope).await;
                 ctx = c;
                 s

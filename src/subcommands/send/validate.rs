@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::super::plan::{self, io_words};
+use super::super::tls_policy::{self, PolicyPlan};
 use crate::cli::{AttachArg, DropAfter, DsnNotify, DsnRet, Protocol, QuitAfter, SendArgs};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
@@ -71,6 +72,8 @@ pub(super) struct SendPlan {
     pub prdr: bool,
     /// `--requiretls` (RFC 8689).
     pub requiretls: bool,
+    /// `--tls-policy` when routing by MX.
+    pub tls_policy: Option<PolicyPlan>,
 }
 
 pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -166,6 +169,8 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
             "--requiretls with --tls none: REQUIRETLS (RFC 8689) is sent only over TLS".into(),
         );
     }
+    let tls_policy =
+        tls_policy::plan(&args.tls_policy, &args.tls, open.tls_mode, target.is_none())?;
     open.xclient = attributes(Forwarding::Xclient, &args.xclient)?;
     open.xforward = attributes(Forwarding::Xforward, &args.xforward)?;
     let flag = if drop_after.is_some() {
@@ -198,6 +203,7 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         show_data: args.show_data,
         prdr: args.prdr,
         requiretls: args.requiretls,
+        tls_policy,
     })
 }
 

@@ -1,0 +1,298 @@
+//! `send` in MX routing under the recipient domain's TLS policies (RFC 7672 DANE, RFC
+//! 8461 MTA-STS): a private BIND 9 serving signed zones with TLSA records for the MX
+//! hosts, a real HTTPS server for the MTA-STS policies, and `smtpx serve` with
+//! STARTTLS as every MX host.
+
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::support::bind::{Bind, Signing, Zone, tlsa_hex};
+use crate::support::certs::TestPki;
+use crate::support::https::{Answer, HttpsServer};
+use crate::support::run::{Out, smtpx};
+use crate::support::serve::{Serve, maildir_messages};
+
+struct Fixture {
+    bind: Bind,
+    https: HttpsServer,
+    serve: Serve,
+    pki: TestPki,
+    maildir: tempfile::TempDir,
+}
+
+/// SHA-256 of the certificate's public key, in hex: a `3 1 1` TLSA association.
+fn spki_sha256(cert_pem: &Path) -> String {
+    let der = CertificateDer::from_pem_file(cert_pem).expect("leaf PEM");
+    let (_, cert) = X509Certificate::from_der(der.as_ref()).expect("leaf DER");
+    Sha256::digest(cert.tbs_certificate.subject_pki.raw)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn fixture() -> Option<Fixture> {
+    let pki = TestPki::new();
+    let (cert, key): (PathBuf, PathBuf) =
+        pki.leaf_for("mx", &["mx.sts.test", "mx.stsbad.test", "mx.ststest.test"]);
+    let maildir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--maildir",
+        maildir.path().to_str().unwrap(),
+    ]);
+    let port = serve.addr.port();
+    let good = spki_sha256(&cert);
+    let wrong = tlsa_hex(0x44);
+    let tlsa = |host: &str, data: &str| format!("_{port}._tcp.{host} TLSA 3 1 1 {data}");
+    let zones = [
+        Zone::new("daneok.test", Signing::Signed).with(&tlsa("mx", &good)),
+        Zone::new("danebad.test", Signing::Signed).with(&tlsa("mx", &wrong)),
+        // The preferred MX fails DANE; the second one matches.
+        Zone::new("danetwo.test", Signing::Signed)
+            .with("@ MX 20 mx2")
+            .with(&tlsa("mx", &wrong))
+            .with(&tlsa("mx2", &good)),
+        // TLSA records in an unsigned zone are not DANE: opportunistic.
+        Zone::new("daneinsecure.test", Signing::Unsigned).with(&tlsa("mx", &wrong)),
+        // MTA-STS without DANE (unsigned zones), the policy host on loopback.
+        Zone::new("sts.test", Signing::Unsigned).with("mta-sts A 127.0.0.1"),
+        Zone::new("stsbad.test", Signing::Unsigned).with("mta-sts A 127.0.0.1"),
+        Zone::new("ststest.test", Signing::Unsigned).with("mta-sts A 127.0.0.1"),
+    ];
+    let bind = Bind::start(&zones)?;
+    let (https_cert, https_key) = pki.leaf_for(
+        "mta-sts",
+        &[
+            "mta-sts.sts.test",
+            "mta-sts.stsbad.test",
+            "mta-sts.ststest.test",
+        ],
+    );
+    let https = HttpsServer::start(
+        &[
+            Answer::policy(
+                "mta-sts.sts.test",
+                "version: STSv1\nmode: enforce\nmx: mx.sts.test\nmax_age: 604800\n",
+            ),
+            Answer::policy(
+                "mta-sts.stsbad.test",
+                "version: STSv1\nmode: enforce\nmx: mail.elsewhere.test\nmax_age: 604800\n",
+            ),
+            Answer::policy(
+                "mta-sts.ststest.test",
+                "version: STSv1\nmode: testing\nmx: mail.elsewhere.test\nmax_age: 604800\n",
+            ),
+        ],
+        &https_cert,
+        &https_key,
+    );
+    Some(Fixture {
+        bind,
+        https,
+        serve,
+        pki,
+        maildir,
+    })
+}
+
+fn send(f: &Fixture, to: &str, extra: &[&str]) -> Out {
+    let dns = f.bind.server_arg();
+    let anchor = f.bind.anchor_ds_file();
+    let port = f.serve.addr.port().to_string();
+    let sts_port = f.https.port.to_string();
+    let ca = f.pki.ca_pem_path.to_str().unwrap().to_owned();
+    let mut args = vec![
+        "send",
+        "--dns-server",
+        &dns,
+        "--dns-trust-anchor",
+        anchor.to_str().unwrap(),
+        "--dns-timeout",
+        "5s",
+        "-p",
+        &port,
+        "--mta-sts-port",
+        &sts_port,
+        "--tls-ca",
+        &ca,
+        "--from",
+        "me@example.org",
+        "--to",
+        to,
+        "--subject",
+        "policy",
+        "--body",
+        "hello",
+    ];
+    args.extend_from_slice(extra);
+    smtpx(&args)
+}
+
+fn policy_events(out: &Out) -> Vec<Value> {
+    out.json()
+        .into_iter()
+        .filter(|v| v["type"] == "tls-policy")
+        .collect()
+}
+
+#[test]
+fn dane_matching_host_gets_the_message_and_json_says_dane_passed() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@daneok.test", &["--json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let events = policy_events(&out);
+    assert_eq!(events[0]["policy"], "dane", "{events:?}");
+    assert_eq!(events[0]["result"], "applies");
+    assert_eq!(events[1]["result"], "passed");
+    assert!(
+        events[1]["detail"].as_str().unwrap().contains("DANE-EE"),
+        "{events:?}"
+    );
+    assert_eq!(maildir_messages(f.maildir.path()).len(), 1);
+}
+
+#[test]
+fn dane_mismatched_host_is_refused_with_exit_5_and_nothing_is_sent() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@danebad.test", &[]);
+    assert_eq!(out.code, 5, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("TLS policy DANE for mx.danebad.test: failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("no usable TLSA record"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("MAIL FROM"), "{}", out.stdout);
+    assert!(maildir_messages(f.maildir.path()).is_empty());
+}
+
+#[test]
+fn a_host_failing_dane_is_skipped_for_the_next_mx() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@danetwo.test", &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("TLS policy DANE for mx.danetwo.test: failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("TLS policy DANE for mx2.danetwo.test: passed"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(maildir_messages(f.maildir.path()).len(), 1);
+}
+
+#[test]
+fn tlsa_in_an_unsigned_zone_is_not_dane() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@daneinsecure.test", &["--json"]);
+    // The serve certificate is valid for other names: opportunistic TLS goes on.
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let events = policy_events(&out);
+    assert_eq!(events[0]["policy"], "opportunistic", "{events:?}");
+    assert!(
+        events[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not DNSSEC-secure"),
+        "{events:?}"
+    );
+    let forced = send(&f, "you@daneinsecure.test", &["--tls-policy", "dane"]);
+    assert_eq!(forced.code, 5, "{}{}", forced.stdout, forced.stderr);
+    assert!(
+        forced.stderr.contains("not DNSSEC-secure") || forced.stderr.contains("insecure"),
+        "{}",
+        forced.stderr
+    );
+}
+
+#[test]
+fn mta_sts_enforce_delivers_to_a_listed_host_with_a_valid_certificate() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@sts.test", &["--json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let events = policy_events(&out);
+    assert_eq!(events[0]["policy"], "mta-sts", "{events:?}");
+    assert_eq!(events[1]["result"], "passed", "{events:?}");
+    assert_eq!(maildir_messages(f.maildir.path()).len(), 1);
+}
+
+#[test]
+fn mta_sts_enforce_refuses_a_host_the_policy_does_not_list() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@stsbad.test", &["--json"]);
+    assert_eq!(out.code, 5, "{}{}", out.stdout, out.stderr);
+    let events = policy_events(&out);
+    assert_eq!(events[0]["result"], "skipped", "{events:?}");
+    assert!(
+        out.result()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not among the policy's mx patterns")
+            || out.stdout.contains("not among the policy's mx patterns"),
+        "{}",
+        out.stdout
+    );
+    assert!(maildir_messages(f.maildir.path()).is_empty());
+    // Opting out of policies sends as before.
+    let none = send(&f, "you@stsbad.test", &["--tls-policy", "none"]);
+    assert_eq!(none.code, 0, "{}{}", none.stdout, none.stderr);
+}
+
+#[test]
+fn mta_sts_testing_mode_reports_and_delivers_unless_forced() {
+    let Some(f) = fixture() else { return };
+    let out = send(&f, "you@ststest.test", &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let forced = send(&f, "you@ststest.test", &["--tls-policy", "mta-sts"]);
+    assert_eq!(forced.code, 5, "{}{}", forced.stdout, forced.stderr);
+}
+
+#[test]
+fn a_forced_policy_needs_mx_routing_and_verified_tls() {
+    for (args, why) in [
+        (
+            vec!["--server", "127.0.0.1:25", "--tls-policy", "dane"],
+            "applies when routing by MX",
+        ),
+        (
+            vec!["--tls", "none", "--tls-policy", "mta-sts"],
+            "--tls none",
+        ),
+        (
+            vec!["--tls-no-verify", "--tls-policy", "dane"],
+            "--tls-no-verify",
+        ),
+    ] {
+        let mut all = vec![
+            "send",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.test",
+            "--body",
+            "x",
+        ];
+        all.extend_from_slice(&args);
+        let out = smtpx(&all);
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
+    }
+}
