@@ -49,13 +49,19 @@ impl std::fmt::Debug for DkimKey {
     }
 }
 
-/// What signing did, for the transcript and `--json`.
+/// A signed message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signed {
     /// The DKIM-Signature header then the message, CRLF line ends throughout: these
     /// octets are what the receiver gets (DATA's dot-stuffing and BDAT's framing are
     /// undone on arrival).
     pub message: Vec<u8>,
+    pub about: Signature,
+}
+
+/// What signing did, for the transcript and `--json`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Signature {
     /// `d=`.
     pub domain: String,
     /// `s=`.
@@ -134,10 +140,6 @@ impl DkimKey {
         let message = canonical_line_ends(message);
         let parsed = AuthenticatedMessage::parse(&message)
             .ok_or("the message has no header section to sign")?;
-        let domain = match domain {
-            Some(d) => d.to_string(),
-            None => from_domain(&parsed)?,
-        };
         let present = |name: &str| {
             parsed
                 .headers
@@ -147,6 +149,10 @@ impl DkimKey {
         if !present("From") {
             return Err("the message has no From header (RFC 6376 §5.4 signs it always)".into());
         }
+        let domain = match domain {
+            Some(d) => d.to_string(),
+            None => from_domain(&parsed)?,
+        };
         let mut names: Vec<&str> = SIGNED.iter().copied().filter(|h| present(h)).collect();
         names.push("From");
         let algorithm = self.algorithm();
@@ -158,10 +164,12 @@ impl DkimKey {
         out.extend_from_slice(&message);
         Ok(Signed {
             message: out,
-            domain,
-            selector: selector.to_string(),
-            algorithm,
-            headers: signature.h.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            about: Signature {
+                domain,
+                selector: selector.to_string(),
+                algorithm,
+                headers: signature.h.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            },
         })
     }
 }
@@ -428,8 +436,8 @@ mod tests {
                 ("rsa-sha256", "RSA-2048")
             );
             let signed = k.sign(MESSAGE.as_bytes(), "sel", None).unwrap();
-            assert_eq!(signed.domain, "example.org");
-            assert_eq!(signed.algorithm, "rsa-sha256");
+            assert_eq!(signed.about.domain, "example.org");
+            assert_eq!(signed.about.algorithm, "rsa-sha256");
             let results = verify(&signed.message, "sel._domainkey.example.org.", RSA_RECORD);
             assert_eq!(results, [DkimResult::Pass]);
         }
@@ -442,7 +450,7 @@ mod tests {
         let signed = k
             .sign(MESSAGE.as_bytes(), "ed", Some("example.com"))
             .unwrap();
-        assert_eq!(signed.domain, "example.com");
+        assert_eq!(signed.about.domain, "example.com");
         let results = verify(
             &signed.message,
             "ed._domainkey.example.com.",
@@ -504,7 +512,7 @@ mod tests {
         );
         assert!(text.contains(" t="), "{text}");
         assert_eq!(
-            signed.headers,
+            signed.about.headers,
             ["message-id", "date", "subject", "to", "from", "from"]
                 .map(String::from)
                 .to_vec(),
@@ -561,7 +569,7 @@ mod tests {
         assert!(e.contains("--dkim-domain"), "{e}");
         let same = "From: a@one.example, b@ONE.example\r\n\r\nbody\r\n";
         assert_eq!(
-            k().sign(same.as_bytes(), "s", None).unwrap().domain,
+            k().sign(same.as_bytes(), "s", None).unwrap().about.domain,
             "one.example"
         );
         let e = k().sign(b"no headers at all", "s", None).unwrap_err();
