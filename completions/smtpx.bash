@@ -867,7 +867,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__send)
-            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --dns-trust-anchor --no-dnssec --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --tls-policy --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --add-header --body --body-file --html --html-file --attach --attach-name --attach-type --data --allow-empty --print --quit-after --drop-after --no-pipelining --chunking --protocol --prdr --requiretls --xclient --xforward --dsn-notify --dsn-ret --dsn-envid --show-data --output-file --output --tls-save-chain --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -t -H -q -h -V --server --port --dns-server --dns-timeout --dns-trust-anchor --no-dnssec --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --tls-policy --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --from --to --cc --bcc --subject --header --add-header --body --body-file --html --html-file --attach --attach-name --attach-type --data --allow-empty --print --dkim-key --dkim-selector --dkim-domain --quit-after --drop-after --no-pipelining --chunking --protocol --prdr --requiretls --xclient --xforward --dsn-notify --dsn-ret --dsn-envid --show-data --output-file --output --tls-save-chain --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1106,6 +1106,18 @@ _smtpx() {
                     return 0
                     ;;
                 --data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dkim-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dkim-selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dkim-domain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

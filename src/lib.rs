@@ -14,7 +14,7 @@
 //!           ├─ load/     bench without I/O: budget, pipeline decisions, statistics
 //!           ├─ serve/    the server side without I/O: command parsing, the state machine
 //!           │            that answers, DATA reception, SASL checks, fault plans
-//!           ├─ message/  RFC 5322 message composition
+//!           ├─ message/  RFC 5322 message composition, DKIM signing (mail-auth)
 //!           ├─ verify/   pure rules of `verify`: input lines, verdicts, batches, retries
 //!           ├─ config    profiles from config.toml; secret: where a password comes from
 //!           ├─ outcome   phases, failures and the documented exit codes

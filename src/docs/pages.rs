@@ -123,6 +123,13 @@ pub const PAGES: &[Page] = &[
              refused for others has the exit code of the worst refusal. --requiretls (RFC \
              8689) and --xclient/--xforward (Postfix) are refused before MAIL when the \
              server or the session cannot honour them.",
+            "--dkim-key FILE --dkim-selector S signs the message with DKIM (RFC 6376) before \
+             connecting: RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463) keys from \
+             PEM, relaxed/relaxed, the usual headers when present and From oversigned, d= \
+             the From header's domain unless --dkim-domain says otherwise. A --data message \
+             is then read whole (at most 100 MiB). --print shows the signed message. A key \
+             file others can read is a warning; an unusable key, a bad selector or domain \
+             and a message without From are usage errors.",
             TRANSCRIPT,
         ],
         sections: &[
@@ -159,6 +166,10 @@ pub const PAGES: &[Page] = &[
             (
                 "Send a prepared message from stdin, machine-readable",
                 "smtpx send -s 127.0.0.1:2525 --to you@example.org --data - --json < message.eml",
+            ),
+            (
+                "Sign with DKIM, d= the From domain, and see the signed message",
+                "smtpx send --from me@example.org --to you@example.net --dkim-key dkim.pem --dkim-selector s2026 --print",
             ),
             (
                 "Hand a message to the local MTA as a sendmail -bs session",

@@ -2,6 +2,8 @@
 //! via mail-builder: it does the MIME structure, RFC 2047 encoded words, RFC 2231
 //! parameters, header folding and the 7-bit transfer encodings.
 
+pub mod dkim;
+
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address as HeaderAddress;
 use mail_builder::headers::content_type::ContentType;

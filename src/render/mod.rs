@@ -188,6 +188,15 @@ pub fn usage_error(e: &clap::Error) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
+/// A warning before any session (no transcript to carry it): one line on stderr.
+pub fn warning_line(message: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "smtpx: warning: {}",
+        text::escape_controls(message)
+    );
+}
+
 /// An error that ends the run before any session: one line on stderr.
 pub fn error_line(message: &str) {
     let _ = writeln!(

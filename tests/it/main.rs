@@ -5,6 +5,7 @@ mod bench_merge_cli;
 mod catalog;
 mod check_cli;
 mod config_cli;
+mod dkim;
 mod dns_route;
 mod dnssec;
 mod domain_cli;

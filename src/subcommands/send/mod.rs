@@ -24,6 +24,9 @@ pub fn run(args: SendArgs) -> u8 {
         Err(code) => return code,
     };
     if args.print {
+        for warning in &plan.warnings {
+            crate::render::warning_line(warning);
+        }
         return print(&plan.content);
     }
     if let Err(code) = run.keep(&args.keep) {
@@ -31,13 +34,38 @@ pub fn run(args: SendArgs) -> u8 {
     }
     let server = args.server.clone();
     let summary = runtime.block_on(async {
-        let (ctx, watch) = run.context(&server, args.auth.show_secrets);
+        let (mut ctx, watch) = run.context(&server, args.auth.show_secrets);
+        before_sending(&mut ctx, &plan);
         Run::interruptible(deliver_all(ctx, &plan, &server), watch).await
     });
+    let summary = match &plan.dkim {
+        Some(signature) => summary.with("dkim", signature),
+        None => summary,
+    };
     // A read of stdin may still be blocked in the runtime's thread pool (after Ctrl-C,
     // say); waiting for it would hang the exit.
     runtime.shutdown_background();
     run.finish(&summary)
+}
+
+/// What validation found worth saying, and what DKIM signed, before any session.
+fn before_sending(ctx: &mut SessionContext<'_>, plan: &SendPlan) {
+    for message in &plan.warnings {
+        ctx.emit(Event::Warning {
+            message: message.clone(),
+        });
+    }
+    if let Some(s) = &plan.dkim {
+        ctx.emit(Event::Note {
+            message: format!(
+                "Signed with DKIM: d={} s={} a={} (h={})",
+                s.domain,
+                s.selector,
+                s.algorithm,
+                s.headers.join(":")
+            ),
+        });
+    }
 }
 
 /// To `--server`, or to each recipient domain's MX hosts, one session per domain.

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::super::plan::{self, io_words};
 use super::super::tls_policy::{self, PolicyPlan};
-use crate::cli::{AttachArg, DropAfter, DsnNotify, DsnRet, Protocol, QuitAfter, SendArgs};
+use crate::cli::{
+    AttachArg, DropAfter, DsnNotify, DsnRet, MAX_MESSAGE_BYTES, Protocol, QuitAfter, SendArgs,
+};
+use crate::message::dkim::{self, DkimKey};
 use crate::message::{self, Attachment, Composition, Header, Mailbox};
 use crate::net::target::Target;
 use crate::outcome::Phase;
@@ -19,7 +22,7 @@ const DEFAULT_BODY: &str = "This is a test message sent by smtpx.\n";
 
 /// Where the message content comes from.
 pub(super) enum Content {
-    /// A message composed from flags, already built.
+    /// A message composed from flags, or one signed with DKIM, in memory.
     Composed { bytes: Vec<u8>, report: BodyReport },
     /// `--data FILE`: streamed as it is; its size and 8-bit needs are known.
     File {
@@ -74,6 +77,10 @@ pub(super) struct SendPlan {
     pub requiretls: bool,
     /// `--tls-policy` when routing by MX.
     pub tls_policy: Option<PolicyPlan>,
+    /// `--dkim-key`: what the signature covers, for the transcript and `--json`.
+    pub dkim: Option<dkim::Signature>,
+    /// Found while validating, not worth stopping for (a key file others can read).
+    pub warnings: Vec<String>,
 }
 
 pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
@@ -128,7 +135,20 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         added_headers,
         ..Default::default()
     };
-    let content = content(args, composition)?;
+    if args.print && args.data.is_some() && args.dkim_key.is_none() {
+        return Err("--print with --data: the file is sent as it is, so there is nothing to print (--print shows a composed message, or with --dkim-key the signed one)".into());
+    }
+    let mut warnings = Vec::new();
+    let signer = signer(args, &mut warnings)?;
+    let mut content = content(args, composition)?;
+    let dkim = match signer {
+        Some(signer) => {
+            let (signed, about) = signer.sign(content)?;
+            content = signed;
+            Some(about)
+        }
+        None => None,
+    };
     let all: Vec<Address> = to
         .iter()
         .chain(&cc)
@@ -204,7 +224,113 @@ pub(super) fn validate(args: &SendArgs) -> Result<SendPlan, String> {
         prdr: args.prdr,
         requiretls: args.requiretls,
         tls_policy,
+        dkim,
+        warnings,
     })
+}
+
+/// `--dkim-key`, `--dkim-selector` and `--dkim-domain`, checked before any content is read.
+struct Signer {
+    key: DkimKey,
+    selector: String,
+    domain: Option<String>,
+}
+
+/// A key file is small: anything larger is the wrong file.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+fn signer(args: &SendArgs, warnings: &mut Vec<String>) -> Result<Option<Signer>, String> {
+    let (Some(path), Some(selector)) = (&args.dkim_key, &args.dkim_selector) else {
+        return Ok(None);
+    };
+    let shown = path.display();
+    let size = check_input_file(path, "--dkim-key")?;
+    if size > MAX_KEY_FILE {
+        return Err(format!(
+            "--dkim-key {shown}: larger than {MAX_KEY_FILE} bytes, not a key file"
+        ));
+    }
+    // Like ssh, smtpx looks at who else can read a private key; unlike ssh it only warns,
+    // since the key signs test mail and stopping would not make it secret again.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        if mode & 0o077 != 0 {
+            warnings.push(format!(
+                "--dkim-key {shown}: the private key can be read by others (mode {:04o}); chmod 600 it",
+                mode & 0o7777
+            ));
+        }
+    }
+    let pem = std::fs::read(path).map_err(|e| format!("--dkim-key {shown}: {}", io_words(&e)))?;
+    let key = DkimKey::from_pem(&pem).map_err(|e| format!("--dkim-key {shown}: {e}"))?;
+    let selector = dkim::dns_name("--dkim-selector", selector)?;
+    let domain = args
+        .dkim_domain
+        .as_deref()
+        .map(|d| dkim::dns_name("--dkim-domain", d))
+        .transpose()?;
+    Ok(Some(Signer {
+        key,
+        selector,
+        domain,
+    }))
+}
+
+impl Signer {
+    /// The whole message in memory, signed: a `--data` file or stdin is read to its end
+    /// first (RFC 6376 signs a hash of the whole body), at most [`MAX_MESSAGE_BYTES`].
+    fn sign(self, content: Content) -> Result<(Content, dkim::Signature), String> {
+        let too_big = |what: &str| {
+            format!(
+                "{what}: larger than {MAX_MESSAGE_BYTES} bytes, the most smtpx reads into memory to sign"
+            )
+        };
+        let bytes = match content {
+            Content::Composed { bytes, .. } => bytes,
+            Content::File { path, size, .. } => {
+                let shown = format!("--data {}", path.display());
+                if size > MAX_MESSAGE_BYTES {
+                    return Err(too_big(&shown));
+                }
+                let mut bytes = Vec::with_capacity(size as usize);
+                std::fs::File::open(&path)
+                    .and_then(|f| f.take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut bytes))
+                    .map_err(|e| format!("{shown}: {}", io_words(&e)))?;
+                if bytes.len() as u64 > MAX_MESSAGE_BYTES {
+                    return Err(too_big(&shown));
+                }
+                bytes
+            }
+            Content::Stdin { mut head } => {
+                let limit = (MAX_MESSAGE_BYTES + 1).saturating_sub(head.len() as u64);
+                std::io::stdin()
+                    .lock()
+                    .take(limit)
+                    .read_to_end(&mut head)
+                    .map_err(|e| format!("--data -: reading stdin failed: {}", io_words(&e)))?;
+                if head.len() as u64 > MAX_MESSAGE_BYTES {
+                    return Err(too_big("--data -"));
+                }
+                head
+            }
+        };
+        let signed = self
+            .key
+            .sign(&bytes, &self.selector, self.domain.as_deref())
+            .map_err(|e| format!("cannot sign with DKIM: {e}"))?;
+        let report = BodyScanner::scan(&signed.message);
+        Ok((
+            Content::Composed {
+                bytes: signed.message,
+                report,
+            },
+            signed.about,
+        ))
+    }
 }
 
 /// LMTP goes to one server the user names, on a port of its own: it is never routed by

@@ -76,7 +76,9 @@ pub(crate) const POLL: Duration = Duration::from_millis(20);
 /// the sasldb, PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and SCRAM plugins),
 /// `swaks`, `swaks-tls` (swaks plus Net::SSLeay), `dnsmasq`, `tmux` (a real terminal),
 /// `microsocks` (a SOCKS5 proxy), `dovecot` (Dovecot's master and LMTP server),
-/// `named` (BIND 9 with dnssec-keygen, dnssec-signzone and dnssec-dsfromkey).
+/// `named` (BIND 9 with dnssec-keygen, dnssec-signzone and dnssec-dsfromkey),
+/// `python3-dkim` (dkimpy, an independent DKIM verifier, with PyNaCl for Ed25519),
+/// `openssl` (the command, to make keys as a user would).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -117,6 +119,20 @@ fn probe(peer: &str) -> Result<(), String> {
     match peer {
         "aiosmtpd" => {
             if runs(SYSTEM_PYTHON, &["-c", "import aiosmtpd.smtp"]) {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
+        "openssl" => {
+            if runs("openssl", &["version"]) {
+                Ok(())
+            } else {
+                not_installed()
+            }
+        }
+        "python3-dkim" => {
+            if runs(SYSTEM_PYTHON, &["-c", "import dkim, nacl"]) {
                 Ok(())
             } else {
                 not_installed()
