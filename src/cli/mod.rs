@@ -471,6 +471,9 @@ pub struct CheckArgs {
         help_heading = "Relay test"
     )]
     pub relay_to: String,
+    /// Fetch MTA-STS policies from this port instead of 443 (private test setups only)
+    #[arg(long, value_name = "PORT", default_value_t = 443, hide = true)]
+    pub mta_sts_port: u16,
     #[command(flatten)]
     pub keep: KeepArgs,
     #[command(flatten)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::net::tls::TlsInfo;
 use crate::outcome::{ExitCode, Failure, Phase};
+use crate::policy::tls_policy::HostPolicy;
 use crate::session::open::TlsMode;
 use crate::session::{Event, Timed};
 use crate::smtp::{Capabilities, Reply};
@@ -287,6 +288,8 @@ pub struct HostFacts {
     pub probes: Probes,
     pub reverse: Option<ReverseDns>,
     pub ended: Option<Ending>,
+    /// The TLS policy the host's domain sets for it (checking a domain only).
+    pub tls_policy: Option<HostPolicy>,
 }
 
 impl HostFacts {
@@ -300,6 +303,7 @@ impl HostFacts {
             probes: Probes::default(),
             reverse: None,
             ended: None,
+            tls_policy: None,
         }
     }
 }

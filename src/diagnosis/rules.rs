@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::facts::{Ending, HostFacts, PtrLookup, TurnFacts};
 use crate::net::tls::Verification;
 use crate::outcome::{ExitCode, FailureKind, Phase};
+use crate::policy::tls_policy::HostPolicy;
 use crate::session::open::TlsMode;
 use crate::smtp::vrfy::Meaning;
 use crate::smtp::{Capabilities, Capability, ReplyClass, SizeLimit};
@@ -62,6 +63,7 @@ pub fn verdicts(facts: &HostFacts) -> Vec<Verdict> {
     out.extend(ehlo(facts));
     out.extend(starttls(facts));
     out.extend(certificate(facts));
+    out.extend(tls_policy(facts));
     out.extend(auth(facts));
     out.extend(size(facts));
     out.extend(reverse_dns(facts));
@@ -89,6 +91,76 @@ pub fn exit_code(facts: &HostFacts, verdicts: &[Verdict]) -> ExitCode {
     } else {
         ExitCode::Success
     }
+}
+
+/// The certificate the host presented, held against its domain's TLS policy (RFC 7672
+/// DANE, RFC 8461 MTA-STS): what a sending MTA would conclude.
+fn tls_policy(facts: &HostFacts) -> Option<Verdict> {
+    let policy = facts.tls_policy.as_ref()?;
+    let kind = policy.kind().as_str();
+    let topic = "tls-policy";
+    if let HostPolicy::Refused { why, .. } = policy {
+        return Some(verdict(Level::Fail, topic, format!("{kind}: {why}")));
+    }
+    if let HostPolicy::Opportunistic { why } = policy {
+        return Some(verdict(
+            Level::Pass,
+            topic,
+            format!("no policy applies ({why})"),
+        ));
+    }
+    let Some(tls) = facts.open.tls.as_ref() else {
+        let level = if policy.requires_tls() {
+            Level::Fail
+        } else {
+            Level::Warn
+        };
+        return Some(verdict(
+            level,
+            topic,
+            format!("{kind} requires TLS, and no TLS session was established"),
+        ));
+    };
+    Some(match policy {
+        HostPolicy::Dane { records, .. } => {
+            match crate::net::tls::dane::authenticate(&tls.der_chain, records, &facts.host) {
+                Ok(how) => verdict(Level::Pass, topic, format!("DANE: {how}")),
+                Err(why) => verdict(
+                    Level::Fail,
+                    topic,
+                    format!("DANE: {why}; senders using DANE will not deliver"),
+                ),
+            }
+        }
+        HostPolicy::DaneEncrypt { .. } => verdict(
+            Level::Warn,
+            topic,
+            "DANE: TLS works, but no usable TLSA record authenticates it",
+        ),
+        HostPolicy::MtaSts {
+            pattern, enforce, ..
+        } => match (tls.verification.problem(), enforce) {
+            (None, _) => verdict(
+                Level::Pass,
+                topic,
+                format!(
+                    "MTA-STS: the certificate is WebPKI-valid for {} (policy mx {pattern})",
+                    facts.host
+                ),
+            ),
+            (Some(why), true) => verdict(
+                Level::Fail,
+                topic,
+                format!("MTA-STS enforce: {why}; senders will not deliver"),
+            ),
+            (Some(why), false) => verdict(
+                Level::Warn,
+                topic,
+                format!("MTA-STS testing: {why}; enforce mode would stop delivery"),
+            ),
+        },
+        HostPolicy::Opportunistic { .. } | HostPolicy::Refused { .. } => return None,
+    })
 }
 
 fn greeting(facts: &HostFacts) -> Option<Verdict> {
@@ -206,6 +278,15 @@ fn starttls(facts: &HostFacts) -> Vec<Verdict> {
     out
 }
 
+fn dane_authenticated(facts: &HostFacts, tls: &crate::net::tls::TlsInfo) -> bool {
+    match &facts.tls_policy {
+        Some(HostPolicy::Dane { records, .. }) => {
+            crate::net::tls::dane::authenticate(&tls.der_chain, records, &facts.host).is_ok()
+        }
+        _ => false,
+    }
+}
+
 fn certificate(facts: &HostFacts) -> Vec<Verdict> {
     let Some(tls) = &facts.open.tls else {
         return Vec::new();
@@ -214,6 +295,12 @@ fn certificate(facts: &HostFacts) -> Vec<Verdict> {
         Verification::Verified | Verification::Skipped { would_fail: None } => {
             verdict(Level::Pass, "certificate", "certificate verified")
         }
+        // RFC 7672 §3.1.1: DANE authenticates an MX host without WebPKI.
+        Verification::Failed { reason } if dane_authenticated(facts, tls) => verdict(
+            Level::Pass,
+            "certificate",
+            format!("certificate not WebPKI-verified ({reason}), but DANE authenticates it"),
+        ),
         Verification::Failed { reason } => verdict(
             Level::Fail,
             "certificate",

@@ -391,6 +391,7 @@ pub fn json(f: &HostFacts, verdicts: &[Verdict], timing: bool) -> Value {
             "rcpt": r.rcpt.as_ref().map(|a| answer_json(a, timing)),
         })),
         "ended": f.ended.as_ref().map(Ending::describe),
+        "tls_policy": f.tls_policy.as_ref().map(|p| json!({"policy": p.kind(), "detail": p.describe()})),
         "verdicts": verdicts,
     });
     if timing {

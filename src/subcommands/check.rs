@@ -3,15 +3,21 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::domain::{Settings, inspect};
 use super::plan::{self, Destination, HostHops};
+use super::tls_policy::{Fetcher, host_policies};
 use crate::cli::{CheckArgs, ServerArgs};
 use crate::diagnosis::facts::{PtrLookup, PtrName, RelayFacts, ReverseDns, TurnFacts};
 use crate::diagnosis::{Answer, Ending, HostFacts, OpenFacts, Probes, Verdict, rules};
 use crate::dns::{Dns, LookupFailure};
+use crate::net::https::HttpsClient;
 use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
+use crate::policy::report::Report;
+use crate::policy::tls_policy::{Choice, HostPolicy};
 use crate::render::outcome::worst_exit;
 use crate::render::{Status, Summary};
 use crate::session::open::{OpenPlan, Opened, open};
@@ -23,6 +29,8 @@ use crate::smtp::{Address, Command, ReversePath};
 const PROBE_ADDRESS: &str = "postmaster";
 /// PTR names followed forward; an address with more than this many is odd already.
 const MAX_PTR_NAMES: usize = 4;
+/// Deadline for fetching the domain's MTA-STS policy.
+const POLICY_FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
 struct CheckPlan {
     destination: Destination,
@@ -31,6 +39,8 @@ struct CheckPlan {
     relay: Option<RelayPlan>,
     /// None when no resolver could be set up: reverse DNS then says why.
     dns: Option<Dns>,
+    /// For a domain: the domain's own checks, and its policies held against each host.
+    domain: Option<Settings>,
 }
 
 struct RelayPlan {
@@ -73,14 +83,23 @@ pub fn run(args: CheckArgs) -> u8 {
             "interrupted; the check is incomplete",
         ),
         Some(Err(f)) => crate::render::outcome::failure(&f, &[]),
-        Some(Ok(checked)) => {
+        Some(Ok(Outcome {
+            domain,
+            hosts: checked,
+        })) => {
             let timing = run.opts.timing;
+            if let Some(report) = &domain {
+                run.report(
+                    &crate::render::domain::describe(report),
+                    crate::render::domain::to_json(report),
+                );
+            }
             for c in &checked {
                 let lines = crate::render::check::lines(&c.facts, &c.verdicts, timing);
                 let json = crate::render::check::json(&c.facts, &c.verdicts, timing);
                 run.report(&lines, json);
             }
-            summarize(&checked)
+            summarize(&checked, domain.as_ref())
         }
     };
     run.finish(&summary)
@@ -114,12 +133,25 @@ fn validate(args: &CheckArgs) -> Result<CheckPlan, String> {
         Err(_) if matches!(destination, Destination::Host(_)) => None,
         Err(e) => return Err(e.to_string()),
     };
+    let domain = match &destination {
+        Destination::Domain(_) => Some(Settings {
+            dkim_selectors: Vec::new(),
+            fetcher: Fetcher {
+                https: HttpsClient::new(&args.tls.tls_ca).map_err(|e| format!("--tls-ca: {e}"))?,
+                mta_sts_port: args.mta_sts_port,
+                timeout: POLICY_FETCH_TIMEOUT,
+            },
+            smtp_port: args.server.port,
+        }),
+        Destination::Host(_) => None,
+    };
     Ok(CheckPlan {
         destination,
         server: args.server.clone(),
         open,
         relay,
         dns,
+        domain,
     })
 }
 
@@ -150,15 +182,32 @@ impl EventSink for Tap<'_> {
     }
 }
 
+/// A domain's own report (checking a domain), and each server's.
+struct Outcome {
+    domain: Option<Report>,
+    hosts: Vec<Checked>,
+}
+
 async fn check_all(
     mut ctx: SessionContext<'_>,
     plan: &CheckPlan,
     log: &Log,
-) -> Result<Vec<Checked>, Failure> {
+) -> Result<Outcome, Failure> {
     let hosts = plan::destination_hosts(&plan.destination, &plan.server, plan.dns.as_ref()).await?;
+    let (domain, policies) = match (&plan.destination, &plan.domain, &plan.dns) {
+        (Destination::Domain(name), Some(settings), Some(dns)) => {
+            let (report, policies) = domain_policies(dns, name, settings).await;
+            (Some(report), policies)
+        }
+        _ => (None, Vec::new()),
+    };
     let mut out = Vec::with_capacity(hosts.len());
     for host in &hosts {
         let mut facts = HostFacts::new(&host.host, host.preference, plan.open.tls_mode);
+        facts.tls_policy = policies
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(&host.host))
+            .map(|(_, p)| p.clone());
         if let Some(why) = &host.unusable {
             facts.unusable = Some(why.clone());
         } else {
@@ -174,7 +223,29 @@ async fn check_all(
             exit,
         });
     }
-    Ok(out)
+    Ok(Outcome { domain, hosts: out })
+}
+
+/// The domain's report (as `smtpx domain` gives it) and the policy each MX host is
+/// held to, looked up together.
+async fn domain_policies(
+    dns: &Dns,
+    domain: &str,
+    settings: &Settings,
+) -> (Report, Vec<(String, HostPolicy)>) {
+    let policies = async {
+        let route = dns.mail_route(domain).await;
+        host_policies(
+            dns,
+            domain,
+            &route,
+            settings.smtp_port,
+            Choice::Auto,
+            &settings.fetcher,
+        )
+        .await
+    };
+    tokio::join!(inspect(dns, domain, settings), policies)
 }
 
 async fn check_host<'a>(
@@ -318,8 +389,22 @@ async fn reverse_dns(dns: Option<&Dns>, ip: IpAddr) -> ReverseDns {
     }
 }
 
-fn summarize(checked: &[Checked]) -> Summary {
-    let exit = worst_exit(checked.iter().map(|c| c.exit.code()));
+fn summarize(checked: &[Checked], domain: Option<&Report>) -> Summary {
+    let domain_exit = domain.map(|r| {
+        if r.dns_failed {
+            ExitCode::Dns
+        } else if r.status() == crate::policy::verdict::Status::Fail {
+            ExitCode::Permanent
+        } else {
+            ExitCode::Success
+        }
+    });
+    let exit = worst_exit(
+        checked
+            .iter()
+            .map(|c| c.exit.code())
+            .chain(domain_exit.map(|e| e.code())),
+    );
     let count = |c: &Checked, level| c.verdicts.iter().filter(|v| v.level == level).count();
     let parts: Vec<String> = checked
         .iter()
@@ -341,6 +426,10 @@ fn summarize(checked: &[Checked]) -> Summary {
             )
         })
         .collect();
+    let mut parts = parts;
+    if let Some(r) = domain {
+        parts.insert(0, format!("{}: {}", r.domain, r.status().as_str()));
+    }
     let status = if exit == 0 {
         Status::Ok
     } else {

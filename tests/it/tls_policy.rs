@@ -296,3 +296,99 @@ fn a_forced_policy_needs_mx_routing_and_verified_tls() {
         assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
     }
 }
+
+fn check(f: &Fixture, domain: &str) -> Out {
+    let dns = f.bind.server_arg();
+    let anchor = f.bind.anchor_ds_file();
+    let port = f.serve.addr.port().to_string();
+    let sts_port = f.https.port.to_string();
+    let ca = f.pki.ca_pem_path.to_str().unwrap().to_owned();
+    smtpx(&[
+        "check",
+        domain,
+        "--dns-server",
+        &dns,
+        "--dns-trust-anchor",
+        anchor.to_str().unwrap(),
+        "--dns-timeout",
+        "5s",
+        "-p",
+        &port,
+        "--mta-sts-port",
+        &sts_port,
+        "--tls-ca",
+        &ca,
+        "--json",
+    ])
+}
+
+/// The tls-policy verdict of each checked host: (host, level, reason).
+fn policy_verdicts(out: &Out) -> Vec<(String, String, String)> {
+    out.json()
+        .into_iter()
+        .filter(|v| v["type"] == "check")
+        .flat_map(|v| {
+            let host = v["host"].as_str().unwrap_or_default().to_owned();
+            v["verdicts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|x| x["topic"] == "tls-policy")
+                .map(move |x| {
+                    (
+                        host.clone(),
+                        x["level"].as_str().unwrap_or_default().to_owned(),
+                        x["reason"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn check_domain_shows_the_domain_then_holds_each_host_to_its_policy() {
+    let Some(f) = fixture() else { return };
+    let ok = check(&f, "daneok.test");
+    let domain = ok
+        .json()
+        .into_iter()
+        .find(|v| v["type"] == "domain")
+        .unwrap_or_else(|| panic!("no domain report:\n{}", ok.stdout));
+    assert_eq!(domain["dnssec"]["status"], "pass", "{domain:#}");
+    assert_eq!(domain["dane"]["status"], "pass", "{domain:#}");
+    let verdicts = policy_verdicts(&ok);
+    assert_eq!(verdicts.len(), 1, "{}", ok.stdout);
+    assert_eq!(verdicts[0].1, "pass", "{verdicts:?}");
+    assert!(verdicts[0].2.contains("DANE-EE"), "{verdicts:?}");
+
+    let two = check(&f, "danetwo.test");
+    let verdicts = policy_verdicts(&two);
+    assert_eq!(
+        verdicts
+            .iter()
+            .map(|(h, l, _)| (h.as_str(), l.as_str()))
+            .collect::<Vec<_>>(),
+        [("mx.danetwo.test", "fail"), ("mx2.danetwo.test", "pass")],
+        "{verdicts:?}"
+    );
+    assert!(
+        verdicts[0].2.contains("no usable TLSA record"),
+        "{verdicts:?}"
+    );
+    assert_eq!(two.code, 7, "{}{}", two.stdout, two.stderr);
+}
+
+#[test]
+fn check_domain_holds_hosts_to_mta_sts() {
+    let Some(f) = fixture() else { return };
+    let good = policy_verdicts(&check(&f, "sts.test"));
+    assert_eq!(good[0].1, "pass", "{good:?}");
+    assert!(good[0].2.contains("WebPKI-valid"), "{good:?}");
+    let bad = policy_verdicts(&check(&f, "stsbad.test"));
+    assert_eq!(bad[0].1, "fail", "{bad:?}");
+    assert!(
+        bad[0].2.contains("not among the policy's mx patterns"),
+        "{bad:?}"
+    );
+}

@@ -271,7 +271,7 @@ async fn mta_sts_row(
     row.details.push(format!("{name}  id={}", record.id));
     let url = fetch.url;
     if let Some(failure) = &fetch.unresolved {
-        lookup_failed(&mut row, &format!("mta-sts.{domain}"), failure);
+        lookup_failed(&mut row, "policy host", failure);
         row.facts = json!({"record": {"id": record.id}, "policy_url": url});
         return (row, None, trust);
     }
