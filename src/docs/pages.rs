@@ -123,6 +123,14 @@ pub const PAGES: &[Page] = &[
              refused for others has the exit code of the worst refusal. --requiretls (RFC \
              8689) and --xclient/--xforward (Postfix) are refused before MAIL when the \
              server or the session cannot honour them.",
+            "Without --server (MX routing) each MX host is held to the recipient domain's \
+             TLS policy as an MTA would: DNSSEC-secure usable TLSA records make TLS \
+             mandatory and authenticated by them (RFC 7672); otherwise an MTA-STS policy in \
+             enforce mode makes TLS mandatory with a WebPKI-valid certificate and rules out \
+             hosts it does not list (RFC 8461); testing mode only reports. A host failing its \
+             policy is skipped for the next MX; with none left the exit code is 5. \
+             --tls-policy auto|dane|mta-sts|none picks the rule; the transcript and the \
+             tls-policy JSON events say which applied to each host and why.",
             "--dkim-key FILE --dkim-selector S signs the message with DKIM (RFC 6376) before \
              connecting: RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463) keys from \
              PEM, relaxed/relaxed, the usual headers when present and From oversigned, d= \
@@ -284,6 +292,12 @@ pub const PAGES: &[Page] = &[
              sender (--relay-from) to an outside recipient (--relay-to); DATA is never sent.",
             "--tls-save-chain FILE writes each host's certificate chain as PEM, leaf first, \
              each after a comment line naming the host, even when it fails verification.",
+            "For a domain, the domain's own report comes first (as smtpx-domain(1) gives \
+             it), and each MX host gets a tls-policy verdict: the chain it presented held \
+             against the DNSSEC-secure TLSA records (DANE-EE: the key; DANE-TA: the path, \
+             name and dates up to the matched certificate) or the MTA-STS policy \
+             (WebPKI-valid, host listed in the policy). A host authenticated by DANE does \
+             not fail the certificate verdict. A failing domain row makes the exit code 7.",
         ],
         sections: &[
             ("TIMEOUTS", TIMEOUTS),
@@ -295,7 +309,8 @@ pub const PAGES: &[Page] = &[
                    capabilities and capabilities_tls (each keyword, params, meaning), \
                    capability_changes, starttls, tls, vrfy, expn, help, noop, turn, relay, \
                    verdicts (each level, topic, reason), reached, ended, unreachable, \
-                   unusable; then the result object.",
+                   unusable, tls_policy (for a domain: policy, detail), after the domain's \
+                   {\"type\": \"domain\"} object; then the result object.",
                 ],
             ),
         ],
