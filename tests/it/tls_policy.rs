@@ -392,3 +392,79 @@ fn check_domain_holds_hosts_to_mta_sts() {
         "{bad:?}"
     );
 }
+
+/// The private Postfix as both MX hosts of a DNSSEC-signed domain: the preferred one's
+/// TLSA record does not match Postfix's certificate, the second one's does.
+#[test]
+fn postfix_mx_failing_dane_is_skipped_and_the_matching_one_gets_the_message() {
+    use crate::support::peers::{PostfixInstance, PostfixOptions};
+    let pki = TestPki::new();
+    let (cert, key) = pki.leaf_for("postfix-mx", &["mx.postfix.invalid"]);
+    let Some(postfix) = PostfixInstance::start(
+        PostfixOptions::new()
+            .tls(&cert, &key)
+            .main_cf("virtual_mailbox_domains = example.test pfdane.test"),
+    ) else {
+        return;
+    };
+    let port = postfix.addr().port();
+    let zone = Zone::new("pfdane.test", Signing::Signed)
+        .with("@ MX 20 mx2")
+        .with(&format!("_{port}._tcp.mx TLSA 3 1 1 {}", tlsa_hex(0x55)))
+        .with(&format!(
+            "_{port}._tcp.mx2 TLSA 3 1 1 {}",
+            spki_sha256(&cert)
+        ));
+    let Some(bind) = Bind::start(&[zone]) else {
+        return;
+    };
+    let anchor = bind.anchor_ds_file();
+    let port = port.to_string();
+    let out = smtpx(&[
+        "send",
+        "--dns-server",
+        &bind.server_arg(),
+        "--dns-trust-anchor",
+        anchor.to_str().unwrap(),
+        "-p",
+        &port,
+        "--from",
+        "me@example.org",
+        "--to",
+        "you@pfdane.test",
+        "--subject",
+        "under DANE",
+        "--body",
+        "hello",
+        "--json",
+    ]);
+    assert_eq!(
+        out.code,
+        0,
+        "{}{}\n{}",
+        out.stdout,
+        out.stderr,
+        postfix.maillog()
+    );
+    let results: Vec<(String, String)> = policy_events(&out)
+        .iter()
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap_or_default().to_owned(),
+                e["result"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("mx.pfdane.test".to_owned(), "applies".to_owned()),
+            ("mx.pfdane.test".to_owned(), "failed".to_owned()),
+            ("mx2.pfdane.test".to_owned(), "applies".to_owned()),
+            ("mx2.pfdane.test".to_owned(), "passed".to_owned()),
+        ]
+    );
+    let delivered = postfix.delivered(std::time::Duration::from_secs(10));
+    assert_eq!(delivered.len(), 1, "{}", postfix.maillog());
+    assert!(String::from_utf8_lossy(&delivered[0]).contains("Subject: under DANE"));
+}
