@@ -216,32 +216,40 @@ async fn dane_answers(
     hosts: &[String],
     port: u16,
 ) -> Vec<TlsaAnswer> {
-    let anchor = async {
-        match route {
-            MailRoute::Mx { .. } => ("MX", dns.mx_secured(domain).await.map(|s| s.security)),
-            _ => (
-                "address",
-                dns.addresses_secured(domain).await.map(|s| s.security),
-            ),
-        }
+    // The MX answer first: behind an insecure one DANE never applies (the usual
+    // case), and the per-host lookups are not worth making.
+    let (what, anchor) = match route {
+        MailRoute::Mx { .. } => ("MX", dns.mx_secured(domain).await.map(|s| s.security)),
+        _ => (
+            "address",
+            dns.addresses_secured(domain).await.map(|s| s.security),
+        ),
     };
-    let per_host = async {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, host) in hosts.iter().enumerate() {
-            let (dns, host) = (dns.clone(), host.clone());
-            set.spawn(async move {
-                let (addrs, tlsa) =
-                    tokio::join!(dns.addresses_secured(&host), dns.tlsa(&host, port));
-                (i, addrs.map(|a| a.security), tlsa)
-            });
-        }
-        let mut slots: Vec<Option<_>> = hosts.iter().map(|_| None).collect();
-        while let Some(Ok((i, addrs, tlsa))) = set.join_next().await {
-            slots[i] = Some((addrs, tlsa));
-        }
-        slots
+    let not_secure = match &anchor {
+        Ok(Security::Secure) => None,
+        Ok(other) => Some(format!(
+            "the {what} answer for {domain} is {other}, not DNSSEC-secure"
+        )),
+        Err(f) => Some(format!("the {what} lookup for {domain} failed ({f})")),
     };
-    let ((what, anchor), answers) = tokio::join!(anchor, per_host);
+    if let Some(why) = not_secure {
+        return hosts
+            .iter()
+            .map(|_| TlsaAnswer::NotSecure(why.clone()))
+            .collect();
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let (dns, host) = (dns.clone(), host.clone());
+        set.spawn(async move {
+            let (addrs, tlsa) = tokio::join!(dns.addresses_secured(&host), dns.tlsa(&host, port));
+            (i, addrs.map(|a| a.security), tlsa)
+        });
+    }
+    let mut answers: Vec<Option<_>> = hosts.iter().map(|_| None).collect();
+    while let Some(Ok((i, addrs, tlsa))) = set.join_next().await {
+        answers[i] = Some((addrs, tlsa));
+    }
     answers
         .into_iter()
         .zip(hosts)
@@ -249,19 +257,6 @@ async fn dane_answers(
             let Some((addrs, tlsa)) = slot else {
                 return TlsaAnswer::Failed(format!("the lookups for {host} did not finish"));
             };
-            match &anchor {
-                Ok(Security::Secure) => {}
-                Ok(other) => {
-                    return TlsaAnswer::NotSecure(format!(
-                        "the {what} answer for {domain} is {other}, not DNSSEC-secure"
-                    ));
-                }
-                Err(f) => {
-                    return TlsaAnswer::NotSecure(format!(
-                        "the {what} lookup for {domain} failed ({f})"
-                    ));
-                }
-            }
             match addrs {
                 Ok(Security::Secure) => {}
                 Ok(Security::Bogus(why)) => {
