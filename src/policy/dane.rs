@@ -161,27 +161,39 @@ pub fn match_chain(records: &[Tlsa], chain: &[Vec<u8>]) -> Option<ChainMatch> {
     None
 }
 
+/// A leaf for `name` signed by a fresh CA, both DER, and a certificate's SPKI: the
+/// chains DANE tests match records against.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_chain {
+    use x509_parser::prelude::{FromDer, X509Certificate};
 
-    fn cert_chain() -> (Vec<u8>, Vec<u8>) {
+    pub fn chain_for(name: &str) -> (Vec<u8>, Vec<u8>) {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let ca = ca_params.self_signed(&ca_key).unwrap();
         let issuer = rcgen::Issuer::new(ca_params, &ca_key);
         let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec!["mx.example.test".into()])
+        let leaf = rcgen::CertificateParams::new(vec![name.into()])
             .unwrap()
             .signed_by(&leaf_key, &issuer)
             .unwrap();
         (leaf.der().to_vec(), ca.der().to_vec())
     }
 
-    fn spki(cert: &[u8]) -> Vec<u8> {
+    pub fn spki(cert: &[u8]) -> Vec<u8> {
         let (_, c) = X509Certificate::from_der(cert).unwrap();
         c.tbs_certificate.subject_pki.raw.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_chain::{chain_for, spki};
+    use super::*;
+
+    fn cert_chain() -> (Vec<u8>, Vec<u8>) {
+        chain_for("mx.example.test")
     }
 
     fn tlsa(usage: u8, selector: u8, matching: u8, data: Vec<u8>) -> Tlsa {

@@ -103,26 +103,37 @@ fn fixture() -> Option<Fixture> {
     })
 }
 
+impl Fixture {
+    /// What every run against the fixture needs: the DNS server and trust anchor, the
+    /// MX port, the policy server's port and the test CA.
+    fn common_args(&self) -> Vec<String> {
+        vec![
+            "--dns-server".into(),
+            self.bind.server_arg(),
+            "--dns-trust-anchor".into(),
+            self.bind.anchor_ds_file().to_string_lossy().into_owned(),
+            "--dns-timeout".into(),
+            "5s".into(),
+            "-p".into(),
+            self.serve.addr.port().to_string(),
+            "--mta-sts-port".into(),
+            self.https.port.to_string(),
+            "--tls-ca".into(),
+            self.pki.ca_pem_path.to_string_lossy().into_owned(),
+        ]
+    }
+
+    fn run(&self, head: &[&str], tail: &[&str]) -> Out {
+        let common = self.common_args();
+        let mut args: Vec<&str> = head.to_vec();
+        args.extend(common.iter().map(String::as_str));
+        args.extend_from_slice(tail);
+        smtpx(&args)
+    }
+}
+
 fn send(f: &Fixture, to: &str, extra: &[&str]) -> Out {
-    let dns = f.bind.server_arg();
-    let anchor = f.bind.anchor_ds_file();
-    let port = f.serve.addr.port().to_string();
-    let sts_port = f.https.port.to_string();
-    let ca = f.pki.ca_pem_path.to_str().unwrap().to_owned();
-    let mut args = vec![
-        "send",
-        "--dns-server",
-        &dns,
-        "--dns-trust-anchor",
-        anchor.to_str().unwrap(),
-        "--dns-timeout",
-        "5s",
-        "-p",
-        &port,
-        "--mta-sts-port",
-        &sts_port,
-        "--tls-ca",
-        &ca,
+    let mut tail = vec![
         "--from",
         "me@example.org",
         "--to",
@@ -132,8 +143,8 @@ fn send(f: &Fixture, to: &str, extra: &[&str]) -> Out {
         "--body",
         "hello",
     ];
-    args.extend_from_slice(extra);
-    smtpx(&args)
+    tail.extend_from_slice(extra);
+    f.run(&["send"], &tail)
 }
 
 fn policy_events(out: &Out) -> Vec<Value> {
@@ -298,28 +309,7 @@ fn a_forced_policy_needs_mx_routing_and_verified_tls() {
 }
 
 fn check(f: &Fixture, domain: &str) -> Out {
-    let dns = f.bind.server_arg();
-    let anchor = f.bind.anchor_ds_file();
-    let port = f.serve.addr.port().to_string();
-    let sts_port = f.https.port.to_string();
-    let ca = f.pki.ca_pem_path.to_str().unwrap().to_owned();
-    smtpx(&[
-        "check",
-        domain,
-        "--dns-server",
-        &dns,
-        "--dns-trust-anchor",
-        anchor.to_str().unwrap(),
-        "--dns-timeout",
-        "5s",
-        "-p",
-        &port,
-        "--mta-sts-port",
-        &sts_port,
-        "--tls-ca",
-        &ca,
-        "--json",
-    ])
+    f.run(&["check", domain], &["--json"])
 }
 
 /// The tls-policy verdict of each checked host: (host, level, reason).

@@ -72,7 +72,6 @@ fn check_path(chain: &[Vec<u8>], anchor: usize, host: &str) -> Result<(), String
 mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
-    use x509_parser::prelude::{FromDer, X509Certificate};
 
     struct Chain {
         leaf: Vec<u8>,
@@ -80,25 +79,12 @@ mod tests {
     }
 
     fn chain_for(name: &str) -> Chain {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, &ca_key);
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec![name.into()])
-            .unwrap()
-            .signed_by(&leaf_key, &issuer)
-            .unwrap();
-        Chain {
-            leaf: leaf.der().to_vec(),
-            ca: ca.der().to_vec(),
-        }
+        let (leaf, ca) = crate::policy::dane::test_chain::chain_for(name);
+        Chain { leaf, ca }
     }
 
     fn spki_sha256(cert: &[u8]) -> Vec<u8> {
-        let (_, c) = X509Certificate::from_der(cert).unwrap();
-        Sha256::digest(c.tbs_certificate.subject_pki.raw).to_vec()
+        Sha256::digest(crate::policy::dane::test_chain::spki(cert)).to_vec()
     }
 
     fn record(usage: u8, cert: &[u8]) -> Tlsa {
