@@ -1667,7 +1667,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__verify)
-            opts="-s -p -4 -6 -f -v -q -h -V --server --port --dns-server --dns-timeout --dns-trust-anchor --no-dnssec --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --batch --resume --shard --verbose --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -f -v -q -h -V --server --port --dns-server --dns-timeout --dns-trust-anchor --no-dnssec --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --tls-policy --file --from --format --concurrency --per-host --rate --retry-temporary --no-pipelining --batch --resume --shard --verbose --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1811,6 +1811,10 @@ _smtpx() {
                     ;;
                 --tls-min)
                     COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-policy)
+                    COMPREPLY=($(compgen -W "auto dane mta-sts none" -- "${cur}"))
                     return 0
                     ;;
                 --file)
@@ -1877,7 +1881,7 @@ _smtpx() {
             return 0
             ;;
         smtpx__subcmd__vrfy)
-            opts="-s -p -4 -6 -q -h -V --server --port --dns-server --dns-timeout --dns-trust-anchor --no-dnssec --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --output-file --output --tls-save-chain --quiet --json --no-timing --color --config --profile --help --version"
+            opts="-s -p -4 -6 -q -h -V --server --port --dns-server --dns-timeout --dns-trust-anchor --no-dnssec --socket --pipe --local-interface --local-addr --proxy-version --proxy-protocol --proxy-source --proxy-dest --socks5 --socks5-user --socks5-password-file --socks5-password-env --socks5-password-command --max-hops --ipv4 --ipv6 --helo --timeout --connect-timeout --greeting-timeout --command-timeout --data-timeout --data-block-timeout --final-timeout --tls --tls-ca --tls-server-name --tls-no-verify --tls-cert --tls-key --tls-min --tls-policy --auth --user --password-file --password-env --password-command --show-secrets --allow-insecure-auth --output-file --output --tls-save-chain --quiet --json --no-timing --color --config --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2021,6 +2025,10 @@ _smtpx() {
                     ;;
                 --tls-min)
                     COMPREPLY=($(compgen -W "1.2 1.3" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-policy)
+                    COMPREPLY=($(compgen -W "auto dane mta-sts none" -- "${cur}"))
                     return 0
                     ;;
                 --auth)

@@ -287,6 +287,10 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-cert -d 'Client
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l tls-policy -d 'Recipient domain TLS policy to obey when routing by MX (no --server) [default: auto, or none with --tls none, --tls implicit or --tls-no-verify]' -r -f -a "auto\t'DANE where an MX host publishes DNSSEC-secure TLSA records, else the domain\'s MTA-STS policy, else opportunistic TLS (what an MTA does)'
+dane\t'Deliver only to MX hosts with DNSSEC-secure TLSA records, authenticated by them'
+mta-sts\t'Deliver only to MX hosts the MTA-STS policy names, with a WebPKI-valid certificate, even when the policy is in testing mode'
+none\t'Ignore both: opportunistic TLS'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand vrfy" -l auth -d 'Authenticate with this mechanism (needs --user)' -r -f -a "auto\t'The strongest mechanism the server offers after TLS'
 plain\t''
 login\t''
@@ -471,6 +475,10 @@ complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-cert -d 'Clie
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-key -d 'Client private key (PEM), with --tls-cert' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-min -d 'Lowest TLS version to offer (TLS 1.0 and 1.1 are never offered)' -r -f -a "1.2\t''
 1.3\t''"
+complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l tls-policy -d 'Recipient domain TLS policy to obey when routing by MX (no --server) [default: auto, or none with --tls none, --tls implicit or --tls-no-verify]' -r -f -a "auto\t'DANE where an MX host publishes DNSSEC-secure TLSA records, else the domain\'s MTA-STS policy, else opportunistic TLS (what an MTA does)'
+dane\t'Deliver only to MX hosts with DNSSEC-secure TLSA records, authenticated by them'
+mta-sts\t'Deliver only to MX hosts the MTA-STS policy names, with a WebPKI-valid certificate, even when the policy is in testing mode'
+none\t'Ignore both: opportunistic TLS'"
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l file -d 'Read addresses from FILE (\'-\' for stdin), one per line; blank lines, lines starting with \'#\', CRLF line ends and a UTF-8 BOM are fine, and a bad line is reported by its number without stopping the run' -r -F
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -s f -l from -d 'Envelope sender of the probes [default: postmaster@ the EHLO name when that is a domain (--helo, or this host\'s name when fully qualified), else the null sender <>, as callout verifiers use]' -r
 complete -c smtpx -n "__fish_smtpx_using_subcommand verify" -l format -d 'Output format [default: table; jsonl with --json; only the counts with -q]' -r -f -a "table\t'Aligned columns: address, verdict, reply'

@@ -492,6 +492,8 @@ pub struct VrfyArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
+    pub tls_policy: TlsPolicyArgs,
+    #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
     pub keep: KeepArgs,
@@ -567,6 +569,8 @@ pub struct VerifyArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub tls_policy: TlsPolicyArgs,
     /// Read addresses from FILE ('-' for stdin), one per line; blank lines, lines
     /// starting with '#', CRLF line ends and a UTF-8 BOM are fine, and a bad line is
     /// reported by its number without stopping the run

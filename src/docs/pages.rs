@@ -437,6 +437,9 @@ pub const PAGES: &[Page] = &[
              domains. MX answers are cached for their TTL, once for the whole run. The first \
              RCPT of a domain is a random local part: a server that accepts it accepts \
              anything, and no address of that domain is called deliverable.",
+            "Each MX host is held to the recipient domain's TLS policy as smtpx-send(1) \
+             does (DANE, then MTA-STS; --tls-policy): addresses whose MX hosts all fail it \
+             are unreachable, the note saying why.",
             "Verdicts: deliverable (250/251 and the random local part refused), \
              undeliverable (550/551/553, 5.1.x, 5.2.x), accept-all, temporary (4xx), \
              no-mail (null MX), no-domain (NXDOMAIN), dns-error, unreachable, policy (5.7.x, \

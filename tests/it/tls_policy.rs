@@ -458,3 +458,44 @@ fn postfix_mx_failing_dane_is_skipped_and_the_matching_one_gets_the_message() {
     assert_eq!(delivered.len(), 1, "{}", postfix.maillog());
     assert!(String::from_utf8_lossy(&delivered[0]).contains("Subject: under DANE"));
 }
+
+/// `verify` routes by MX like `send`: an address whose only MX fails DANE is
+/// unreachable, with the reason; one behind a host that passes is asked.
+#[test]
+fn verify_holds_mx_hosts_to_the_same_policies() {
+    let Some(f) = fixture() else { return };
+    let out = f.run(
+        &[
+            "verify",
+            "you@danebad.test",
+            "you@danetwo.test",
+            "you@stsbad.test",
+        ],
+        &["--json", "--from", "me@example.org"],
+    );
+    let verdicts: Vec<Value> = out
+        .json()
+        .into_iter()
+        .filter(|v| v["type"] == "verdict")
+        .collect();
+    let of = |address: &str| {
+        verdicts
+            .iter()
+            .find(|v| v["address"] == address)
+            .unwrap_or_else(|| panic!("no verdict for {address}:\n{}{}", out.stdout, out.stderr))
+            .clone()
+    };
+    let bad = of("you@danebad.test");
+    assert_eq!(bad["verdict"], "unreachable", "{bad}");
+    assert!(bad["note"].as_str().unwrap().contains("DANE"), "{bad}");
+    let sts = of("you@stsbad.test");
+    assert_eq!(sts["verdict"], "unreachable", "{sts}");
+    assert!(
+        sts["note"]
+            .as_str()
+            .unwrap()
+            .contains("not among the policy's mx patterns"),
+        "{sts}"
+    );
+    assert_ne!(of("you@danetwo.test")["verdict"], "unreachable");
+}

@@ -18,11 +18,13 @@ use super::spill::{BUCKETS, Spill};
 use super::{AddressList, Plan, Sender};
 use crate::dns::MailRoute;
 use crate::outcome::FailureKind;
+use crate::policy::tls_policy::HostPolicy;
 use crate::render::verify::{Output, Record};
 use crate::session::open::{Hop, OpenPlan, Opened, open};
 use crate::session::probe::Answer;
 use crate::session::{EventSink, Session, SessionContext, Timed};
 use crate::smtp::{Address, Command, Param, Reply, ReplyClass};
+use crate::subcommands::tls_policy::host_policies;
 use crate::verify::verdict::probe_local_part;
 use crate::verify::{CatchAll, Decided, Loss, MAX_BATCH, Pace, Sizer, Verdict, Work};
 
@@ -296,10 +298,10 @@ async fn verify_domain(
     fixed: Option<Vec<Hop>>,
 ) -> Vec<Retry> {
     let (domain, ids) = &list.domains[index];
-    let hops = match fixed {
-        Some(hops) => hops,
+    let (hops, policies) = match fixed {
+        Some(hops) => (hops, None),
         None => match route(&shared, domain).await {
-            Ok(hops) => hops,
+            Ok(routed) => routed,
             Err((verdict, note)) => {
                 settle(&shared, &list, ids, verdict, &note);
                 shared.checkpoint();
@@ -307,9 +309,16 @@ async fn verify_domain(
             }
         },
     };
+    // Domains share a host's sessions only when they hold it to the same TLS policy.
     let key = hops
         .first()
-        .map(|h| format!("{}:{}", h.host.to_ascii_lowercase(), h.addr.port()))
+        .map(|h| {
+            let held = policies
+                .as_deref()
+                .map(|p| policy_key(p))
+                .unwrap_or_default();
+            format!("{}:{}{held}", h.host.to_ascii_lowercase(), h.addr.port())
+        })
         .unwrap_or_default();
     let host = shared.host(&key);
     let shares = crate::verify::work::shares(ids, shared.plan.per_host);
@@ -328,6 +337,7 @@ async fn verify_domain(
             domain: domain.clone(),
             tag,
             hops: hops.clone(),
+            policies: policies.clone(),
             host: host.clone(),
         };
         tasks.spawn(job.run(share));
@@ -355,8 +365,31 @@ impl Retry {
     }
 }
 
-/// The domain's hops (RFC 5321 §5.1), or the verdict for all its addresses.
-async fn route(shared: &Shared, domain: &str) -> Result<Vec<Hop>, (Verdict, String)> {
+/// What the domain's policies demand of its hosts, in a form equal for every domain
+/// that demands the same: MTA-STS and DANE-encrypt demands do not depend on the domain,
+/// DANE's depend on the host's records only.
+fn policy_key(policies: &[(String, HostPolicy)]) -> String {
+    policies
+        .iter()
+        .map(|(host, p)| match p {
+            HostPolicy::Dane { records, .. } => {
+                let list: Vec<String> = records.iter().map(|r| r.short()).collect();
+                format!("|{host}=dane:{}", list.join(","))
+            }
+            HostPolicy::DaneEncrypt { .. } => format!("|{host}=encrypt"),
+            HostPolicy::MtaSts { enforce: true, .. } => format!("|{host}=mta-sts"),
+            HostPolicy::Refused { .. } => format!("|{host}=refused"),
+            HostPolicy::MtaSts { .. } | HostPolicy::Opportunistic { .. } => String::new(),
+        })
+        .collect()
+}
+
+/// The domain's hops (RFC 5321 §5.1) and the TLS policy of each host (`--tls-policy`),
+/// or the verdict for all its addresses.
+async fn route(
+    shared: &Shared,
+    domain: &str,
+) -> Result<(Vec<Hop>, Option<Arc<Vec<(String, HostPolicy)>>>), (Verdict, String)> {
     let Some(dns) = &shared.plan.dns else {
         return Err((Verdict::DnsError, "no DNS resolver".into()));
     };
@@ -392,7 +425,15 @@ async fn route(shared: &Shared, domain: &str) -> Result<Vec<Hop>, (Verdict, Stri
         MailRoute::Mx { .. } | MailRoute::Implicit { .. } => {
             let port = shared.plan.server.port;
             match crate::subcommands::plan::route_hops(&route, port, &shared.plan.server) {
-                Ok(hops) if !hops.is_empty() => Ok(hops),
+                Ok(hops) if !hops.is_empty() => {
+                    let Some(policy) = &shared.plan.tls_policy else {
+                        return Ok((hops, None));
+                    };
+                    let held =
+                        host_policies(dns, domain, &route, port, policy.choice, &policy.fetcher)
+                            .await;
+                    Ok((hops, Some(Arc::new(held))))
+                }
                 Ok(_) => Err((
                     Verdict::Unreachable,
                     format!("no MX host of {domain} has a usable address"),
@@ -411,6 +452,8 @@ struct Job {
     domain: String,
     tag: Arc<str>,
     hops: Vec<Hop>,
+    /// The recipient domain's TLS policy for each MX host, when routing by MX.
+    policies: Option<Arc<Vec<(String, HostPolicy)>>>,
     host: Arc<Host>,
 }
 
@@ -502,6 +545,7 @@ impl Job {
         }
         let plan = OpenPlan {
             hops: self.hops.clone(),
+            policies: self.policies.clone(),
             ..self.shared.plan.open.clone()
         };
         let decided = match open(self.context(), &plan).await {
@@ -516,6 +560,11 @@ impl Job {
                     let note = format!("the server refused the session at {phase}");
                     work.settle_all(Verdict::Policy, Some(&reply), &note)
                 }
+            }
+            // A host that fails its domain's TLS policy is one mail cannot reach.
+            Opened::Declined(session, f) if f.kind == FailureKind::Tls => {
+                session.quit().await;
+                work.settle_all(Verdict::Unreachable, None, &f.message)
             }
             Opened::Declined(session, f) => {
                 session.quit().await;

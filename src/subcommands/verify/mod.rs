@@ -55,6 +55,8 @@ pub(crate) struct Plan {
     pub overall: Option<Instant>,
     /// Tell the writer when a batch is over, so that it syncs the `--resume` state.
     pub checkpoints: bool,
+    /// `--tls-policy` when routing by MX.
+    pub tls_policy: Option<crate::subcommands::tls_policy::PolicyPlan>,
 }
 
 /// The input, read and grouped: addresses by domain (first seen first), bad lines apart.
@@ -250,6 +252,12 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let target = plan::target(server)?;
     let open = plan::open_plan(server, &args.tls, &Default::default(), None)?;
     plan::many_connections(&open, "verify")?;
+    let tls_policy = crate::subcommands::tls_policy::plan(
+        &args.tls_policy,
+        &args.tls,
+        open.tls_mode,
+        target.is_none(),
+    )?;
     let from = match args.from.as_deref() {
         Some(f) => ReversePath::parse(f)
             .and_then(|p| match p {
@@ -275,6 +283,7 @@ fn validate(args: &VerifyArgs) -> Result<Plan, String> {
     let started = Instant::now();
     Ok(Plan {
         checkpoints: args.resume.is_some(),
+        tls_policy,
         from,
         open,
         target,
