@@ -174,13 +174,18 @@ impl Connection {
             return true;
         }
         let mut chunk = [0u8; READ_CHUNK];
-        // A zero timeout polls the read once: what is ready is taken, nothing is awaited.
-        if let Ok(Ok(n)) =
-            tokio::time::timeout(std::time::Duration::ZERO, self.read(&mut chunk)).await
-            && n > 0
-        {
-            self.buffered.extend_from_slice(&chunk[..n]);
-        }
+        // The read is polled once: what is ready is taken, nothing is awaited. Not a zero
+        // timeout: tokio rounds a timer up to the next millisecond, and this runs before
+        // every write.
+        let n = {
+            let mut read = std::pin::pin!(self.read(&mut chunk));
+            std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
+                std::task::Poll::Ready(Ok(n)) => std::task::Poll::Ready(n),
+                _ => std::task::Poll::Ready(0),
+            })
+            .await
+        };
+        self.buffered.extend_from_slice(&chunk[..n]);
         !self.buffered.is_empty()
     }
 
@@ -410,5 +415,32 @@ impl Connection {
         self.transport = None;
         let left = grace.saturating_duration_since(Instant::now());
         Some(process.finish(left).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 25))
+    }
+
+    /// Asking whether the server sent anything extra must not wait: tokio's timers
+    /// round up to the next millisecond, so even a zero timeout parked every write of
+    /// a pipelined batch for up to 1 ms. On a paused clock any timer shows as time gone.
+    #[tokio::test(start_paused = true)]
+    async fn checking_for_unread_bytes_arms_no_timer() {
+        let (client, mut server) = tokio::io::duplex(1024);
+        let mut conn = Connection::over_stream(client, loopback(), loopback());
+        // Off a millisecond boundary, where a rounded-up timer would wait.
+        tokio::time::advance(std::time::Duration::from_micros(300)).await;
+        let before = Instant::now();
+        assert!(!conn.has_unread().await);
+        assert_eq!(Instant::now(), before);
+        server.write_all(b"250 extra\r\n").await.unwrap();
+        assert!(conn.has_unread().await);
+        assert_eq!(Instant::now(), before);
+        assert_eq!(conn.unread(), b"250 extra\r\n");
     }
 }

@@ -482,7 +482,10 @@ impl Job {
                 self.emit(d, None, pass, &mut deferred);
                 return deferred;
             }
-            sleep(wait).await;
+            if !wait.is_zero() {
+                // Not for the first: even a zero sleep waits for the next 1 ms tick.
+                sleep(wait).await;
+            }
             self.connection(work, pass, &mut deferred).await;
         }
         let d = work.settle_all(Verdict::Unreachable, None, "too many lost connections");
