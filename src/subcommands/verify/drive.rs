@@ -546,6 +546,9 @@ impl Job {
         deferred: &mut Vec<usize>,
         mut reset: bool,
     ) {
+        // A pipelined group's replies may come in several writes, each waiting for the
+        // ACK of the one before: a delayed ACK would stall every batch.
+        session.set_quick_ack(true);
         let caps = session.capabilities.clone().unwrap_or_default();
         let peer = session.peer_addr();
         let host = self
