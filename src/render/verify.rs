@@ -30,6 +30,9 @@ const SHOWN_INPUT: usize = 60;
 /// Bytes of rows gathered before a write when verdicts come faster than they print.
 const OUTPUT_BUFFER: usize = 64 * 1024;
 
+/// How long the writer waits for more verdicts before it blocks until the next one.
+const GATHER: Duration = Duration::from_millis(1);
+
 /// Where the rows go and how they look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -456,9 +459,18 @@ pub fn write_all(
             Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) => {
                 rows.flush();
-                match rx.recv() {
+                // Verdicts come in bursts, a batch's replies one after another: a short
+                // nap lets the burst gather, so that the sessions' thread does not have
+                // to wake this one for each verdict. Then, if nothing came, sleep until
+                // something does.
+                std::thread::sleep(GATHER);
+                match rx.try_recv() {
                     Ok(message) => message,
-                    Err(_) => break,
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => match rx.recv() {
+                        Ok(message) => message,
+                        Err(_) => break,
+                    },
                 }
             }
         };
