@@ -263,6 +263,19 @@ async fn send_proxy_header(
     })
 }
 
+/// Sends the ACKs of what arrives next at once rather than delayed (Linux's
+/// `TCP_QUICKACK`). The kernel may go back to delaying them at any time, so callers
+/// ask again after each read. Elsewhere nothing is done.
+pub(crate) fn quick_ack(tcp: &TcpStream) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return socket2::SockRef::from(tcp).set_tcp_quickack(true);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = tcp;
+        Ok(())
+    }
+}
+
 /// TCP to `addr`, from `bind` when given.
 async fn tcp_connect(
     addr: SocketAddr,
@@ -376,5 +389,25 @@ fn bind_words(e: &std::io::Error) -> String {
             "permission denied (a port below 1024 needs root)".into()
         }
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn quick_ack_is_set_on_the_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let _server = listener.accept().await.unwrap();
+        let sock = socket2::SockRef::from(&tcp);
+        sock.set_tcp_quickack(false).unwrap();
+        assert!(!sock.tcp_quickack().unwrap());
+        quick_ack(&tcp).unwrap();
+        assert!(sock.tcp_quickack().unwrap());
     }
 }

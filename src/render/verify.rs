@@ -6,7 +6,7 @@ use crate::render::plural;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -26,6 +26,12 @@ use crate::verify::Verdict;
 const ADDRESS_WIDTH: usize = 36;
 /// Longest bad input line shown in the table (CSV and JSON carry it whole).
 const SHOWN_INPUT: usize = 60;
+
+/// Bytes of rows gathered before a write when verdicts come faster than they print.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// How long the writer waits for more verdicts before it blocks until the next one.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// Where the rows go and how they look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,12 +210,17 @@ impl<W: Write> Rows<W> {
         }
     }
 
+    /// Writes a line; it leaves when [`Rows::flush`] is called (or the writer's buffer
+    /// fills), so a list of thousands is not one system call a row.
     fn write(&mut self, text: &str) {
-        if !self.broken
-            && writeln!(self.out, "{text}")
-                .and_then(|_| self.out.flush())
-                .is_err()
-        {
+        if !self.broken && writeln!(self.out, "{text}").is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// Sends the rows written so far on their way.
+    pub fn flush(&mut self) {
+        if !self.broken && self.out.flush().is_err() {
             self.broken = true;
         }
     }
@@ -424,7 +435,12 @@ pub fn write_all(
         failed: false,
     };
     let bar = progress_bar(&opts);
-    let mut rows = Rows::new(std::io::stdout(), opts.format, opts.palette);
+    // Rows are flushed whenever no message is waiting (so they show as soon as the
+    // writer is idle), before anything goes to stderr, and with a visible progress bar
+    // at once (the bar redraws under them).
+    let out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout());
+    let mut rows = Rows::new(out, opts.format, opts.palette);
+    let bar_shown = !bar.is_hidden();
     if opts.arguments {
         rows = rows.from_arguments();
     }
@@ -437,7 +453,36 @@ pub fn write_all(
     let mut provisional: BTreeMap<usize, Record> = BTreeMap::new();
     let mut finish = None;
     let mut sender_refused = false;
-    while let Ok(message) = rx.recv() {
+    loop {
+        let message = match rx.try_recv() {
+            Ok(message) => message,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                rows.flush();
+                // Verdicts come in bursts, a batch's replies one after another: a short
+                // nap lets the burst gather, so that the sessions' thread does not have
+                // to wake this one for each verdict. Then, if nothing came, sleep until
+                // something does.
+                std::thread::sleep(GATHER);
+                match rx.try_recv() {
+                    Ok(message) => message,
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => match rx.recv() {
+                        Ok(message) => message,
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
+        if matches!(
+            message,
+            Output::Failed(_)
+                | Output::Sender { .. }
+                | Output::SenderRefused { .. }
+                | Output::Event { .. }
+        ) {
+            rows.flush();
+        }
         let record = match message {
             Output::Verdict(record) => {
                 keeping.run(|j| j.keep(&record));
@@ -475,7 +520,10 @@ pub fn write_all(
                 if opts.format == Format::Csv {
                     let _ = writeln!(std::io::stderr(), "{}", sender_note(&sender, why));
                 }
-                bar.suspend(|| rows.sender(&sender, why));
+                bar.suspend(|| {
+                    rows.sender(&sender, why);
+                    rows.flush();
+                });
                 continue;
             }
             Output::SenderRefused { sender, reply } => {
@@ -500,7 +548,12 @@ pub fn write_all(
                 break;
             }
         };
-        bar.suspend(|| rows.row(&record));
+        bar.suspend(|| {
+            rows.row(&record);
+            if bar_shown {
+                rows.flush();
+            }
+        });
         tally.add(record.verdict);
         bar.inc(1);
     }
@@ -515,6 +568,7 @@ pub fn write_all(
         rows.row(&record);
         tally.add(record.verdict);
     }
+    rows.flush();
     keeping.run(|j| j.sync());
     tally.interrupted = interrupted;
     tally.unrecorded = keeping.failed;
@@ -529,6 +583,7 @@ pub fn write_all(
     } else {
         rows.finish(&tally, elapsed);
     }
+    rows.flush();
     tally
 }
 
@@ -602,6 +657,37 @@ mod tests {
                 Some("missing '@domain'"),
             ),
         ]
+    }
+
+    /// Counts the writer's flushes: each is a system call on stdout.
+    #[derive(Default)]
+    struct Flushes {
+        bytes: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for Flushes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rows_are_flushed_when_asked_not_one_by_one() {
+        let mut out = Flushes::default();
+        let mut rows = Rows::new(&mut out, Format::Csv, Palette::PLAIN);
+        for r in sample() {
+            rows.row(&r);
+        }
+        rows.flush();
+        drop(rows);
+        assert_eq!(out.flushes, 1);
+        assert_eq!(String::from_utf8_lossy(&out.bytes).lines().count(), 4);
     }
 
     fn render(format: Format) -> String {

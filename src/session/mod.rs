@@ -175,6 +175,12 @@ impl<'a> Session<'a> {
         self.conn.local()
     }
 
+    /// ACK the server's bytes at once from now on (see `Connection::set_quick_ack`):
+    /// for pipelined groups whose replies come in several writes.
+    pub fn set_quick_ack(&mut self, on: bool) {
+        self.conn.set_quick_ack(on);
+    }
+
     pub fn peer_addr(&self) -> SocketAddr {
         self.conn.peer()
     }

@@ -1,10 +1,11 @@
 //! How many RCPTs to pipeline in one transaction to one host, learnt from what the host
 //! shows: the time per RCPT of each batch, from the write to its last reply. A bigger
 //! batch saves round trips, but some servers answer a long pipelined group more slowly
-//! per command (Postfix, whose replies then leave in several writes, meets the
-//! client's delayed ACK and stalls 40 ms a batch): the size goes to whichever size
-//! measured cheapest, trying the next bigger one when it is unknown, and again now and
-//! then, less often each time it proves dearer.
+//! per command (Postfix's replies to one leave in several writes, each after the ACK of
+//! the one before: a client that delays its ACKs stalls 40 ms a batch, which is why
+//! verify ACKs at once): the size goes to whichever size measured cheapest, trying the
+//! next bigger one when it is unknown, and again now and then, less often each time it
+//! proves dearer.
 
 use std::time::Duration;
 

@@ -334,6 +334,13 @@ impl<S: AsyncRead + Unpin> Rewind<S> {
     }
 }
 
+impl<S> Rewind<S> {
+    /// The stream underneath, for socket options.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
 impl<S> std::fmt::Debug for Rewind<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rewind")

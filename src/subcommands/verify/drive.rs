@@ -525,7 +525,10 @@ impl Job {
                 self.emit(d, None, pass, &mut deferred);
                 return deferred;
             }
-            sleep(wait).await;
+            if !wait.is_zero() {
+                // Not for the first: even a zero sleep waits for the next 1 ms tick.
+                sleep(wait).await;
+            }
             self.connection(work, pass, &mut deferred).await;
         }
         let d = work.settle_all(Verdict::Unreachable, None, "too many lost connections");
@@ -592,6 +595,9 @@ impl Job {
         deferred: &mut Vec<usize>,
         mut reset: bool,
     ) {
+        // A pipelined group's replies may come in several writes, each waiting for the
+        // ACK of the one before: a delayed ACK would stall every batch.
+        session.set_quick_ack(true);
         let caps = session.capabilities.clone().unwrap_or_default();
         let peer = session.peer_addr();
         let host = self
