@@ -25,7 +25,7 @@ pub const SEND: ExitTable = &[
     ),
     (
         5,
-        "TLS failure or TLS policy refusal (also --quit-after tls where no handshake happened, and --requiretls without verified TLS or the server's REQUIRETLS)",
+        "TLS failure or TLS policy refusal (also every MX host failing the recipient domain's DANE or MTA-STS policy, --quit-after tls where no handshake happened, and --requiretls without verified TLS or the server's REQUIRETLS)",
     ),
     (6, "authentication failure"),
     (
