@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::domain::{Settings, inspect};
+use super::domain::{Settings, inspect_for_delivery};
 use super::plan::{self, Destination, HostHops};
-use super::tls_policy::{Fetcher, host_policies};
+use super::tls_policy::{Fetcher, host_policies_given};
 use crate::cli::{CheckArgs, ServerArgs};
 use crate::diagnosis::facts::{PtrLookup, PtrName, RelayFacts, ReverseDns, TurnFacts};
 use crate::diagnosis::{Answer, Ending, HostFacts, OpenFacts, Probes, Verdict, rules};
@@ -227,25 +227,16 @@ async fn check_all(
 }
 
 /// The domain's report (as `smtpx domain` gives it) and the policy each MX host is
-/// held to, looked up together.
+/// held to, from the same MTA-STS fetch.
 async fn domain_policies(
     dns: &Dns,
     domain: &str,
     settings: &Settings,
 ) -> (Report, Vec<(String, HostPolicy)>) {
-    let policies = async {
-        let route = dns.mail_route(domain).await;
-        host_policies(
-            dns,
-            domain,
-            &route,
-            settings.smtp_port,
-            Choice::Auto,
-            &settings.fetcher,
-        )
-        .await
-    };
-    tokio::join!(inspect(dns, domain, settings), policies)
+    let (report, route, sts) = inspect_for_delivery(dns, domain, settings).await;
+    let policies =
+        host_policies_given(dns, domain, &route, settings.smtp_port, Choice::Auto, &sts).await;
+    (report, policies)
 }
 
 async fn check_host<'a>(

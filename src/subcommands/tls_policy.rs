@@ -154,7 +154,7 @@ pub fn route_hosts(route: &MailRoute) -> Vec<String> {
 
 /// The policy of every host of `domain`'s route under `choice`, in route order: the
 /// MX answer's and each host's DNSSEC status and TLSA records (RFC 7672 §2.2), and the
-/// MTA-STS policy, all looked up concurrently.
+/// MTA-STS policy, looked up concurrently.
 pub async fn host_policies(
     dns: &Dns,
     domain: &str,
@@ -163,48 +163,65 @@ pub async fn host_policies(
     choice: Choice,
     fetcher: &Fetcher,
 ) -> Vec<(String, HostPolicy)> {
-    let hosts = route_hosts(route);
-    if choice == Choice::None {
-        return hosts
-            .into_iter()
-            .map(|h| {
-                (
-                    h,
-                    decide(
-                        choice,
-                        "",
-                        &TlsaAnswer::NotSecure(String::new()),
-                        &StsAnswer::Absent,
-                    ),
-                )
-            })
-            .collect();
-    }
     let sts = async {
-        if choice == Choice::Dane {
-            StsAnswer::Absent
-        } else {
-            mta_sts(dns, domain, fetcher).await.answer()
+        match choice {
+            Choice::Dane | Choice::None => StsAnswer::Absent,
+            Choice::Auto | Choice::MtaSts => mta_sts(dns, domain, fetcher).await.answer(),
         }
     };
-    let tlsa = async {
-        if choice == Choice::MtaSts {
-            return hosts
-                .iter()
-                .map(|_| TlsaAnswer::NotSecure("--tls-policy mta-sts".into()))
-                .collect();
-        }
-        dane_answers(dns, domain, route, &hosts, port).await
-    };
-    let (sts, tlsa): (StsAnswer, Vec<TlsaAnswer>) = tokio::join!(sts, tlsa);
-    hosts
+    let tlsa = tlsa_answers(dns, domain, route, port, choice);
+    let (sts, tlsa) = tokio::join!(sts, tlsa);
+    decide_all(choice, route, &sts, tlsa)
+}
+
+/// [`host_policies`] with the MTA-STS answer already in hand.
+pub async fn host_policies_given(
+    dns: &Dns,
+    domain: &str,
+    route: &MailRoute,
+    port: u16,
+    choice: Choice,
+    sts: &StsAnswer,
+) -> Vec<(String, HostPolicy)> {
+    let tlsa = tlsa_answers(dns, domain, route, port, choice).await;
+    decide_all(choice, route, sts, tlsa)
+}
+
+fn decide_all(
+    choice: Choice,
+    route: &MailRoute,
+    sts: &StsAnswer,
+    tlsa: Vec<TlsaAnswer>,
+) -> Vec<(String, HostPolicy)> {
+    route_hosts(route)
         .into_iter()
         .zip(tlsa)
         .map(|(host, t)| {
-            let policy = decide(choice, &host, &t, &sts);
+            let policy = decide(choice, &host, &t, sts);
             (host, policy)
         })
         .collect()
+}
+
+/// Each host's TLSA answer, or why DANE is not asked for.
+async fn tlsa_answers(
+    dns: &Dns,
+    domain: &str,
+    route: &MailRoute,
+    port: u16,
+    choice: Choice,
+) -> Vec<TlsaAnswer> {
+    let hosts = route_hosts(route);
+    match choice {
+        Choice::MtaSts | Choice::None => {
+            let why = format!("--tls-policy {}", choice.as_str());
+            hosts
+                .iter()
+                .map(|_| TlsaAnswer::NotSecure(why.clone()))
+                .collect()
+        }
+        Choice::Auto | Choice::Dane => dane_answers(dns, domain, route, &hosts, port).await,
+    }
 }
 
 /// Each host's TLSA answer as DANE reads it: only behind a DNSSEC-secure MX answer (or,

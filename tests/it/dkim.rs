@@ -480,14 +480,9 @@ fn key_and_name_errors_stop_before_connecting() {
     assert_eq!(out.code, 2, "{out}");
 }
 
-#[test]
-fn a_key_others_can_read_is_a_warning() {
-    if !require("openssl") {
-        return;
-    }
-    let key = key("ed25519");
-    std::fs::set_permissions(&key.path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = Smtpx::send()
+/// `send --print` of a composed message signed with `key` under selector `sel`.
+fn print_signed(key: &Key) -> Out {
+    Smtpx::send()
         .args(&[
             "--from",
             "me@example.org",
@@ -496,7 +491,17 @@ fn a_key_others_can_read_is_a_warning() {
             "--print",
         ])
         .args(&["--dkim-key", key.arg(), "--dkim-selector", "sel"])
-        .run();
+        .run()
+}
+
+#[test]
+fn a_key_others_can_read_is_a_warning() {
+    if !require("openssl") {
+        return;
+    }
+    let key = key("ed25519");
+    std::fs::set_permissions(&key.path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = print_signed(&key);
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stderr.contains("warning: --dkim-key"), "{out}");
     assert!(
@@ -518,15 +523,6 @@ fn a_key_others_can_read_is_a_warning() {
     assert!(out.all().contains("can be read by others"), "{out}");
     assert_eq!(server.wait().code, 0);
     std::fs::set_permissions(&key.path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = Smtpx::send()
-        .args(&[
-            "--from",
-            "me@example.org",
-            "--to",
-            "you@example.org",
-            "--print",
-        ])
-        .args(&["--dkim-key", key.arg(), "--dkim-selector", "sel"])
-        .run();
+    let out = print_signed(&key);
     assert!(out.stderr.is_empty(), "{out}");
 }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::dns::{Dns, LookupFailure, MailRoute, Secured, Security};
 use crate::policy::report::{Report, Row};
+use crate::policy::tls_policy::StsAnswer;
 use crate::policy::verdict::Status;
 use crate::policy::{dane, dkim, dmarc, mta_sts, spf, tls_rpt};
 use crate::subcommands::tls_policy::{self, Fetcher, StsLookup, txt_or_none};
@@ -23,14 +24,28 @@ pub struct Settings {
 type Trust = Vec<(String, Security)>;
 
 pub async fn inspect(dns: &Dns, domain: &str, settings: &Settings) -> Report {
+    inspect_for_delivery(dns, domain, settings).await.0
+}
+
+/// The report, with the route and the MTA-STS answer it was made from, so that the
+/// hosts' policies can be decided without fetching the policy again (`check DOMAIN`).
+pub async fn inspect_for_delivery(
+    dns: &Dns,
+    domain: &str,
+    settings: &Settings,
+) -> (Report, MailRoute, StsAnswer) {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let route = dns.mail_route(&domain);
-    let sts = mta_sts_row(dns, &domain, settings);
+    let sts = async {
+        let lookup = tls_policy::mta_sts(dns, &domain, &settings.fetcher).await;
+        let answer = lookup.answer();
+        (mta_sts_row(&domain, lookup), answer)
+    };
     let rpt = tls_rpt_row(dns, &domain);
     let spf = spf_row(dns, &domain);
     let dmarc = dmarc_row(dns, &domain);
     let dkim = dkim_row(dns, &domain, &settings.dkim_selectors);
-    let (route, (sts, sts_policy, t1), (rpt, t2), (spf, t3), (dmarc, t4), (dkim, t5)) =
+    let (route, ((sts, sts_policy, t1), sts_answer), (rpt, t2), (spf, t3), (dmarc, t4), (dkim, t5)) =
         tokio::join!(route, sts, rpt, spf, dmarc, dkim);
     let mx = mx_row(&domain, &route);
     let hosts = tls_policy::route_hosts(&route);
@@ -48,11 +63,12 @@ pub async fn inspect(dns: &Dns, domain: &str, settings: &Settings) -> Report {
             .iter()
             .flat_map(|r| &r.findings)
             .any(|f| f.reason.starts_with("DNS: "));
-    Report {
+    let report = Report {
         domain,
         rows,
         dns_failed,
-    }
+    };
+    (report, route, sts_answer)
 }
 
 /// A failure of DNS itself is noted as such; "no such name" is an answer.
@@ -228,15 +244,10 @@ fn judge_tlsa(row: &mut Row, name: &str, answer: &Secured<dane::Tlsa>) {
 
 /// The `_mta-sts` record and the policy it announces; the MX coverage is judged once
 /// the MX hosts are known ([`cover`]).
-async fn mta_sts_row(
-    dns: &Dns,
-    domain: &str,
-    settings: &Settings,
-) -> (Row, Option<mta_sts::Policy>, Trust) {
+fn mta_sts_row(domain: &str, lookup: StsLookup) -> (Row, Option<mta_sts::Policy>, Trust) {
     let mut row = Row::new("mta_sts");
     let name = format!("_mta-sts.{domain}");
-    let (security, record, fetch) = match tls_policy::mta_sts(dns, domain, &settings.fetcher).await
-    {
+    let (security, record, fetch) = match lookup {
         StsLookup::TxtFailed(failure) => {
             lookup_failed(&mut row, &name, &failure);
             return (row, None, Trust::new());

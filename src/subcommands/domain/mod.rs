@@ -14,7 +14,7 @@ use crate::policy::verdict::Status as Verdict;
 use crate::render::domain::{describe, to_json};
 use crate::render::{Status, Summary};
 
-pub use gather::{Settings, inspect};
+pub use gather::{Settings, inspect, inspect_for_delivery};
 
 pub fn run(args: DomainArgs) -> u8 {
     let validate = || {
