@@ -163,15 +163,19 @@ pub async fn host_policies(
     choice: Choice,
     fetcher: &Fetcher,
 ) -> Vec<(String, HostPolicy)> {
-    let sts = async {
-        match choice {
-            Choice::Dane | Choice::None => StsAnswer::Absent,
-            Choice::Auto | Choice::MtaSts => mta_sts(dns, domain, fetcher).await.answer(),
-        }
-    };
+    let sts = sts_answer(dns, domain, choice, fetcher);
     let tlsa = tlsa_answers(dns, domain, route, port, choice);
     let (sts, tlsa) = tokio::join!(sts, tlsa);
     decide_all(choice, route, &sts, tlsa)
+}
+
+/// The domain's MTA-STS answer, when `choice` consults MTA-STS; it needs no MX answer,
+/// so it can be looked up beside the route.
+pub async fn sts_answer(dns: &Dns, domain: &str, choice: Choice, fetcher: &Fetcher) -> StsAnswer {
+    match choice {
+        Choice::Dane | Choice::None => StsAnswer::Absent,
+        Choice::Auto | Choice::MtaSts => mta_sts(dns, domain, fetcher).await.answer(),
+    }
 }
 
 /// [`host_policies`] with the MTA-STS answer already in hand.
