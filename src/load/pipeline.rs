@@ -241,6 +241,11 @@ impl Pipeline {
         self.unwritten = true;
     }
 
+    /// Whether QUIT has been queued: nothing is written after it.
+    pub fn quit_queued(&self) -> bool {
+        self.expected.back() == Some(&Expect::Quit)
+    }
+
     /// The driver wrote everything `out` held.
     pub fn wrote(&mut self) {
         self.unwritten = false;

@@ -445,6 +445,18 @@ impl Connection {
         Ok(info)
     }
 
+    /// After QUIT, on plain TCP: says at once that nothing more will be written (a FIN),
+    /// while the 221 is still read. Exim before 4.99 holds its 221 back (corked) until the
+    /// client closes, or 200 ms pass (Exim bug 3142), hoping the client closes first; the
+    /// FIN ends that wait. A server reads QUIT before it can see the end of the input, so
+    /// the 221 still comes. Not over TLS: a close_notify may make a TLS 1.2 server drop
+    /// the 221 it has yet to send (RFC 5246 §7.2.1).
+    pub async fn end_writes_after_quit(&mut self) {
+        if let Some(Transport::Plain(s)) = self.transport.as_mut() {
+            let _ = s.shutdown().await;
+        }
+    }
+
     /// Closes the write side politely; errors do not matter any more. A `--pipe`
     /// process then gets its stdin closed and a few seconds to exit before it is killed:
     /// how it ended, and its last stderr lines, are returned.

@@ -550,6 +550,12 @@ impl<'a> Session<'a> {
         self.conn.unread()
     }
 
+    /// Once QUIT is written: no more bytes will follow (see
+    /// [`Connection::end_writes_after_quit`]).
+    pub async fn end_writes_after_quit(&mut self) {
+        self.conn.end_writes_after_quit().await;
+    }
+
     /// QUIT politely: errors here change nothing about the outcome. A reply that does
     /// not come in time is noted, so the wait is explained.
     pub async fn quit(mut self) -> SessionContext<'a> {
@@ -563,6 +569,9 @@ impl<'a> Session<'a> {
                 false
             }
         };
+        if sent {
+            self.end_writes_after_quit().await;
+        }
         if sent
             && let Err(f) = self.read_reply(Phase::Quit, timeout).await
             && f.kind == FailureKind::Timeout

@@ -996,6 +996,37 @@ fn assert_stopped(out: &Out, record: &Record, step: &str) {
     assert!(record.data.is_empty());
 }
 
+/// A server that answers QUIT only once the client has closed its side, as Exim before
+/// 4.99 does (its 221 stays corked until the client's FIN, or 200 ms: Exim bug 3142).
+/// smtpx ends its writing side right after QUIT, so the 221 comes at once and is shown.
+/// The server gives up waiting for the close after 5 s, well before smtpx's 10 s QUIT
+/// wait, so without the FIN the record has an error.
+#[test]
+fn quit_is_followed_by_a_fin_so_a_server_waiting_for_it_answers() {
+    let opts = ServerOptions {
+        read_timeout: Duration::from_secs(5),
+        ..ServerOptions::default()
+    };
+    let mut steps = through_final_dot("250 OK id=1xZypW-0000m6-2P\r\n");
+    steps.truncate(steps.len() - quit().len());
+    steps.extend([
+        expect("QUIT"),
+        Step::ReadUntilClose,
+        send("221 exim.example.test closing connection\r\n"),
+        Step::Close,
+    ]);
+    let server = ScriptedServer::start_with(opts, vec![steps]);
+    let (out, record) = run(server, &[]);
+    record.assert_clean();
+    assert_exit(&out, 0);
+    assert_has_line_starting(&out, "<- 221 exim.example.test closing connection");
+    assert!(!out.stdout.contains("closing the connection;"), "{out}");
+    assert_outcome_starts(
+        &out,
+        "accepted: for 1 of 1 recipient, queued as 1xZypW-0000m6-2P",
+    );
+}
+
 #[test]
 fn quit_after_connect() {
     let server = ScriptedServer::start(vec![Step::ReadUntilClose]);

@@ -286,6 +286,9 @@ async fn exchange(
         }
         pipe.wrote();
         out.clear();
+        if pipe.quit_queued() {
+            session.end_writes_after_quit().await;
+        }
         loop {
             let phase = pipe.waiting_for();
             let reply = match session
