@@ -14,6 +14,7 @@ mod generated;
 mod input_cli;
 mod interop;
 mod interop_esmtp;
+mod interop_exim;
 mod interop_sasl;
 mod lmtp;
 mod message_cli;

@@ -5,6 +5,7 @@ pub mod bind;
 pub mod certs;
 pub mod content;
 pub mod dns;
+pub mod exim;
 pub mod https;
 pub mod peers;
 pub mod run;

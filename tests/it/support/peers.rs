@@ -78,7 +78,8 @@ pub(crate) const POLL: Duration = Duration::from_millis(20);
 /// `microsocks` (a SOCKS5 proxy), `dovecot` (Dovecot's master and LMTP server),
 /// `named` (BIND 9 with dnssec-keygen, dnssec-signzone and dnssec-dsfromkey),
 /// `python3-dkim` (dkimpy, an independent DKIM verifier, with PyNaCl for Ed25519),
-/// `openssl` (the command, to make keys as a user would).
+/// `openssl` (the command, to make keys as a user would), `exim` (Exim 4 unpacked by
+/// `.ci/install-peers`, the Debian-exim account, and root).
 pub fn require(peer: &str) -> bool {
     match availability(peer) {
         Ok(()) => true,
@@ -157,6 +158,17 @@ fn probe(peer: &str) -> Result<(), String> {
                 not_installed()
             } else if !running_as_root() {
                 Err("needs root (a private instance is started with `postfix -c DIR start`)".into())
+            } else {
+                Ok(())
+            }
+        }
+        "exim" => {
+            if !Path::new(super::exim::EXIM).is_file() {
+                not_installed()
+            } else if account_ids(super::exim::EXIM_USER).is_none() {
+                Err(format!("needs the {} account", super::exim::EXIM_USER))
+            } else if !running_as_root() {
+                Err("needs root (the daemon's directories belong to Debian-exim)".into())
             } else {
                 Ok(())
             }
@@ -323,7 +335,7 @@ pub(crate) fn read_lossy(path: &Path) -> String {
 }
 
 /// uid/gid of a local account, for peers that drop root privileges.
-fn account_ids(name: &str) -> Option<(u32, u32)> {
+pub(crate) fn account_ids(name: &str) -> Option<(u32, u32)> {
     let passwd = fs::read_to_string("/etc/passwd").ok()?;
     for line in passwd.lines() {
         let fields: Vec<&str> = line.split(':').collect();
@@ -338,7 +350,7 @@ fn account_ids(name: &str) -> Option<(u32, u32)> {
 /// `nobody` users, smtp-sink after `-u`) can traverse. `tempfile` creates
 /// 0700 directories, and `TMPDIR` may point below an 0700 home, so use
 /// /tmp and open the directory up.
-fn shared_tempdir(prefix: &str) -> TempDir {
+pub(crate) fn shared_tempdir(prefix: &str) -> TempDir {
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in("/tmp")
@@ -1570,7 +1582,7 @@ impl PostfixInstance {
 
 /// Running, i.e. neither gone nor a zombie (a daemonised master is
 /// reparented to PID 1, which in some containers never reaps it).
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         // The state follows the parenthesised command name.
         stat.rsplit_once(')')
