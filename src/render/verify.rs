@@ -65,6 +65,8 @@ pub enum Output {
     Sender { sender: String, why: &'static str },
     /// A server refused the sender at MAIL FROM.
     SenderRefused { sender: String, reply: Reply },
+    /// A host closed a session at an RSET after `resets` others (once per host).
+    ResetLimit { host: String, resets: usize },
     /// A session event (`-v`), tagged with the domain it belongs to.
     Event { tag: Arc<str>, event: Timed },
     /// The end: print the counts.
@@ -320,6 +322,18 @@ pub fn sender_refused_line(sender: &str, reply: &Reply) -> String {
     ))
 }
 
+/// Said once per host that closes a session at an RSET: RFC 5321 has RSET reset a
+/// transaction at any time, but Exim counts each after a session's first as a
+/// non-mail command and closes at its limit, so the work goes on in new sessions.
+pub fn reset_limit_line(host: &str, resets: usize) -> String {
+    let plural = if resets == 1 { "" } else { "s" };
+    escape_controls(&format!(
+        "note: {host} closed the session at an RSET after {resets} other{plural} (Exim counts \
+         every RSET after a session's first toward smtp_accept_max_nonmail, 10 by default); \
+         its sessions now end before that many, and the rest goes on in new ones"
+    ))
+}
+
 /// "rejected: 6 addresses: 2 deliverable, ... in 12 ms".
 pub fn summary_line(tally: &Tally, elapsed: Option<Duration>, palette: Palette) -> String {
     let word = match tally.exit_code() {
@@ -479,6 +493,7 @@ pub fn write_all(
             Output::Failed(_)
                 | Output::Sender { .. }
                 | Output::SenderRefused { .. }
+                | Output::ResetLimit { .. }
                 | Output::Event { .. }
         ) {
             rows.flush();
@@ -534,6 +549,13 @@ pub fn write_all(
                         let _ = writeln!(std::io::stderr(), "{line}");
                     });
                 }
+                continue;
+            }
+            Output::ResetLimit { host, resets } => {
+                let line = reset_limit_line(&host, resets);
+                bar.suspend(|| {
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                });
                 continue;
             }
             Output::Event { tag, event } => {

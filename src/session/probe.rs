@@ -5,7 +5,7 @@
 
 use super::Session;
 use super::transaction::is_closing;
-use crate::outcome::{Failure, Phase};
+use crate::outcome::{Failure, FailureKind, Phase};
 use crate::smtp::{Command, Reply};
 
 /// A reply of a batch, as it arrives.
@@ -25,6 +25,10 @@ pub struct BatchEnd {
     pub sent: usize,
     /// Why the replies stopped early, if they did for any reason but a 421.
     pub failure: Option<Failure>,
+    /// The server refused RSET (421, or Exim's 554) and closed: some servers allow only
+    /// so many RSETs in a session (Exim counts each after a session's first as a
+    /// non-mail command and closes after `smtp_accept_max_nonmail`, 10 by default).
+    pub reset_refused: bool,
 }
 
 impl Session<'_> {
@@ -76,8 +80,24 @@ impl Session<'_> {
             }
             let reply = self.read_reply(Phase::Mail, command).await?;
             if is_closing(&reply) {
+                end.reset_refused = true;
                 answer(Answer::Mail(&reply));
                 return Ok(());
+            }
+            if !reply.is_positive() {
+                // Exim answers "554 Too many nonmail commands" and closes: the commands
+                // behind the RSET were never asked, so they use up no attempt.
+                end.reset_refused = true;
+                end.sent = 0;
+                return Err(Failure::new(
+                    Phase::Mail,
+                    FailureKind::Closed,
+                    format!(
+                        "the server refused RSET: {} {}",
+                        reply.code,
+                        reply.lines.join(" ")
+                    ),
+                ));
             }
         }
         if !pipelined {

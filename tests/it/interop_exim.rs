@@ -298,3 +298,47 @@ fn bench_counts_match_exims_log() {
     assert_eq!(received, 20, "{}", exim.mainlog());
     assert_clean(&exim);
 }
+
+/// Exim counts every RSET after a session's first as a non-mail command and, past
+/// `smtp_accept_max_nonmail` (10), answers `554 Too many nonmail commands` and closes.
+/// A long list needs more transactions than that: the first session runs into the
+/// limit once, smtpx says so, and every later session ends before it. The batch the
+/// 554 cut off is asked again without using up its attempt, so every verdict is right.
+#[test]
+fn verify_learns_exims_rset_limit_and_opens_new_sessions_before_it() {
+    let Some(exim) = Exim::start(EximOptions::new().users(&["u1500"])) else {
+        return;
+    };
+    let list: String = (0..3000).map(|i| format!("u{i}@example.test\n")).collect();
+    let out = Smtpx::new()
+        .args(&["verify", "--server", &exim.server_arg(), "--tls", "none"])
+        .args(&["--format", "csv"])
+        .stdin(list.as_bytes())
+        .run();
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3000, "{}", out.stderr);
+    let deliverable: Vec<&&str> = rows
+        .iter()
+        .filter(|r| r.contains(",deliverable,"))
+        .collect();
+    assert_eq!(deliverable.len(), 1, "{deliverable:?}");
+    assert!(
+        deliverable[0].contains("u1500@example.test"),
+        "{deliverable:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("note: 127.0.0.1 closed the session at an RSET after 11 others"),
+        "{}",
+        out.stderr
+    );
+    let log = exim.mainlog();
+    assert_eq!(log.matches("too many nonmail commands").count(), 1, "{log}");
+    assert_eq!(
+        log.matches("rejected RCPT").count(),
+        2999 + 1,
+        "each unknown once, and the probe"
+    );
+    assert_clean(&exim);
+}

@@ -60,31 +60,47 @@ struct Host {
     /// Jobs routed here and not finished: while another is coming, a session that is
     /// done with its domain waits for it instead of quitting.
     jobs: AtomicUsize,
-    idle: Mutex<Vec<(Session<'static>, Instant)>>,
+    idle: Mutex<Vec<Idle>>,
+    /// RSETs a session to this host may send, learnt when the host closed a session
+    /// at one (`usize::MAX` until then): later sessions end before reaching it.
+    resets: AtomicUsize,
+}
+
+/// A session kept open for the host's next domain, and the RSETs it has sent.
+struct Idle {
+    session: Session<'static>,
+    since: Instant,
+    resets: usize,
 }
 
 impl Host {
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(Session<'static>, Instant)>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// An open session to this host, fresh enough to carry another domain.
-    async fn take_idle(&self) -> Option<Session<'static>> {
+    async fn take_idle(&self) -> Option<(Session<'static>, usize)> {
         loop {
-            let (session, since) = self.idle().pop()?;
-            if since.elapsed() < IDLE_REUSE {
-                return Some(session);
+            let idle = self.idle().pop()?;
+            if idle.since.elapsed() < IDLE_REUSE {
+                return Some((idle.session, idle.resets));
             }
-            session.quit().await;
+            idle.session.quit().await;
         }
+    }
+
+    /// The host closed a session at its RSET after `resets` others: the first time,
+    /// true (the caller says so once).
+    fn learn_resets(&self, resets: usize) -> bool {
+        self.resets.fetch_min(resets, Ordering::AcqRel) == usize::MAX
     }
 
     /// A job is over: when none is left, the sessions kept for one are closed.
     async fn job_done(&self) {
         if self.jobs.fetch_sub(1, Ordering::AcqRel) == 1 {
             let idle = std::mem::take(&mut *self.idle());
-            for (session, _) in idle {
-                session.quit().await;
+            for idle in idle {
+                idle.session.quit().await;
             }
         }
     }
@@ -102,6 +118,7 @@ impl Shared {
                     sizer: Mutex::new(Sizer::default()),
                     jobs: AtomicUsize::new(0),
                     idle: Mutex::new(Vec::new()),
+                    resets: AtomicUsize::new(usize::MAX),
                 })
             })
             .clone()
@@ -251,8 +268,8 @@ pub(super) async fn verify_all(plan: Arc<Plan>, mut input: Input, tx: Sender) {
         .collect();
     for host in hosts {
         let idle = std::mem::take(&mut *host.idle());
-        for (session, _) in idle {
-            session.quit().await;
+        for idle in idle {
+            idle.session.quit().await;
         }
     }
 }
@@ -472,6 +489,17 @@ enum Pass {
     Again,
 }
 
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    /// Its work is done.
+    Done,
+    /// Lost or refused: the next connection waits [`BACKOFF`] first.
+    Lost,
+    /// Closed by smtpx before the host's RSET limit: the next one starts at once.
+    Rotated,
+}
+
 impl Job {
     /// The first pass over `ids`; what `--retry-temporary` asks again comes back.
     async fn run(self, ids: Vec<usize>) -> Option<Retry> {
@@ -517,11 +545,12 @@ impl Job {
         // Each connection decides an address or counts an attempt against one (two at
         // most each), so this bound is never the reason to stop in practice.
         let cap = 2 * work.remaining() + 2;
+        let mut ended = Ended::Done;
         for connection in 0..cap {
             if work.is_done() {
                 return deferred;
             }
-            let wait = if connection > 0 {
+            let wait = if connection > 0 && ended == Ended::Lost {
                 BACKOFF
             } else {
                 Duration::ZERO
@@ -537,7 +566,7 @@ impl Job {
                 // Not for the first: even a zero sleep waits for the next 1 ms tick.
                 sleep(wait).await;
             }
-            self.connection(work, pass, &mut deferred).await;
+            ended = self.connection(work, pass, &mut deferred).await;
         }
         let d = work.settle_all(Verdict::Unreachable, None, "too many lost connections");
         self.emit(d, None, pass, &mut deferred);
@@ -545,14 +574,16 @@ impl Job {
     }
 
     /// One connection: open it within the slots, then converse or settle.
-    async fn connection(&self, work: &mut Work, pass: Pass, deferred: &mut Vec<usize>) {
+    async fn connection(&self, work: &mut Work, pass: Pass, deferred: &mut Vec<usize>) -> Ended {
         // Host first: a task waiting for a busy host holds no session slot meanwhile.
         let _host = self.host.slots.acquire().await;
         let _session = self.shared.sessions.acquire().await;
-        if let Some(mut session) = self.host.take_idle().await {
+        if let Some((mut session, resets)) = self.host.take_idle().await {
             // The host's session, done with its last domain: RSET starts this one.
             session.ctx = self.context();
-            return self.converse(session, work, pass, deferred, true).await;
+            return self
+                .converse(session, work, pass, deferred, Some(resets))
+                .await;
         }
         let plan = OpenPlan {
             hops: self.hops.clone(),
@@ -561,7 +592,7 @@ impl Job {
         };
         let decided = match open(self.context(), &plan).await {
             Opened::Ready(session) => {
-                return self.converse(session, work, pass, deferred, false).await;
+                return self.converse(session, work, pass, deferred, None).await;
             }
             Opened::Refused(session, phase, reply) => {
                 session.quit().await;
@@ -592,17 +623,23 @@ impl Job {
         };
         self.emit(decided, None, pass, deferred);
         self.shared.checkpoint();
+        Ended::Lost
     }
 
-    /// Batches on an open session until the work is done or the connection is lost.
+    /// Batches on an open session until the work is done, the connection is lost, or
+    /// the session has sent as many RSETs as the host allows. `resets` counts those a
+    /// session kept from an earlier domain has sent (None: a new session, whose first
+    /// transaction needs no RSET).
     async fn converse(
         &self,
         mut session: Session<'static>,
         work: &mut Work,
         pass: Pass,
         deferred: &mut Vec<usize>,
-        mut reset: bool,
-    ) {
+        resets: Option<usize>,
+    ) -> Ended {
+        let mut reset = resets.is_some();
+        let mut resets = resets.unwrap_or(0);
         // A pipelined group's replies may come in several writes, each waiting for the
         // ACK of the one before: a delayed ACK would stall every batch.
         session.set_quick_ack(true);
@@ -613,7 +650,8 @@ impl Job {
             .iter()
             .find(|h| h.addr == peer)
             .map_or_else(|| peer.to_string(), |h| h.host.clone());
-        let host = Some(host.as_str());
+        let host_name = host;
+        let host = Some(host_name.as_str());
         let entries = &self.list.entries;
         let address = |id: usize| entries[id].parsed.as_ref().ok();
         // RFC 6531 §3.4: a non-ASCII local part may only go to a server offering SMTPUTF8.
@@ -655,6 +693,11 @@ impl Job {
                 (false, _) => MAX_BATCH,
             };
             work.prefer(size);
+            if reset && resets >= self.host.resets.load(Ordering::Acquire) {
+                // Another RSET would end the session: a new one goes on with the work.
+                session.quit().await;
+                return Ended::Rotated;
+            }
             let Some(mut round) = work.begin() else {
                 break;
             };
@@ -695,6 +738,16 @@ impl Job {
             let end = session
                 .rcpt_batch(reset, &mail, &rcpts, pipelined, answer)
                 .await;
+            if end.reset_refused {
+                if self.host.learn_resets(resets) {
+                    self.shared.send(Output::ResetLimit {
+                        host: host_name.clone(),
+                        resets,
+                    });
+                }
+            } else if reset {
+                resets += 1;
+            }
             reset = true;
             let lost = end.failure.is_some() || round.is_closing();
             if pipelined && !lost && self.shared.plan.batch.is_none() {
@@ -707,15 +760,20 @@ impl Job {
             if lost {
                 // The server is gone (RFC 5321 §3.8), or the connection is broken.
                 session.abort().await;
-                return;
+                return Ended::Lost;
             }
         }
         if self.host.jobs.load(Ordering::Acquire) > 1 {
             // Another domain of this host is on its way: it goes on this session.
-            self.host.idle().push((session, Instant::now()));
+            self.host.idle().push(Idle {
+                session,
+                since: Instant::now(),
+                resets,
+            });
         } else {
             session.quit().await;
         }
+        Ended::Done
     }
 
     /// MAIL FROM was refused, so the addresses were never asked: their verdicts say
