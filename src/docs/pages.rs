@@ -434,9 +434,10 @@ pub const PAGES: &[Page] = &[
              domain routed to it, one after another: MAIL FROM, then the RCPTs (at most 100 \
              a transaction, pipelined when offered, in batches sized per host from its reply \
              times unless --batch fixes them), RSET between transactions and between \
-             domains. A host that refuses an RSET and closes (Exim's 554 Too many nonmail \
-             commands) has its limit learnt: later sessions end one RSET short of it and a \
-             new session goes on, with a note on stderr. MX answers are cached for their TTL, once for the whole run. The first \
+             domains. A host that closes a session mid-work (Exim's 554 Too many nonmail \
+             commands at an RSET, Postfix's 421 too many errors after 20 refused \
+             recipients) has its limits learnt: later sessions end before them and a new \
+             session goes on, with a note on stderr. MX answers are cached for their TTL, once for the whole run. The first \
              RCPT of a domain is a random local part: a server that accepts it accepts \
              anything, and no address of that domain is called deliverable.",
             "Each MX host is held to the recipient domain's TLS policy as smtpx-send(1) \

@@ -65,8 +65,14 @@ pub enum Output {
     Sender { sender: String, why: &'static str },
     /// A server refused the sender at MAIL FROM.
     SenderRefused { sender: String, reply: Reply },
-    /// A host closed a session at an RSET after `resets` others (once per host).
-    ResetLimit { host: String, resets: usize },
+    /// A host closed a session mid-work, which had used this much: later sessions end
+    /// before it (said when the limits learnt change).
+    SessionLimit {
+        host: String,
+        why: String,
+        resets: usize,
+        refusals: usize,
+    },
     /// A session event (`-v`), tagged with the domain it belongs to.
     Event { tag: Arc<str>, event: Timed },
     /// The end: print the counts.
@@ -322,15 +328,18 @@ pub fn sender_refused_line(sender: &str, reply: &Reply) -> String {
     ))
 }
 
-/// Said once per host that closes a session at an RSET: RFC 5321 has RSET reset a
-/// transaction at any time, but Exim counts each after a session's first as a
-/// non-mail command and closes at its limit, so the work goes on in new sessions.
-pub fn reset_limit_line(host: &str, resets: usize) -> String {
-    let plural = if resets == 1 { "" } else { "s" };
+/// Said when a host closes a session mid-work: RFC 5321 lets a client RSET and ask
+/// again for as long as it likes, but Exim counts RSETs and Postfix refused recipients
+/// toward limits that close the session, so later sessions end before them.
+pub fn session_limit_line(host: &str, why: &str, resets: usize, refusals: usize) -> String {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
     escape_controls(&format!(
-        "note: {host} closed the session at an RSET after {resets} other{plural} (Exim counts \
-         every RSET after a session's first toward smtp_accept_max_nonmail, 10 by default); \
-         its sessions now end before that many, and the rest goes on in new ones"
+        "note: {host} closed the session ({why}) after {resets} RSET{} and {refusals} refused \
+         recipient{}; its sessions now end before either count, and new ones go on with the \
+         rest (Exim counts RSETs toward smtp_accept_max_nonmail, Postfix refused recipients \
+         toward smtpd_hard_error_limit)",
+        s(resets),
+        s(refusals)
     ))
 }
 
@@ -493,7 +502,7 @@ pub fn write_all(
             Output::Failed(_)
                 | Output::Sender { .. }
                 | Output::SenderRefused { .. }
-                | Output::ResetLimit { .. }
+                | Output::SessionLimit { .. }
                 | Output::Event { .. }
         ) {
             rows.flush();
@@ -551,8 +560,13 @@ pub fn write_all(
                 }
                 continue;
             }
-            Output::ResetLimit { host, resets } => {
-                let line = reset_limit_line(&host, resets);
+            Output::SessionLimit {
+                host,
+                why,
+                resets,
+                refusals,
+            } => {
+                let line = session_limit_line(&host, &why, resets, refusals);
                 bar.suspend(|| {
                     let _ = writeln!(std::io::stderr(), "{line}");
                 });

@@ -1,10 +1,12 @@
 //! `smtpx verify`'s decisions, free of I/O: reading address lists, what a RCPT reply
 //! says about an address, the catch-all probe, batching, retries and pacing, which
-//! share of a list a `--shard` takes, and the lines of the `--resume` state.
+//! share of a list a `--shard` takes, the lines of the `--resume` state, and how much a
+//! session may ask of a host that caps sessions.
 //! Everything here is table-tested without sockets; `session::probe` does the talking.
 
 pub mod batch;
 pub mod input;
+pub mod limit;
 pub mod shard;
 pub mod state;
 pub mod verdict;
@@ -12,6 +14,7 @@ pub mod work;
 
 pub use batch::Sizer;
 pub use input::{Entry, Lines};
+pub use limit::{SessionLimit, SessionUse};
 pub use shard::Shard;
 pub use verdict::{CatchAll, Reading, Record, Verdict};
 pub use work::{Batch, Decided, Loss, MAX_BATCH, Pace, Work};

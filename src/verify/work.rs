@@ -91,6 +91,11 @@ impl Round {
     pub fn is_closing(&self) -> bool {
         self.closing.is_some()
     }
+
+    /// The 421 that ended the round, if one did.
+    pub fn closing_reply(&self) -> Option<&Reply> {
+        self.closing.as_ref()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

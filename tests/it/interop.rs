@@ -345,3 +345,48 @@ fn postfix_refuses_an_unknown_user_at_rcpt() {
     assert_eq!(out.code, 7, "{out}");
     assert!(out.stdout.contains("550 5.1.1"), "{out}");
 }
+
+/// A stock Postfix counts every refused recipient as an error: past 10 it waits a
+/// second before each reply (smtpd_soft_error_limit, smtpd_error_sleep_time), at 20 it
+/// answers `421 4.7.0 Error: too many errors` and closes (smtpd_hard_error_limit).
+/// verify runs into that once, says so, and then ends each session before 20 refusals,
+/// so every address gets its true verdict: none is cut off twice and left `temporary`.
+/// The tarpit's waits are sat out, not worked around.
+#[test]
+fn verify_against_a_stock_postfix_learns_its_error_limit() {
+    let Some(postfix) = PostfixInstance::start(PostfixOptions::new().users(&["u25"])) else {
+        return;
+    };
+    let list: String = (0..45).map(|i| format!("u{i}@example.test\n")).collect();
+    let out = Smtpx::new()
+        .args(&["verify", "--server", &postfix.server_arg(), "--tls", "none"])
+        .args(&["--from", "me@example.org", "--format", "csv"])
+        .stdin(list.as_bytes())
+        .run();
+    assert_eq!(out.code, 7, "{out}");
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 45, "{out}");
+    let verdict = |address: &str| {
+        rows.iter()
+            .find(|r| r.contains(&format!(",{address},")))
+            .and_then(|r| r.split(',').nth(2))
+            .unwrap_or_else(|| panic!("no row for {address}: {out}"))
+            .to_owned()
+    };
+    assert_eq!(verdict("u25@example.test"), "deliverable");
+    for i in (0..45).filter(|&i| i != 25) {
+        assert_eq!(
+            verdict(&format!("u{i}@example.test")),
+            "undeliverable",
+            "{out}"
+        );
+    }
+    assert!(
+        out.stderr
+            .contains("Error: too many errors) after 0 RSETs and 20 refused recipients;"),
+        "{}",
+        out.stderr
+    );
+    let log = postfix.maillog_after_sessions(3);
+    assert_eq!(log.matches("too many errors").count(), 1, "{log}");
+}

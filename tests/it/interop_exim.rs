@@ -329,7 +329,7 @@ fn verify_learns_exims_rset_limit_and_opens_new_sessions_before_it() {
     );
     assert!(
         out.stderr
-            .contains("note: 127.0.0.1 closed the session at an RSET after 11 others"),
+            .contains("(the server refused RSET: 554 Too many nonmail commands) after 11 RSETs"),
         "{}",
         out.stderr
     );

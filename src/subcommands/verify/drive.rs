@@ -26,7 +26,9 @@ use crate::session::{EventSink, Session, SessionContext, Timed};
 use crate::smtp::{Address, Command, Param, Reply, ReplyClass};
 use crate::subcommands::tls_policy::{host_policies_given, sts_answer};
 use crate::verify::verdict::probe_local_part;
-use crate::verify::{CatchAll, Decided, Loss, MAX_BATCH, Pace, Sizer, Verdict, Work};
+use crate::verify::{
+    CatchAll, Decided, Loss, MAX_BATCH, Pace, SessionLimit, SessionUse, Sizer, Verdict, Work,
+};
 
 /// Wait before a fresh connection after a 421 or a lost one: long enough not to hammer
 /// a server that is shedding load, short enough not to stall the run.
@@ -61,16 +63,15 @@ struct Host {
     /// done with its domain waits for it instead of quitting.
     jobs: AtomicUsize,
     idle: Mutex<Vec<Idle>>,
-    /// RSETs a session to this host may send, learnt when the host closed a session
-    /// at one (`usize::MAX` until then): later sessions end before reaching it.
-    resets: AtomicUsize,
+    /// What a session may ask before this host closes it, learnt when it closes one.
+    limit: Mutex<SessionLimit>,
 }
 
-/// A session kept open for the host's next domain, and the RSETs it has sent.
+/// A session kept open for the host's next domain, and what it has used.
 struct Idle {
     session: Session<'static>,
     since: Instant,
-    resets: usize,
+    used: SessionUse,
 }
 
 impl Host {
@@ -79,20 +80,18 @@ impl Host {
     }
 
     /// An open session to this host, fresh enough to carry another domain.
-    async fn take_idle(&self) -> Option<(Session<'static>, usize)> {
+    async fn take_idle(&self) -> Option<(Session<'static>, SessionUse)> {
         loop {
             let idle = self.idle().pop()?;
             if idle.since.elapsed() < IDLE_REUSE {
-                return Some((idle.session, idle.resets));
+                return Some((idle.session, idle.used));
             }
             idle.session.quit().await;
         }
     }
 
-    /// The host closed a session at its RSET after `resets` others: the first time,
-    /// true (the caller says so once).
-    fn learn_resets(&self, resets: usize) -> bool {
-        self.resets.fetch_min(resets, Ordering::AcqRel) == usize::MAX
+    fn limit(&self) -> std::sync::MutexGuard<'_, SessionLimit> {
+        self.limit.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A job is over: when none is left, the sessions kept for one are closed.
@@ -118,7 +117,7 @@ impl Shared {
                     sizer: Mutex::new(Sizer::default()),
                     jobs: AtomicUsize::new(0),
                     idle: Mutex::new(Vec::new()),
-                    resets: AtomicUsize::new(usize::MAX),
+                    limit: Mutex::new(SessionLimit::default()),
                 })
             })
             .clone()
@@ -578,11 +577,11 @@ impl Job {
         // Host first: a task waiting for a busy host holds no session slot meanwhile.
         let _host = self.host.slots.acquire().await;
         let _session = self.shared.sessions.acquire().await;
-        if let Some((mut session, resets)) = self.host.take_idle().await {
+        if let Some((mut session, used)) = self.host.take_idle().await {
             // The host's session, done with its last domain: RSET starts this one.
             session.ctx = self.context();
             return self
-                .converse(session, work, pass, deferred, Some(resets))
+                .converse(session, work, pass, deferred, Some(used))
                 .await;
         }
         let plan = OpenPlan {
@@ -627,19 +626,19 @@ impl Job {
     }
 
     /// Batches on an open session until the work is done, the connection is lost, or
-    /// the session has sent as many RSETs as the host allows. `resets` counts those a
-    /// session kept from an earlier domain has sent (None: a new session, whose first
-    /// transaction needs no RSET).
+    /// the session has used what the host allows one (see [`SessionLimit`]). `used` is
+    /// what a session kept from an earlier domain has used (None: a new session, whose
+    /// first transaction needs no RSET).
     async fn converse(
         &self,
         mut session: Session<'static>,
         work: &mut Work,
         pass: Pass,
         deferred: &mut Vec<usize>,
-        resets: Option<usize>,
+        used: Option<SessionUse>,
     ) -> Ended {
-        let mut reset = resets.is_some();
-        let mut resets = resets.unwrap_or(0);
+        let mut reset = used.is_some();
+        let mut used = used.unwrap_or_default();
         // A pipelined group's replies may come in several writes, each waiting for the
         // ACK of the one before: a delayed ACK would stall every batch.
         session.set_quick_ack(true);
@@ -692,15 +691,17 @@ impl Job {
                 (true, None) => sizer().size(),
                 (false, _) => MAX_BATCH,
             };
-            work.prefer(size);
-            if reset && resets >= self.host.resets.load(Ordering::Acquire) {
-                // Another RSET would end the session: a new one goes on with the work.
+            let allowance = self.host.limit().allowance(&used, reset);
+            if allowance == 0 && !work.is_done() {
+                // The host would close the session: a new one goes on with the work.
                 session.quit().await;
                 return Ended::Rotated;
             }
+            work.prefer(size.min(allowance));
             let Some(mut round) = work.begin() else {
                 break;
             };
+            used.transactions += 1;
             let batch = round.batch();
             let mut rcpts = Vec::with_capacity(batch.len());
             if let (true, Ok(to)) = (batch.probe, &probe) {
@@ -721,7 +722,14 @@ impl Job {
                 sleep(wait).await;
             }
             // Each verdict goes out the moment its reply is read.
+            let mut refused = 0;
             let answer = |a: Answer<'_>| {
+                if let Answer::Rcpt(reply) = a
+                    && !reply.is_positive()
+                    && reply.code.value() != 421
+                {
+                    refused += 1;
+                }
                 let d = match a {
                     Answer::Mail(reply) => {
                         let mut d = work.mail_reply(&mut round, reply);
@@ -738,19 +746,29 @@ impl Job {
             let end = session
                 .rcpt_batch(reset, &mail, &rcpts, pipelined, answer)
                 .await;
-            if end.reset_refused {
-                if self.host.learn_resets(resets) {
-                    self.shared.send(Output::ResetLimit {
-                        host: host_name.clone(),
-                        resets,
-                    });
-                }
-            } else if reset {
-                resets += 1;
+            used.refusals += refused;
+            if reset && !end.reset_refused {
+                used.resets += 1;
             }
             reset = true;
+            if end.reset_refused || round.is_closing() {
+                let why = match (round.closing_reply(), &end.failure) {
+                    (Some(r), _) => format!("{} {}", r.code, r.lines.join(" ")),
+                    (None, Some(f)) => f.message.clone(),
+                    (None, None) => "it closed".to_owned(),
+                };
+                let learnt = self.host.limit().learn(&used, end.reset_refused);
+                if learnt {
+                    self.shared.send(Output::SessionLimit {
+                        host: host_name.clone(),
+                        why,
+                        resets: used.resets,
+                        refusals: used.refusals,
+                    });
+                }
+            }
             let lost = end.failure.is_some() || round.is_closing();
-            if pipelined && !lost && self.shared.plan.batch.is_none() {
+            if pipelined && !lost && self.shared.plan.batch.is_none() && size <= allowance {
                 sizer().observe(size, rcpts.len(), sent_at.elapsed());
             }
             let loss = end.failure.map(|f| Loss::Dropped(f.message));
@@ -768,7 +786,7 @@ impl Job {
             self.host.idle().push(Idle {
                 session,
                 since: Instant::now(),
-                resets,
+                used,
             });
         } else {
             session.quit().await;
