@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::support::certs::{CertKind, TestPki};
 use crate::support::run::{HANG_GUARD, Out, Smtpx};
 use crate::support::scripted::{
-    ScriptedServer, Step, ehlo_reply, expect, greeting_ehlo, happy_send, send,
+    ScriptedServer, ServerOptions, Step, ehlo_reply, expect, greeting_ehlo, happy_send, send,
 };
 
 /// `smtpx session -s SERVER --no-timing --timeout 30s ARGS` with `stdin` typed.
@@ -141,6 +141,33 @@ fn negative_replies_are_explained() {
             "*  550: mailbox unavailable or action refused (no such user, or policy); 5.1.1: bad destination mailbox address",
         ],
     );
+}
+
+/// A typed QUIT is followed by a FIN on plain TCP, so a server that answers QUIT only
+/// once the client has closed (Exim before 4.99) answers at once; the server gives up
+/// after 5 s, which the record would show.
+#[test]
+fn a_typed_quit_is_followed_by_a_fin() {
+    let mut script = greeting_ehlo(&[]);
+    script.extend([
+        expect("QUIT"),
+        Step::ReadUntilClose,
+        send("221 exim.example.test closing connection\r\n"),
+        Step::Close,
+    ]);
+    let opts = ServerOptions {
+        read_timeout: Duration::from_secs(5),
+        ..ServerOptions::default()
+    };
+    let server = ScriptedServer::start_with(opts, vec![script]);
+    let out = session(
+        &server.server_arg(),
+        &["--tls", "none"],
+        "EHLO c.test\nQUIT\n",
+    );
+    server.finish().assert_clean();
+    assert_eq!(out.code, 0, "{out}");
+    assert_has(&out, &["<- 221 exim.example.test closing connection"]);
 }
 
 #[test]

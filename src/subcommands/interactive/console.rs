@@ -490,7 +490,13 @@ impl<'a, 'k> Console<'a, 'k> {
         self.phase = phase;
         let timeout = self.session.ctx.timeouts.for_phase(phase);
         match self.session.write_raw(&bytes, phase, timeout).await {
-            Ok(()) => Step::Go,
+            Ok(()) => {
+                // Nothing follows a QUIT; on plain TCP the FIN gets Exim's 221 at once.
+                if lines.last().is_some_and(|l| l.kind == LineKind::Quit) {
+                    self.session.end_writes_after_quit().await;
+                }
+                Step::Go
+            }
             Err(f) => Step::Stop(f),
         }
     }
