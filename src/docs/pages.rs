@@ -335,6 +335,10 @@ pub const PAGES: &[Page] = &[
              251 verified, 252 cannot verify but will accept (never called valid), 550, 551 \
              and 553 unknown, 500 and 502 disabled, 4xx temporary. Without --server each \
              argument must be an address, and its domain's MX hosts are asked.",
+            "One session asks everything, unless the server closes it (Exim closes past \
+             smtp_accept_max_nonmail, 10, with 554 Too many nonmail commands): then the \
+             rest is asked in new sessions of no more commands than the closed one \
+             answered, with a note, and the parting reply counts for no argument.",
         ],
         sections: &[
             ("TIMEOUTS", TIMEOUTS),

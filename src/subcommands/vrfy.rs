@@ -1,17 +1,18 @@
-//! `smtpx vrfy` (and, through [`run_queries`], `smtpx expn`): one session, one VRFY or
-//! EXPN per argument, each answer labelled with its RFC 5321 §3.5 meaning.
+//! `smtpx vrfy` (and, through [`run_queries`], `smtpx expn`): one session (more when the
+//! server caps one), one VRFY or EXPN per argument, each answer labelled with its RFC
+//! 5321 §3.5 meaning.
 
 use super::plan;
 use crate::cli::{AuthArgs, KeepArgs, OutputArgs, ServerArgs, TlsArgs, VrfyArgs};
 use crate::dns::Dns;
 use crate::message::Mailbox;
 use crate::net::target::Target;
-use crate::outcome::{ExitCode, Failure, Phase};
+use crate::outcome::{ExitCode, Failure, FailureKind, Phase};
 use crate::render::outcome::worst_exit;
 use crate::render::vrfy::{self as view, Asked};
 use crate::render::{Status, Summary};
-use crate::session::SessionContext;
 use crate::session::open::{OpenPlan, Opened, open};
+use crate::session::{Event, SessionContext};
 use crate::smtp::vrfy::{Decision, Meaning, Query, check_argument};
 use crate::smtp::{Command, Domain, Reply};
 
@@ -221,13 +222,71 @@ fn not_asked(ids: &[usize], f: &Failure) -> Vec<Fate> {
         .collect()
 }
 
-/// One session: open, one command per item, QUIT.
+/// Sessions until every item is asked: one command per item, QUIT. Servers cap the
+/// commands of one session although RFC 5321 sets no such limit: Exim counts VRFY and
+/// EXPN toward smtp_accept_max_nonmail (10) and then answers `554 Too many nonmail
+/// commands` and closes; Postfix closes with 421 after 20 refusals. When a server
+/// closes a session that had answered something, the rest is asked in new sessions of
+/// no more commands than that one answered, and a note says so.
 async fn ask_session<'a>(
-    ctx: SessionContext<'a>,
+    mut ctx: SessionContext<'a>,
     plan: &QueryPlan,
     open_plan: &OpenPlan,
     ids: &[usize],
 ) -> (SessionContext<'a>, Vec<Fate>) {
+    let mut fates = Vec::with_capacity(ids.len());
+    let mut budget: Option<usize> = None;
+    loop {
+        let rest = &ids[fates.len()..];
+        let (c, part, end) = ask_once(ctx, plan, open_plan, rest, budget).await;
+        ctx = c;
+        let answered = part.len();
+        fates.extend(part);
+        match end {
+            Ended::Done => return (ctx, fates),
+            Ended::Budget => {}
+            Ended::Closed(f) => {
+                if answered == 0 {
+                    fates.extend(not_asked(&ids[fates.len()..], &f));
+                    return (ctx, fates);
+                }
+                if budget.is_none() {
+                    budget = Some(answered);
+                    let s = if answered == 1 { "" } else { "s" };
+                    ctx.emit(Event::Note {
+                        message: format!(
+                            "the server closed the session after answering {answered} command{s} \
+                             (Exim counts VRFY and EXPN toward smtp_accept_max_nonmail, 10 by \
+                             default); the rest is asked in new sessions of at most {answered}"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// How one session of [`ask_once`] ended.
+enum Ended {
+    /// Every item it was given is answered.
+    Done,
+    /// It asked as many as the budget allows; more are left.
+    Budget,
+    /// The server closed it; the items from the first unanswered one on are left.
+    Closed(Failure),
+}
+
+/// One session: open, one command per item (at most `budget`), QUIT. A reply the
+/// server closes the session after (a 421, or Exim's 554 to the command past its
+/// limit) is not taken as the item's answer when others came before it: the item is
+/// asked again in the next session.
+async fn ask_once<'a>(
+    ctx: SessionContext<'a>,
+    plan: &QueryPlan,
+    open_plan: &OpenPlan,
+    ids: &[usize],
+    budget: Option<usize>,
+) -> (SessionContext<'a>, Vec<Fate>, Ended) {
     let refused = |reason: String, exit| {
         ids.iter()
             .map(|_| Fate::NotAsked {
@@ -240,38 +299,60 @@ async fn ask_session<'a>(
         Opened::Ready(s) => s,
         Opened::Refused(s, phase, reply) => {
             let why = format!("at {phase}: {} {}", reply.code, reply.lines.join(" "));
-            return (s.quit().await, refused(why, ExitCode::for_reply(&reply)));
+            let fates = refused(why, ExitCode::for_reply(&reply));
+            return (s.quit().await, fates, Ended::Done);
         }
-        Opened::Declined(s, f) => return (s.quit().await, not_asked(ids, &f)),
-        Opened::Failed(c, f) => return (c, not_asked(ids, &f)),
+        Opened::Declined(s, f) => return (s.quit().await, not_asked(ids, &f), Ended::Done),
+        Opened::Failed(c, f) => return (c, not_asked(ids, &f), Ended::Done),
         Opened::Stopped(s, phase) => {
-            return (
-                s.quit().await,
-                refused(format!("stopped after {phase}"), ExitCode::Other),
-            );
+            let fates = refused(format!("stopped after {phase}"), ExitCode::Other);
+            return (s.quit().await, fates, Ended::Done);
         }
     };
     let phase = match plan.query {
         Query::Vrfy => Phase::Vrfy,
         Query::Expn => Phase::Expn,
     };
-    let mut fates = Vec::with_capacity(ids.len());
-    for &i in ids {
+    let take = budget.unwrap_or(usize::MAX).min(ids.len());
+    let mut fates = Vec::with_capacity(take);
+    for &i in &ids[..take] {
         let item = plan.items[i].clone();
         let cmd = match plan.query {
             Query::Vrfy => Command::Vrfy(item),
             Query::Expn => Command::Expn(item),
         };
         match session.command(&cmd, phase).await {
+            Ok(reply) if reply.code.value() == 421 => {
+                let f = Failure::new(
+                    phase,
+                    FailureKind::Closed,
+                    format!("{} {}", reply.code, reply.lines.join(" ")),
+                );
+                return (session.abort().await, fates, Ended::Closed(f));
+            }
             Ok(reply) => fates.push(Fate::Answered(reply)),
+            Err(f) if f.kind == FailureKind::Closed => {
+                // The last reply was the server's parting word, not an answer.
+                if fates.len() >= 2
+                    && matches!(fates.last(), Some(Fate::Answered(r)) if !r.is_positive())
+                {
+                    fates.pop();
+                }
+                return (session.abort().await, fates, Ended::Closed(f));
+            }
             Err(f) => {
                 let rest = &ids[fates.len()..];
                 fates.extend(not_asked(rest, &f));
-                return (session.abort().await, fates);
+                return (session.abort().await, fates, Ended::Done);
             }
         }
     }
-    (session.quit().await, fates)
+    let end = if take < ids.len() {
+        Ended::Budget
+    } else {
+        Ended::Done
+    };
+    (session.quit().await, fates, end)
 }
 
 #[cfg(test)]

@@ -342,3 +342,37 @@ fn verify_learns_exims_rset_limit_and_opens_new_sessions_before_it() {
     );
     assert_clean(&exim);
 }
+
+/// Exim counts VRFY toward smtp_accept_max_nonmail (10): past it, `554 Too many
+/// nonmail commands` and a close. That 554 is not taken as an answer; the rest is
+/// asked in new sessions of ten, so Exim drops smtpx once, not once per ten names.
+#[test]
+fn vrfy_of_many_names_goes_on_in_new_sessions_after_exims_limit() {
+    let Some(exim) = Exim::start(EximOptions::new().users(&["you"])) else {
+        return;
+    };
+    let names: Vec<String> = (1..=25).map(|i| format!("n{i}@example.test")).collect();
+    let mut args = vec!["vrfy", "--server", "", "--tls", "none", "you@example.test"];
+    let server = exim.server_arg();
+    args[2] = &server;
+    args.extend(names.iter().map(String::as_str));
+    let out = Smtpx::new().args(&args).args(&["--json"]).run();
+    assert_eq!(out.code, 7, "{out}");
+    let result = out.result();
+    assert_eq!(result["counts"]["verified"], 1, "{result}");
+    assert_eq!(result["counts"]["refused"], 25, "{result}");
+    // Every name has its own answer; none is the 554.
+    let answers: Vec<Value> = out
+        .json()
+        .into_iter()
+        .filter(|v| v["type"] == "vrfy")
+        .collect();
+    assert_eq!(answers.len(), 26, "{out}");
+    for answer in &answers[1..] {
+        assert_eq!(answer["reply"]["code"], 550, "{answer}");
+    }
+    assert!(out.stdout.contains("new sessions of at most 10"), "{out}");
+    let log = exim.mainlog();
+    assert_eq!(log.matches("too many nonmail commands").count(), 1, "{log}");
+    assert_clean(&exim);
+}

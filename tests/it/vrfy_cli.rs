@@ -155,7 +155,7 @@ fn every_code_has_its_meaning_and_exit_code() {
 }
 
 #[test]
-fn one_session_for_every_argument_and_the_rest_after_a_lost_connection() {
+fn one_session_for_every_argument_and_new_ones_after_a_server_closes_one() {
     let server = ScriptedServer::start(script(&[
         ("VRFY a", "250 <a@mx.test>\r\n"),
         ("VRFY b", "250 <b@mx.test>\r\n"),
@@ -166,25 +166,51 @@ fn one_session_for_every_argument_and_the_rest_after_a_lost_connection() {
     assert_eq!(record.connections, 1);
     assert_eq!(out.code, 0, "{}", out.stdout);
 
+    // The server closes after answering one: the rest goes in new sessions of one.
+    let server = ScriptedServer::start_many(vec![
+        vec![
+            send("220 mx.test ESMTP\r\n"),
+            expect("EHLO"),
+            Step::Send(ehlo_reply("mx.test", &[])),
+            expect("VRFY a"),
+            send("550 5.1.1 no\r\n"),
+            expect("VRFY b"),
+            Step::Close,
+        ],
+        script(&[("VRFY b", "250 <b@mx.test>\r\n")]),
+        script(&[("VRFY c", "252 2.1.5 cannot VRFY\r\n")]),
+    ]);
+    let out = query("vrfy", &server.server_arg(), &["a", "b", "c"], &[]);
+    let record = server.finish();
+    record.assert_clean();
+    assert_eq!(record.connections, 3);
+    assert_eq!(out.code, 7, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("the server closed the session after answering 1 command"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("b  250"), "{}", out.stdout);
+    assert!(out.stdout.contains("c  252"), "{}", out.stdout);
+
+    // A session that answers nothing leaves the rest not asked.
     let server = ScriptedServer::start(vec![
         send("220 mx.test ESMTP\r\n"),
         expect("EHLO"),
         Step::Send(ehlo_reply("mx.test", &[])),
         expect("VRFY a"),
-        send("550 5.1.1 no\r\n"),
-        expect("VRFY b"),
         Step::Close,
     ]);
-    let out = query("vrfy", &server.server_arg(), &["a", "b", "c"], &[]);
+    let out = query("vrfy", &server.server_arg(), &["a", "b"], &[]);
     server.finish();
-    // A 550 outranks the lost connection (8): something was refused for sure.
-    assert_eq!(out.code, 7, "{}", out.stdout);
+    assert_eq!(out.code, 8, "{}", out.stdout);
     assert!(
-        out.stdout.contains("b  -    not asked: at vrfy:"),
+        out.stdout.contains("a  -    not asked: at vrfy:"),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("c  -    not asked"), "{}", out.stdout);
+    assert!(out.stdout.contains("b  -    not asked"), "{}", out.stdout);
 }
 
 #[test]
