@@ -195,6 +195,15 @@ impl Exim {
 impl Drop for Exim {
     fn drop(&mut self) {
         drop(self.guard.take());
+        // Deliveries run in processes of their own after the 250: let them finish, or
+        // they recreate the directories being removed.
+        let input = self.dir.path().join("spool/input");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline
+            && fs::read_dir(&input).is_ok_and(|mut d| d.next().is_some())
+        {
+            thread::sleep(POLL);
+        }
         let pid = fs::read_to_string(self.dir.path().join("exim.pid"))
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok())
@@ -208,6 +217,13 @@ impl Drop for Exim {
             while process_alive(pid) && Instant::now() < deadline {
                 thread::sleep(POLL);
             }
+        }
+        // TempDir's own removal ignores errors: retry while stragglers close files.
+        for _ in 0..10 {
+            if fs::remove_dir_all(self.dir.path()).is_ok() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
         }
     }
 }
