@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use crate::support::certs::{CertKind, TestPki};
 use crate::support::peers::{Aiosmtpd, AiosmtpdOptions, SmtpSink};
-use crate::support::scripted::{ScriptedServer, ServerOptions, Step, expect, greeting_ehlo, send};
+use crate::support::scripted::{
+    ScriptedServer, Step, expect, fin_wait_options, greeting_ehlo, quit_reply_after_fin, send,
+};
 
 struct Out {
     code: i32,
@@ -578,15 +580,9 @@ fn quit_is_followed_by_a_fin_so_a_server_waiting_for_it_answers() {
         Step::ExpectData,
         expect("QUIT"),
         send("250 OK id=1xZypW-0000m6-2P\r\n"),
-        Step::ReadUntilClose,
-        send("221 exim.example.test closing connection\r\n"),
-        Step::Close,
     ]);
-    let opts = ServerOptions {
-        read_timeout: Duration::from_secs(5),
-        ..ServerOptions::default()
-    };
-    let server = ScriptedServer::start_with(opts, vec![script]);
+    script.extend(quit_reply_after_fin());
+    let server = ScriptedServer::start_with(fin_wait_options(), vec![script]);
     let out = bench(&server.server_arg(), &["-n", "1", "--json"], &[]);
     let record = server.finish();
     record.assert_clean();

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::support::run::{HANG_GUARD, Out, Smtpx};
 use crate::support::scripted::{
-    Record, ScriptedServer, ServerOptions, Step, drip, expect, greeting_ehlo, happy_send,
-    ipv6_loopback_available, send, send_bytes,
+    Record, ScriptedServer, ServerOptions, Step, drip, expect, fin_wait_options, greeting_ehlo,
+    happy_send, ipv6_loopback_available, quit_reply_after_fin, send, send_bytes,
 };
 
 // ---------------------------------------------------------------------------
@@ -1009,19 +1009,11 @@ fn assert_stopped(out: &Out, record: &Record, step: &str) {
 /// wait, so without the FIN the record has an error.
 #[test]
 fn quit_is_followed_by_a_fin_so_a_server_waiting_for_it_answers() {
-    let opts = ServerOptions {
-        read_timeout: Duration::from_secs(5),
-        ..ServerOptions::default()
-    };
     let mut steps = through_final_dot("250 OK id=1xZypW-0000m6-2P\r\n");
     steps.truncate(steps.len() - quit().len());
-    steps.extend([
-        expect("QUIT"),
-        Step::ReadUntilClose,
-        send("221 exim.example.test closing connection\r\n"),
-        Step::Close,
-    ]);
-    let server = ScriptedServer::start_with(opts, vec![steps]);
+    steps.push(expect("QUIT"));
+    steps.extend(quit_reply_after_fin());
+    let server = ScriptedServer::start_with(fin_wait_options(), vec![steps]);
     let (out, record) = run(server, &[]);
     record.assert_clean();
     assert_exit(&out, 0);

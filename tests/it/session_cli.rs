@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use crate::support::certs::{CertKind, TestPki};
 use crate::support::run::{HANG_GUARD, Out, Smtpx};
 use crate::support::scripted::{
-    ScriptedServer, ServerOptions, Step, ehlo_reply, expect, greeting_ehlo, happy_send, send,
+    ScriptedServer, Step, ehlo_reply, expect, fin_wait_options, greeting_ehlo, happy_send,
+    quit_reply_after_fin, send,
 };
 
 /// `smtpx session -s SERVER --no-timing --timeout 30s ARGS` with `stdin` typed.
@@ -149,17 +150,9 @@ fn negative_replies_are_explained() {
 #[test]
 fn a_typed_quit_is_followed_by_a_fin() {
     let mut script = greeting_ehlo(&[]);
-    script.extend([
-        expect("QUIT"),
-        Step::ReadUntilClose,
-        send("221 exim.example.test closing connection\r\n"),
-        Step::Close,
-    ]);
-    let opts = ServerOptions {
-        read_timeout: Duration::from_secs(5),
-        ..ServerOptions::default()
-    };
-    let server = ScriptedServer::start_with(opts, vec![script]);
+    script.push(expect("QUIT"));
+    script.extend(quit_reply_after_fin());
+    let server = ScriptedServer::start_with(fin_wait_options(), vec![script]);
     let out = session(
         &server.server_arg(),
         &["--tls", "none"],

@@ -495,7 +495,7 @@ enum Ended {
     Done,
     /// Lost or refused: the next connection waits [`BACKOFF`] first.
     Lost,
-    /// Closed by smtpx before the host's RSET limit: the next one starts at once.
+    /// Closed by smtpx before the host's session limit: the next one starts at once.
     Rotated,
 }
 
@@ -644,12 +644,11 @@ impl Job {
         session.set_quick_ack(true);
         let caps = session.capabilities.clone().unwrap_or_default();
         let peer = session.peer_addr();
-        let host = self
+        let host_name = self
             .hops
             .iter()
             .find(|h| h.addr == peer)
             .map_or_else(|| peer.to_string(), |h| h.host.clone());
-        let host_name = host;
         let host = Some(host_name.as_str());
         let entries = &self.list.entries;
         let address = |id: usize| entries[id].parsed.as_ref().ok();

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::peers::{
-    OrphanGuard, POLL, PORT_ATTEMPTS, START_TIMEOUT, account_ids, free_port, process_alive,
-    read_lossy, require, send_sigterm, shared_tempdir,
+    OrphanGuard, POLL, PORT_ATTEMPTS, START_TIMEOUT, account_ids, free_port, maildir_files,
+    process_alive, read_lossy, require, send_sigterm, shared_tempdir,
 };
 
 /// Where `.ci/install-peers` unpacks exim4-daemon-light.
@@ -185,8 +185,10 @@ impl Exim {
 
     /// The messages in one user's Maildir, without waiting.
     pub fn delivered_to(&self, user: &str) -> Vec<Vec<u8>> {
-        maildir_files(&self.dir.path().join("mail").join(user))
+        let mailbox = self.dir.path().join("mail").join(user);
+        maildir_files(&self.dir.path().join("mail"))
             .iter()
+            .filter(|p| p.starts_with(&mailbox))
             .filter_map(|p| fs::read(p).ok())
             .collect()
     }
@@ -244,31 +246,6 @@ fn wait_listening(root: &Path, addr: SocketAddr) -> bool {
         thread::sleep(POLL);
     }
     false
-}
-
-/// `new/` and `cur/` of every Maildir under `dir` (or of `dir` itself), oldest first.
-fn maildir_files(dir: &Path) -> Vec<PathBuf> {
-    let mut boxes = vec![dir.to_path_buf()];
-    if let Ok(entries) = fs::read_dir(dir) {
-        boxes.extend(entries.flatten().map(|e| e.path()));
-    }
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-    for mailbox in boxes {
-        for sub in ["new", "cur"] {
-            let Ok(entries) = fs::read_dir(mailbox.join(sub)) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                if let Ok(m) = e.metadata()
-                    && m.is_file()
-                {
-                    files.push((m.modified().unwrap_or(std::time::UNIX_EPOCH), e.path()));
-                }
-            }
-        }
-    }
-    files.sort();
-    files.into_iter().map(|(_, p)| p).collect()
 }
 
 fn exim_conf(

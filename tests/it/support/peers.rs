@@ -1475,30 +1475,36 @@ impl PostfixInstance {
         self.wait_delivered(usize::MAX, Duration::ZERO)
     }
 
-    /// Maildir files in `mail/*/new` and `mail/*/cur`. virtual(8) writes into
-    /// `tmp/` and renames into `new/`, so a file seen here is complete.
+    /// Maildir files in `mail/*/new` and `mail/*/cur`.
     fn delivered_files(&self) -> Vec<PathBuf> {
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-        let Ok(boxes) = fs::read_dir(self.dir.path().join("mail")) else {
-            return Vec::new();
-        };
-        for mailbox in boxes.flatten() {
-            for sub in ["new", "cur"] {
-                let Ok(entries) = fs::read_dir(mailbox.path().join(sub)) else {
-                    continue;
-                };
-                for e in entries.flatten() {
-                    if let Ok(m) = e.metadata()
-                        && m.is_file()
-                    {
-                        files.push((m.modified().unwrap_or(std::time::UNIX_EPOCH), e.path()));
-                    }
+        maildir_files(&self.dir.path().join("mail"))
+    }
+}
+
+/// The messages in the Maildirs under `mail` (`mail/*/new` and `mail/*/cur`), oldest
+/// first. Delivery agents write into `tmp/` and rename into `new/`, so a file seen here
+/// is complete.
+pub(crate) fn maildir_files(mail: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    let Ok(boxes) = fs::read_dir(mail) else {
+        return Vec::new();
+    };
+    for mailbox in boxes.flatten() {
+        for sub in ["new", "cur"] {
+            let Ok(entries) = fs::read_dir(mailbox.path().join(sub)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if let Ok(m) = e.metadata()
+                    && m.is_file()
+                {
+                    files.push((m.modified().unwrap_or(std::time::UNIX_EPOCH), e.path()));
                 }
             }
         }
-        files.sort();
-        files.into_iter().map(|(_, p)| p).collect()
     }
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
 }
 
 /// A delivered message as the client sent it (but with LF line ends):

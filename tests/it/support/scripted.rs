@@ -129,6 +129,27 @@ pub fn expect(prefix: &str) -> Step {
     Step::Expect(prefix.to_owned())
 }
 
+/// The 221 of a server that answers QUIT only once the client has closed its side, as
+/// Exim before 4.99 does (its bug 3142): after the QUIT is read, wait for the client's
+/// FIN, then reply. Run under [`fin_wait_options`], so that a client that never sends
+/// a FIN leaves an error in the record.
+pub fn quit_reply_after_fin() -> [Step; 3] {
+    [
+        Step::ReadUntilClose,
+        send("221 exim.example.test closing connection\r\n"),
+        Step::Close,
+    ]
+}
+
+/// The wait for the client's close gives up after 5 s, well inside smtpx's 10 s wait
+/// for the reply to QUIT.
+pub fn fin_wait_options() -> ServerOptions {
+    ServerOptions {
+        read_timeout: Duration::from_secs(5),
+        ..ServerOptions::default()
+    }
+}
+
 /// `Step::Drip` of a string.
 pub fn drip(text: &str, every: Duration) -> Step {
     Step::Drip {
